@@ -1,0 +1,54 @@
+/// Every failure the core reports to a user. Each message names the file, model or value at
+/// fault and, where there is one, what to do about it.
+public enum PlasticityError: Error, CustomStringConvertible, Equatable {
+    case pluginNotFound(name: String, searched: [String])
+    case pluginFileMissing(path: String)
+    case pluginAlreadyLoaded(path: String)
+    case notALibrary(path: String, reason: String)
+    case missingSymbol(path: String, symbol: String)
+    case abiVersionMismatch(path: String, found: Int32, expected: Int32)
+    case foreignCore(path: String)
+    case duplicateModel(name: String, existing: String, new: String)
+    case unknownModel(name: String, known: [String])
+    case unknownParameter(model: String, name: String, known: [String])
+    case parameterOutOfRange(model: String, name: String, value: Double, range: String)
+    case undeclaredParameterRead(model: String, name: String)
+    case invalidModel(model: String, reason: String)
+    case invalidSurrogate(String, String)
+
+    public var description: String {
+        switch self {
+        case .pluginNotFound(let name, let searched):
+            return "plugin '\(name)' not found; looked in: \(searched.isEmpty ? "(no directories)" : searched.joined(separator: ", ")). "
+                + "Build the plugins with `swift build` (they are products of this package), pass a path with --plugin, "
+                + "or add their directory to PLASTICITY_PLUGIN_PATH."
+        case .pluginFileMissing(let path):
+            return "plugin file \(path) does not exist"
+        case .pluginAlreadyLoaded(let path):
+            return "plugin \(path) is already loaded"
+        case .notALibrary(let path, let reason):
+            return "\(path) is not a loadable plugin library: \(reason)"
+        case .missingSymbol(let path, let symbol):
+            return "\(path) does not export '\(symbol)'; it is not a Plasticity plugin (see Documentation/WritingAPlugin.md)"
+        case .abiVersionMismatch(let path, let found, let expected):
+            return "\(path) was built for plugin ABI version \(found), but this Plasticity speaks version \(expected); rebuild the plugin against this core"
+        case .foreignCore(let path):
+            return "\(path) returned a manifest this host does not recognise: the plugin carries its own copy of PlasticityCore "
+                + "instead of linking the shared dynamic library; depend on the PlasticityCore product"
+        case .duplicateModel(let name, let existing, let new):
+            return "model '\(name)' from \(new) is already registered by \(existing); model names must be unique"
+        case .unknownModel(let name, let known):
+            return "no model named '\(name)'; loaded models: \(known.isEmpty ? "none" : known.joined(separator: ", "))"
+        case .unknownParameter(let model, let name, let known):
+            return "model \(model) has no parameter '\(name)'; its parameters are \(known.joined(separator: ", "))"
+        case .parameterOutOfRange(let model, let name, let value, let range):
+            return "parameter \(name) = \(value) of model \(model) is outside its valid range \(range)"
+        case .undeclaredParameterRead(let model, let name):
+            return "model \(model) reads parameter '\(name)' that it does not declare"
+        case .invalidModel(let model, let reason):
+            return "model \(model) is invalid: \(reason)"
+        case .invalidSurrogate(let text, let reason):
+            return "invalid surrogate '\(text)': \(reason)"
+        }
+    }
+}

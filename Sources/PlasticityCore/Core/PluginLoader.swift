@@ -1,0 +1,83 @@
+import Foundation
+
+/// Finds plugin libraries and loads them into a `ModelRegistry`.
+///
+/// Libraries are opened by absolute path with RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE: NOW so
+/// an unresolved symbol fails at load rather than mid-training, LOCAL so each plugin's
+/// exported entry points stay its own, NODELETE because unloading Swift code that the
+/// runtime still references (type metadata, conformances) crashes later casts.
+public struct PluginLoader {
+    /// Directories searched, in order, for a plugin given by name.
+    public var searchPath: [String]
+
+    /// The environment variable holding extra plugin directories, separated by ':'.
+    public static let searchPathVariable = "PLASTICITY_PLUGIN_PATH"
+
+    /// The default search path: PLASTICITY_PLUGIN_PATH, then the executable's directory
+    /// (where `swift build` puts the plugin products next to the tool).
+    public init(searchPath: [String]? = nil) {
+        self.searchPath = searchPath ?? Self.defaultSearchPath()
+    }
+
+    public static func defaultSearchPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+        let fromEnvironment = (environment[searchPathVariable] ?? "").split(separator: ":").map(String.init)
+        return fromEnvironment + [executableDirectory()]
+    }
+
+    /// The directory of the running executable.
+    public static func executableDirectory() -> String {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().path
+    }
+
+    /// The absolute path of a plugin given as a path (anything with a '/' or ending in .so)
+    /// or as a name such as `LIF`, looked up as `libLIF.so` along the search path.
+    public func resolve(_ plugin: String) throws -> String {
+        if plugin.contains("/") || plugin.hasSuffix(".so") {
+            let absolute = URL(fileURLWithPath: plugin).standardizedFileURL.path
+            guard FileManager.default.fileExists(atPath: absolute) else { throw PlasticityError.pluginFileMissing(path: absolute) }
+            return URL(fileURLWithPath: absolute).resolvingSymlinksInPath().path
+        }
+        for directory in searchPath {
+            for file in ["lib\(plugin).so", "\(plugin).so"] {
+                let candidate = URL(fileURLWithPath: directory).appendingPathComponent(file).path
+                if FileManager.default.fileExists(atPath: candidate) {
+                    return URL(fileURLWithPath: candidate).resolvingSymlinksInPath().path
+                }
+            }
+        }
+        throw PlasticityError.pluginNotFound(name: plugin, searched: searchPath)
+    }
+
+    /// Opens `plugin`, checks its ABI version and registers its models.
+    /// - Returns: the absolute path that was loaded.
+    @discardableResult
+    public func load(_ plugin: String, into registry: ModelRegistry) throws -> String {
+        let path = try resolve(plugin)
+        if registry.hasLoaded(path) { throw PlasticityError.pluginAlreadyLoaded(path: path) }
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+            let reason = dlerror().map { String(cString: $0) } ?? "dlopen failed"
+            throw PlasticityError.notALibrary(path: path, reason: reason)
+        }
+        typealias VersionFunction = @convention(c) () -> Int32
+        typealias EntryFunction = @convention(c) () -> UnsafeMutableRawPointer?
+        guard let versionSymbol = dlsym(handle, PluginABI.versionSymbol) else {
+            throw PlasticityError.missingSymbol(path: path, symbol: PluginABI.versionSymbol)
+        }
+        let version = unsafeBitCast(versionSymbol, to: VersionFunction.self)()
+        guard version == PluginABI.version else {
+            throw PlasticityError.abiVersionMismatch(path: path, found: version, expected: PluginABI.version)
+        }
+        guard let entrySymbol = dlsym(handle, PluginABI.swiftEntrySymbol) else {
+            throw PlasticityError.missingSymbol(path: path, symbol: PluginABI.swiftEntrySymbol)
+        }
+        guard let pointer = unsafeBitCast(entrySymbol, to: EntryFunction.self)() else {
+            throw PlasticityError.invalidModel(model: path, reason: "the plugin's entry function returned no manifest")
+        }
+        guard let manifest = Unmanaged<AnyObject>.fromOpaque(pointer).takeRetainedValue() as? PluginManifest else {
+            throw PlasticityError.foreignCore(path: path)
+        }
+        try registry.register(manifest.models, from: path)
+        return path
+    }
+}

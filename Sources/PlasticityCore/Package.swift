@@ -1,0 +1,25 @@
+// swift-tools-version:6.0
+// The core lives in its own package so that it can be exposed ONLY as a dynamic library:
+// the host tool, the tests and every plugin then share one copy of it, and type identity
+// (as? casts, protocol conformances, the model registry) holds across dlopen.
+import PackageDescription
+
+let package = Package(
+    name: "PlasticityCore",
+    products: [
+        .library(name: "PlasticityCore", type: .dynamic, targets: ["PlasticityCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+    ],
+    targets: [
+        .target(
+            name: "PlasticityCore",
+            dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+            path: ".",
+            exclude: ["Package.swift"],
+            sources: ["SparseAD", "Core"]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,3 @@
+import Testing
+import PlasticityCore
+@Test func x() { #expect(coreMarker == 1) }
