@@ -125,17 +125,21 @@ public final class CompiledNeuron {
         }
     }
 
+    /// Every entry of A, r, b and c.
+    public var allEntries: [BlockEntry] {
+        let k = stateCount
+        return (0..<k).flatMap { i in (0..<k).map { BlockEntry.stateJacobian(row: i, column: $0) } }
+            + (0..<k).map(BlockEntry.ownSpikeGain) + (0..<k).map(BlockEntry.currentGain) + (0..<k).map(BlockEntry.spikeGradient)
+    }
+
     /// Every entry whose annotation is `varying`: the ones a kernel must compute per step.
     public var varyingEntries: [BlockEntry] {
-        let k = stateCount
-        let all: [BlockEntry] = (0..<k).flatMap { i in (0..<k).map { BlockEntry.stateJacobian(row: i, column: $0) } }
-            + (0..<k).map(BlockEntry.ownSpikeGain) + (0..<k).map(BlockEntry.currentGain) + (0..<k).map(BlockEntry.spikeGradient)
-        return all.filter { expression(of: $0).constantValue == nil }
+        allEntries.filter { expression(of: $0).constantValue == nil }
     }
 
     /// Compiles one fused kernel computing the new state, the spike and the requested block
     /// entries (by default every varying one) for a batch × population at once.
-    public func makeStepKernel<T: Real & BinaryFloatingPoint>(_: T.Type = T.self, entries: [BlockEntry]? = nil, spikes: ExpressionGraph.SpikeMode = .heaviside) -> NeuronStepKernel<T> {
+    public func makeStepKernel<T: KernelScalar>(_: T.Type = T.self, entries: [BlockEntry]? = nil, spikes: ExpressionGraph.SpikeMode = .heaviside) -> NeuronStepKernel<T> {
         NeuronStepKernel(neuron: self, entries: entries ?? varyingEntries, spikes: spikes)
     }
 }

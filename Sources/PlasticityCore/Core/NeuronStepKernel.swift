@@ -5,7 +5,7 @@ import RealModule
 ///
 /// All arrays have `count` elements laid out identically (typically [batch][neuron]).
 /// A kernel owns scratch registers: use one kernel per thread.
-public final class NeuronStepKernel<T: Real & BinaryFloatingPoint> {
+public final class NeuronStepKernel<T: KernelScalar> {
     public let stateCount: Int
     /// The block entries written after the state and the spike, in this order.
     public let entries: [CompiledNeuron.BlockEntry]

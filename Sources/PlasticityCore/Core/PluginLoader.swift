@@ -81,3 +81,16 @@ public struct PluginLoader {
         return path
     }
 }
+
+extension PluginLoader {
+    /// Every `lib*.so` in the PLASTICITY_PLUGIN_PATH directories, for loading out-of-tree
+    /// plugins without naming each one.
+    public static func discoverLibraries(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+        let directories = (environment[searchPathVariable] ?? "").split(separator: ":").map(String.init)
+        return directories.flatMap { directory -> [String] in
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            return files.filter { $0.hasPrefix("lib") && $0.hasSuffix(".so") && $0 != "libPlasticityCore.so" }.sorted()
+                .map { URL(fileURLWithPath: directory).appendingPathComponent($0).resolvingSymlinksInPath().path }
+        }
+    }
+}

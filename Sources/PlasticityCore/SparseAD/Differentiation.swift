@@ -36,13 +36,41 @@ extension ExpressionGraph {
         case smooth
     }
 
+    /// The values of every stopGradient node at a point. Finite differences of a model must
+    /// hold these fixed while they perturb the inputs: a stopped gradient declares that value
+    /// a constant, so that is the function whose derivative the Jacobian describes.
+    public struct FrozenValues: Sendable {
+        let values: [Int: Double]
+        public static let none = FrozenValues(values: [:])
+    }
+
+    /// The stopGradient values of the whole graph at `variables`.
+    public func stopGradientValues(variables: [Double], spikes: SpikeMode = .heaviside) -> FrozenValues {
+        let all = evaluateNodes(upTo: nodes.count - 1, variables: variables, spikes: spikes, frozen: .none)
+        var frozen: [Int: Double] = [:]
+        for index in nodes.indices where (primitive(of: index) as? BuiltinOp) == .stopGradient {
+            frozen[index] = all[index]
+        }
+        return FrozenValues(values: frozen)
+    }
+
     /// Evaluates `outputs` at concrete variable values (a reference interpreter in Double;
-    /// the compiled kernels are what run in training).
-    public func evaluate(_ outputs: [Sym], variables: [Double], spikes: SpikeMode = .heaviside) -> [Double] {
-        precondition(variables.count == variableNames.count, "expected \(variableNames.count) variable values")
+    /// the compiled kernels are what run in training). `frozen` replaces stopGradient nodes
+    /// by fixed values.
+    public func evaluate(_ outputs: [Sym], variables: [Double], spikes: SpikeMode = .heaviside, frozen: FrozenValues = .none) -> [Double] {
         let outputNodes = outputs.compactMap { $0.graph == nil ? nil : node(of: $0) }
-        var values = [Double](repeating: 0, count: (outputNodes.max() ?? -1) + 1)
+        let values = evaluateNodes(upTo: outputNodes.max() ?? -1, variables: variables, spikes: spikes, frozen: frozen)
+        return outputs.map { $0.constantValue ?? values[node(of: $0)] }
+    }
+
+    private func evaluateNodes(upTo last: Int, variables: [Double], spikes: SpikeMode, frozen: FrozenValues) -> [Double] {
+        precondition(variables.count == variableNames.count, "expected \(variableNames.count) variable values")
+        var values = [Double](repeating: 0, count: last + 1)
         for index in values.indices {
+            if let fixed = frozen.values[index] {
+                values[index] = fixed
+                continue
+            }
             let entry = nodes[index]
             switch entry.operation {
             case .constant(let value):
@@ -58,6 +86,6 @@ extension ExpressionGraph {
                 }
             }
         }
-        return outputs.map { $0.constantValue ?? values[node(of: $0)] }
+        return values
     }
 }

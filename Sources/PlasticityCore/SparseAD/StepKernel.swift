@@ -7,7 +7,7 @@ import RealModule
 /// each instruction as one tight loop, so the cost of interpreting the program is paid once
 /// per chunk, not once per neuron, and the forward step and all varying Jacobian entries share
 /// their common subexpressions.
-public final class StepKernel<T: Real & BinaryFloatingPoint> {
+public final class StepKernel<T: KernelScalar> {
     /// Values per chunk: small enough that all registers of a typical model stay in L2.
     public static var chunkSize: Int { 256 }
 

@@ -1,0 +1,8 @@
+import RealModule
+
+/// The floating-point types kernels and learning rules run in: Float for training speed,
+/// Double for verification.
+public protocol KernelScalar: Real, BinaryFloatingPoint {}
+
+extension Float: KernelScalar {}
+extension Double: KernelScalar {}

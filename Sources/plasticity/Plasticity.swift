@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Plasticity: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plasticity",
+        abstract: "Gradient-based synaptic plasticity (e-prop, RTRL, BPTT) for spiking networks of run-time-loaded neuron models.",
+        subcommands: [Models.self, Inspect.self]
+    )
+}

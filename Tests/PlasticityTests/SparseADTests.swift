@@ -1,0 +1,111 @@
+import Foundation
+import PlasticityCore
+import Testing
+
+@Suite("SparseAD expressions")
+struct SparseADTests {
+    let graph = ExpressionGraph(variableNames: ["x", "y", "w"])
+    var x: Sym { graph.variable(0) }
+    var y: Sym { graph.variable(1) }
+    var w: Sym { graph.variable(2) }
+
+    @Test("structural zeros, constants and shared subexpressions are recognised")
+    func simplification() {
+        #expect((x * 0).constantValue == 0)
+        #expect((0 * x + 0).constantValue == 0)
+        #expect((x * 1 + 0).description == "x")
+        #expect((exp(Sym(0)) * 3).constantValue == 3)
+        #expect(select(Sym(1), x, y).description == "x")
+        #expect((x - x).constantValue == 0)
+        #expect((-(-x)).description == "x")
+        let before = graph.nodeCount
+        let first = x * y + exp(x)
+        let nodesAfterFirst = graph.nodeCount
+        let second = exp(x) + y * x
+        #expect(graph.nodeCount == nodesAfterFirst, "commuted expression must reuse the same nodes")
+        #expect(first.description == second.description)
+        #expect(nodesAfterFirst > before)
+    }
+
+    @Test("stopGradient blocks the derivative but not the value")
+    func stopGradientDerivative() {
+        let f = x * stopGradient(y) + y
+        let d = graph.derivatives(of: [f], withRespectTo: 1)[0]
+        #expect(d.constantValue == 1)
+        #expect(graph.evaluate([f], variables: [2, 3, 0])[0] == 9)
+    }
+
+    /// Every primitive's declared partials against central differences on random points.
+    @Test("derivatives of every primitive match central finite differences", arguments: 0..<12)
+    func derivativesMatchFiniteDifferences(seed: Int) {
+        var rng = SplitMix64(seed: UInt64(seed))
+        let expression = exp(-x * 0.3) * tanh(y) + sigmoid(x * y) - log(1 + x * x) / (2 + atan(w))
+            + min(x, y) * max(y, w) + sqrt(1 + w * w) * abs(y) + select(x > y, x * w, y * y)
+        for _ in 0..<20 {
+            let point = (0..<3).map { _ in Double.random(in: -2...2, using: &rng) }
+            for slot in 0..<3 {
+                let analytic = graph.evaluate(graph.derivatives(of: [expression], withRespectTo: slot), variables: point)[0]
+                let h = 1e-6
+                var plus = point, minus = point
+                plus[slot] += h
+                minus[slot] -= h
+                let numeric = (graph.evaluate([expression], variables: plus)[0] - graph.evaluate([expression], variables: minus)[0]) / (2 * h)
+                // A point within h of a kink (min, max, abs, select) has no derivative to compare.
+                let nearKink = Swift.abs(point[0] - point[1]) < 1e-4 || Swift.abs(point[1] - point[2]) < 1e-4 || Swift.abs(point[1]) < 1e-4
+                if !nearKink {
+                    #expect(scaledError(analytic, numeric) < 1e-7, "slot \(slot) at \(point): \(analytic) vs \(numeric)")
+                }
+            }
+        }
+    }
+
+    @Test("each surrogate is the derivative of its antiderivative", arguments: SurrogateParser.families)
+    func surrogateConsistency(family: String) throws {
+        let surrogate = try SurrogateParser.parse(family)
+        var rng = SplitMix64(seed: 7)
+        let psi = surrogate.derivative(x)
+        for _ in 0..<200 {
+            let point = Double.random(in: -3...3, using: &rng)
+            let h = 1e-6
+            let numeric = (surrogate.antiderivative(point + h) - surrogate.antiderivative(point - h)) / (2 * h)
+            let analytic = graph.evaluate([psi], variables: [point, 0, 0])[0]
+            #expect(Swift.abs(numeric - analytic) < 1e-6, "\(family) at \(point)")
+        }
+        #expect(graph.evaluate([psi], variables: [0, 0, 0])[0] > 0, "a surrogate must pass gradient at threshold")
+    }
+
+    @Test("surrogate specifications parse, and bad ones are refused with the reason")
+    func surrogateParsing() throws {
+        let triangle = try #require(try SurrogateParser.parse("triangle(dampening=0.5, width=2)") as? TriangleSurrogate)
+        #expect(triangle.dampening == 0.5 && triangle.width == 2)
+        #expect(throws: PlasticityError.self) { try SurrogateParser.parse("boxcar") }
+        do {
+            _ = try SurrogateParser.parse("sigmoid(width=3)")
+            Issue.record("an unknown surrogate parameter must be refused")
+        } catch {
+            #expect("\(error)".contains("no parameter 'width'"))
+        }
+    }
+
+    @Test("the compiled kernel equals the reference evaluator, in Float and Double, across chunk boundaries")
+    func kernelMatchesEvaluator() {
+        let outputs = [exp(-x * 0.3) * tanh(y) + w, select(x > y, spike(x - y, surrogate: TriangleSurrogate()), stopGradient(w)), Sym(2.5)]
+        let count = StepKernel<Double>.chunkSize * 3 + 17
+        var rng = SplitMix64(seed: 3)
+        let inputs = (0..<3).map { _ in (0..<count).map { _ in Double.random(in: -2...2, using: &rng) } }
+        let expected = (0..<count).map { i in graph.evaluate(outputs, variables: inputs.map { $0[i] }) }
+        func check<T: KernelScalar>(_: T.Type, tolerance: Double) {
+            let kernel = StepKernel<T>(graph: graph, inputSlots: [0, 1, 2], outputs: outputs)
+            let typedInputs = inputs.map { Buffer($0.map { T($0) }) }
+            let results = (0..<3).map { _ in Buffer<T>(count: count) }
+            kernel.run(inputs: typedInputs.map(\.readOnly), outputs: results.map(\.pointer), count: count)
+            for i in 0..<count {
+                for o in 0..<3 {
+                    #expect(scaledError(Double(results[o][i]), expected[i][o]) < tolerance, "output \(o) element \(i)")
+                }
+            }
+        }
+        check(Double.self, tolerance: 1e-14)
+        check(Float.self, tolerance: 1e-5)
+    }
+}

@@ -1,3 +1,0 @@
-import Testing
-import PlasticityCore
-@Test func x() { #expect(coreMarker == 1) }

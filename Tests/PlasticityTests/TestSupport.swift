@@ -1,0 +1,75 @@
+import Foundation
+import PlasticityCore
+
+/// A small, fast, seedable generator so every random test input is reproducible.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// The plugins built with the package, loaded once through the real loader.
+enum TestPlugins {
+    static let names = ["LIF", "ALIF", "AdLIF"]
+
+    static let registry: ModelRegistry = {
+        let registry = ModelRegistry()
+        for name in names {
+            do { try PluginLoader().load(name, into: registry) } catch { fatalError("cannot load built plugin \(name): \(error)") }
+        }
+        return registry
+    }()
+
+    static func compile(_ name: String, _ parameters: [String: Double] = [:], surrogate: (any Surrogate)? = nil) throws -> CompiledNeuron {
+        try registry.model(named: name).compile(ModelConfiguration(parameters: parameters, surrogate: surrogate))
+    }
+}
+
+/// |a − b| / max(1, |a|, |b|): absolute for small values, relative for large ones.
+func scaledError(_ a: Double, _ b: Double) -> Double {
+    Swift.abs(a - b) / Swift.max(1, Swift.abs(a), Swift.abs(b))
+}
+
+/// Builds a shared library from C source with the toolchain's clang, for plugins that must
+/// be broken in specific ways.
+func buildCLibrary(named name: String, source: String) throws -> String {
+    let directory = try temporaryDirectory()
+    let sourceFile = directory.appendingPathComponent("\(name).c")
+    try source.write(to: sourceFile, atomically: true, encoding: .utf8)
+    let output = directory.appendingPathComponent("lib\(name).so").path
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["clang", "-shared", "-fPIC", "-o", output, sourceFile.path]
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+    return output
+}
+
+/// A fresh temporary directory.
+func temporaryDirectory() throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("plasticity-tests-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory
+}
+
+/// An owned array of scalars with a stable address, for calling kernels in tests.
+final class Buffer<T: BinaryFloatingPoint> {
+    let pointer: UnsafeMutablePointer<T>
+    let count: Int
+    init(_ values: [T]) {
+        count = values.count
+        pointer = .allocate(capacity: values.count)
+        pointer.initialize(from: values, count: values.count)
+    }
+    convenience init(count: Int) { self.init([T](repeating: .nan, count: count)) }
+    deinit { pointer.deallocate() }
+    subscript(_ index: Int) -> T { pointer[index] }
+    var readOnly: UnsafePointer<T> { UnsafePointer(pointer) }
+}
