@@ -57,3 +57,20 @@ extension CompiledNeuron {
         graph.evaluate([spike], variables: variables(previous: h, spike: 0, current: 0, new: h), spikes: spikes)[0]
     }
 }
+
+extension CompiledNeuron {
+    /// c(h) = ∂z/∂h at state h.
+    func spikeGradientValues(at h: [Double]) -> [Double] {
+        graph.evaluate(spikeGradient, variables: variables(previous: h, spike: 0, current: 0, new: h))
+    }
+
+    /// The total blocks of one spiking step from state h: D = A + r·c(h)ᵀ and b.
+    func totalBlocks(at h: [Double], current: Double) -> (d: [[Double]], b: [Double], newState: [Double]) {
+        let z = evaluateSpike(h, spikes: .heaviside)
+        let step = KernelStep(self, state: h, previousSpike: z, current: current, spikes: .heaviside)
+        let c = spikeGradientValues(at: h)
+        let k = stateCount
+        let d = (0..<k).map { i in (0..<k).map { j in step.a(i, j) + step.r(i) * c[j] } }
+        return (d, (0..<k).map(step.b), step.newState)
+    }
+}

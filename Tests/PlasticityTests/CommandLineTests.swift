@@ -1,0 +1,55 @@
+import Foundation
+import PlasticityCore
+import Testing
+
+/// Runs the built `plasticity` tool (it sits next to the test binary) and returns its exit
+/// status and output.
+func runTool(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: PluginLoader.executableDirectory()).appendingPathComponent("plasticity")
+    process.arguments = arguments
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    let out = output.fileHandleForReading.readDataToEndOfFile()
+    let err = error.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+}
+
+@Suite("Command line")
+struct CommandLineTests {
+    @Test("plasticity models lists every plugin model with its file")
+    func models() throws {
+        let result = try runTool(["models"])
+        #expect(result.status == 0)
+        for name in TestPlugins.names {
+            #expect(result.output.contains("lib\(name).so"))
+        }
+    }
+
+    @Test("plasticity inspect shows the annotated blocks and the trace storage")
+    func inspect() throws {
+        let lif = try runTool(["inspect", "LIF"])
+        #expect(lif.status == 0)
+        #expect(lif.output.contains("ε_v: per presynaptic input (collapsed)"))
+        let differentiated = try runTool(["inspect", "LIF", "--set", "resetGradient=1", "--surrogate", "sigmoid(slope=2)"])
+        #expect(differentiated.output.contains("ε_v: per synapse"))
+        #expect(differentiated.output.contains("surrogate: sigmoid(slope=2)"))
+        let alif = try runTool(["inspect", "ALIF"])
+        #expect(alif.output.contains("ε_a: per synapse"))
+    }
+
+    @Test("bad input is a one-line error and a non-zero exit")
+    func errors() throws {
+        let unknown = try runTool(["inspect", "Nope"])
+        #expect(unknown.status != 0)
+        #expect(unknown.error.contains("no model named 'Nope'"))
+        let parameter = try runTool(["inspect", "LIF", "--set", "tau=3"])
+        #expect(parameter.status != 0)
+        #expect(parameter.error.contains("model LIF has no parameter 'tau'"))
+        let plugin = try runTool(["models", "--plugin", "/nonexistent/libX.so"])
+        #expect(plugin.error.contains("plugin file /nonexistent/libX.so does not exist"))
+    }
+}

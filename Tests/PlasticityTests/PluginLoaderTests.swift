@@ -1,0 +1,118 @@
+import Foundation
+import PlasticityCore
+import Testing
+
+@Suite("Plugin loading")
+struct PluginLoaderTests {
+    /// The error `body` throws, as the user would read it.
+    func message(_ body: () throws -> Void) -> String? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test("the built plugins load through the loader and share the host's core types")
+    func builtPluginsShareTypeIdentity() throws {
+        let registry = ModelRegistry()
+        let loader = PluginLoader()
+        for name in TestPlugins.names {
+            let path = try loader.load(name, into: registry)
+            #expect(path.hasPrefix("/") && path.hasSuffix("lib\(name).so"))
+        }
+        #expect(registry.all.map(\.name) == ["ALIF", "AdLIF", "LIF"])
+        for entry in registry.all {
+            // A value of a core type created inside the plugin casts to the host's type only
+            // if both use one PlasticityCore (the loader's manifest cast checks the same).
+            #expect(entry.model.defaultSurrogate is TriangleSurrogate, "\(entry.name)")
+            #expect(ObjectIdentifier(type(of: entry.model.defaultSurrogate)) == ObjectIdentifier(TriangleSurrogate.self))
+            #expect(entry.source.hasSuffix("lib\(entry.name).so"))
+        }
+    }
+
+    @Test("loading the same plugin twice is refused")
+    func sameFileTwice() throws {
+        let registry = ModelRegistry()
+        try PluginLoader().load("LIF", into: registry)
+        let text = message { try PluginLoader().load("LIF", into: registry) }
+        #expect(text?.contains("libLIF.so is already loaded") == true, "\(text ?? "no error")")
+    }
+
+    @Test("two models with one name are refused, naming both files")
+    func duplicateModelName() throws {
+        let registry = ModelRegistry()
+        let original = try PluginLoader().load("LIF", into: registry)
+        let copy = try temporaryDirectory().appendingPathComponent("libLIFCopy.so").path
+        try FileManager.default.copyItem(atPath: original, toPath: copy)
+        let text = message { try PluginLoader().load(copy, into: registry) }
+        #expect(text?.contains("model 'LIF' from \(copy) is already registered by \(original)") == true, "\(text ?? "no error")")
+        #expect(registry.all.count == 1)
+    }
+
+    @Test("a library without the entry points is not a plugin")
+    func missingSymbols() throws {
+        let none = try buildCLibrary(named: "Nothing", source: "int unrelated(void) { return 0; }\n")
+        let text = message { try PluginLoader().load(none, into: ModelRegistry()) }
+        #expect(text?.contains("does not export 'plasticity_plugin_abi_version'") == true, "\(text ?? "no error")")
+
+        let versionOnly = try buildCLibrary(named: "VersionOnly", source: "int plasticity_plugin_abi_version(void) { return 1; }\n")
+        let entryText = message { try PluginLoader().load(versionOnly, into: ModelRegistry()) }
+        #expect(entryText?.contains("does not export 'plasticity_plugin_entry'") == true, "\(entryText ?? "no error")")
+    }
+
+    @Test("a plugin built for another ABI version is refused with both versions")
+    func versionMismatch() throws {
+        let library = try buildCLibrary(named: "Future", source: """
+            int plasticity_plugin_abi_version(void) { return 99; }
+            void *plasticity_plugin_entry(void) { return 0; }
+            """)
+        let text = message { try PluginLoader().load(library, into: ModelRegistry()) }
+        #expect(text?.contains("built for plugin ABI version 99, but this Plasticity speaks version \(PluginABI.version)") == true, "\(text ?? "no error")")
+    }
+
+    @Test("an entry function that returns nothing is refused")
+    func emptyManifest() throws {
+        let library = try buildCLibrary(named: "Empty", source: """
+            int plasticity_plugin_abi_version(void) { return 1; }
+            void *plasticity_plugin_entry(void) { return 0; }
+            """)
+        let text = message { try PluginLoader().load(library, into: ModelRegistry()) }
+        #expect(text?.contains("returned no manifest") == true, "\(text ?? "no error")")
+    }
+
+    @Test("a file that is not a library, and a missing file, are clear errors")
+    func notALibrary() throws {
+        let junk = try temporaryDirectory().appendingPathComponent("libJunk.so").path
+        try "not an ELF file".write(toFile: junk, atomically: true, encoding: .utf8)
+        let text = message { try PluginLoader().load(junk, into: ModelRegistry()) }
+        #expect(text?.contains("\(junk) is not a loadable plugin library") == true, "\(text ?? "no error")")
+        let missing = message { try PluginLoader().load("/nonexistent/libX.so", into: ModelRegistry()) }
+        #expect(missing == "plugin file /nonexistent/libX.so does not exist")
+    }
+
+    @Test("a plugin that cannot be found says where it looked and how to build it")
+    func notFound() throws {
+        let directory = try temporaryDirectory().path
+        let text = message { try PluginLoader(searchPath: [directory]).load("NoSuchModel", into: ModelRegistry()) }
+        #expect(text?.contains("plugin 'NoSuchModel' not found; looked in: \(directory)") == true, "\(text ?? "no error")")
+        #expect(text?.contains("swift build") == true)
+    }
+
+    @Test("the search path reads PLASTICITY_PLUGIN_PATH before the executable's directory")
+    func searchPathOrder() {
+        let path = PluginLoader.defaultSearchPath(environment: ["PLASTICITY_PLUGIN_PATH": "/a:/b"])
+        #expect(path == ["/a", "/b", PluginLoader.executableDirectory()])
+    }
+
+    @Test("after refused plugins the process keeps running and good plugins still load")
+    func recoversAfterFailures() throws {
+        let registry = ModelRegistry()
+        let bad = try buildCLibrary(named: "Bad", source: "int plasticity_plugin_abi_version(void) { return 2; }\n")
+        #expect(throws: PlasticityError.self) { try PluginLoader().load(bad, into: registry) }
+        #expect(throws: PlasticityError.self) { try PluginLoader().load("Missing", into: registry) }
+        try PluginLoader().load("ALIF", into: registry)
+        #expect(try registry.model(named: "alif").compile().stateCount == 2)
+    }
+}
