@@ -18,7 +18,7 @@ let package = Package(
             dependencies: [.product(name: "RealModule", package: "swift-numerics")],
             path: ".",
             exclude: ["Package.swift"],
-            sources: ["SparseAD", "Core"]
+            sources: ["SparseAD", "Core", "Learning"]
         ),
     ],
     swiftLanguageModes: [.v5]

@@ -15,6 +15,8 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
     case undeclaredParameterRead(model: String, name: String)
     case invalidModel(model: String, reason: String)
     case invalidSurrogate(String, String)
+    case invalidConfiguration(String)
+    case shapeMismatch(name: String, expected: String, found: String)
 
     public var description: String {
         switch self {
@@ -49,6 +51,10 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
             return "model \(model) is invalid: \(reason)"
         case .invalidSurrogate(let text, let reason):
             return "invalid surrogate '\(text)': \(reason)"
+        case .invalidConfiguration(let reason):
+            return "impossible configuration: \(reason)"
+        case .shapeMismatch(let name, let expected, let found):
+            return "array '\(name)' has shape \(found), expected \(expected)"
         }
     }
 }

@@ -64,14 +64,14 @@ public func - (a: Sym, b: Sym) -> Sym { ExpressionGraph.apply(BuiltinOp.subtract
 public func * (a: Sym, b: Sym) -> Sym { ExpressionGraph.apply(BuiltinOp.multiply, [a, b]) }
 public func / (a: Sym, b: Sym) -> Sym { ExpressionGraph.apply(BuiltinOp.divide, [a, b]) }
 public prefix func - (a: Sym) -> Sym { ExpressionGraph.apply(BuiltinOp.negate, [a]) }
-public func + (a: Sym, b: Double) -> Sym { a + Sym(b) }
-public func + (a: Double, b: Sym) -> Sym { Sym(a) + b }
-public func - (a: Sym, b: Double) -> Sym { a - Sym(b) }
-public func - (a: Double, b: Sym) -> Sym { Sym(a) - b }
-public func * (a: Sym, b: Double) -> Sym { a * Sym(b) }
-public func * (a: Double, b: Sym) -> Sym { Sym(a) * b }
-public func / (a: Sym, b: Double) -> Sym { a / Sym(b) }
-public func / (a: Double, b: Sym) -> Sym { Sym(a) / b }
+@_disfavoredOverload public func + (a: Sym, b: Double) -> Sym { a + Sym(b) }
+@_disfavoredOverload public func + (a: Double, b: Sym) -> Sym { Sym(a) + b }
+@_disfavoredOverload public func - (a: Sym, b: Double) -> Sym { a - Sym(b) }
+@_disfavoredOverload public func - (a: Double, b: Sym) -> Sym { Sym(a) - b }
+@_disfavoredOverload public func * (a: Sym, b: Double) -> Sym { a * Sym(b) }
+@_disfavoredOverload public func * (a: Double, b: Sym) -> Sym { Sym(a) * b }
+@_disfavoredOverload public func / (a: Sym, b: Double) -> Sym { a / Sym(b) }
+@_disfavoredOverload public func / (a: Double, b: Sym) -> Sym { Sym(a) / b }
 
 /// Comparisons yield 1 where true and 0 where false; use them with `select`.
 public func < (a: Sym, b: Sym) -> Sym { ExpressionGraph.apply(BuiltinOp.less, [a, b]) }

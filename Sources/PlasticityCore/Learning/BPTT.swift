@@ -1,0 +1,213 @@
+/// Backpropagation through time over the model's blocks: exact reverse mode.
+///
+/// The forward pass records, per step, the varying block entries, the spikes and δ_t. The
+/// backward pass runs t = T … 1 with the state adjoint λ_t (k per neuron):
+///
+/// δ̃_t = δ_t + κ δ̃_{t+1}
+/// ∂E/∂z_t = W_outᵀ δ̃_t + Σ_m r_{t+1}^m λ_{t+1}^m + W_recᵀ g_{t+1}
+/// λ_t^n = (∂E/∂z_t) c_t^n + Σ_m A_{t+1}^{mn} λ_{t+1}^m,   g_t = Σ_m b_t^m λ_t^m = ∂E/∂I_t
+///
+/// and gradients g_tᵀ x̂_t, g_tᵀ z_{t−1}, δ̃_tᵀ z_t. With a checkpoint interval K only every
+/// K-th state is kept; each segment is recomputed from its checkpoint during the backward
+/// pass, so memory is O(T/K + K) steps instead of O(T).
+final class BPTT<T: KernelScalar> {
+    let forward: ForwardPass<T>
+    let checkpointInterval: Int?
+
+    /// One recorded step.
+    private struct Record {
+        let entries: [ScalarBuffer<T>]
+        let spike: ScalarBuffer<T>
+        let delta: ScalarBuffer<T>
+        var bytes: Int { (entries + [spike, delta]).map(\.bytes).reduce(0, +) }
+    }
+
+    init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions) throws {
+        forward = try ForwardPass(network: network, parameters: parameters, batch: batch, spikes: options.spikes)
+        if let interval = options.checkpointInterval, interval < 1 {
+            throw PlasticityError.invalidConfiguration("the checkpoint interval must be at least 1, got \(interval)")
+        }
+        checkpointInterval = options.checkpointInterval
+    }
+
+    func run(inputs: [T], steps: Int, loss: Loss<T>) throws -> GradientResult<T> {
+        let shape = forward.shape, batch = forward.batch
+        let outputs = shape.outputs, inputStride = batch * shape.inputs
+        let interval = checkpointInterval ?? steps
+        let segmentStarts = Array(stride(from: 0, to: steps, by: interval))
+        var snapshots: [Int: ForwardPass<T>.Snapshot] = [:]
+        var records: [Record] = []
+        var peakBytes = 0
+        var total = 0.0
+        var spikes = 0
+        let summedReadout = ScalarBuffer<T>(count: batch * outputs)
+        let finalDelta = ScalarBuffer<T>(count: loss.isDeferred ? batch * outputs : 0)
+        let unrecordedDelta = ScalarBuffer<T>(count: batch * outputs)
+
+        // Forward: the loss, a snapshot at each segment start, and the last segment's records.
+        forward.reset()
+        try inputs.withUnsafeBufferPointer { x in
+            for t in 0..<steps {
+                if segmentStarts.contains(t) { snapshots[t] = forward.snapshot() }
+                let record = t >= segmentStarts.last! ? makeRecord() : nil
+                forward.step(input: x.baseAddress! + t * inputStride)
+                spikes += forward.spike.array.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
+                total += loss.stepSignal(t: t, readout: forward.readout.pointer, delta: (record?.delta ?? unrecordedDelta).pointer)
+                try checkFinite(t)
+                if loss.isDeferred { for index in 0..<summedReadout.count { summedReadout[index] += forward.readout[index] } }
+                if let record {
+                    fill(record)
+                    records.append(record)
+                }
+            }
+        }
+        if loss.isDeferred { total += loss.finalSignal(summedReadout: summedReadout.pointer, delta: finalDelta.pointer) }
+        peakBytes = records.map(\.bytes).reduce(0, +) + snapshots.values.map(\.bytes).reduce(0, +)
+
+        // Backward, segment by segment from the end.
+        let adjoint = Adjoint<T>(stateCount: forward.neuron.stateCount, batch: batch, shape: shape)
+        inputs.withUnsafeBufferPointer { x in
+            for (segmentIndex, start) in segmentStarts.enumerated().reversed() {
+                let end = segmentIndex + 1 < segmentStarts.count ? segmentStarts[segmentIndex + 1] : steps
+                if segmentIndex != segmentStarts.count - 1 {
+                    records = []
+                    forward.restore(snapshots[start]!)
+                    for t in start..<end {
+                        let record = makeRecord()
+                        forward.step(input: x.baseAddress! + t * inputStride)
+                        _ = loss.stepSignal(t: t, readout: forward.readout.pointer, delta: record.delta.pointer)
+                        fill(record)
+                        records.append(record)
+                    }
+                    peakBytes = Swift.max(peakBytes, records.map(\.bytes).reduce(0, +) + snapshots.values.map(\.bytes).reduce(0, +))
+                }
+                let segmentStartSpike = snapshots[start]!.spike
+                for t in stride(from: end - 1, through: start, by: -1) {
+                    let record = records[t - start]
+                    let previousSpike = t > start ? UnsafePointer(records[t - start - 1].spike.pointer) : nil
+                    adjoint.backwardStep(
+                        blocks: forward.blocks(from: record.entries, previousSpikeGradient: record.entries),
+                        spike: record.spike.pointer,
+                        previousSpike: previousSpike,
+                        segmentStartSpike: segmentStartSpike,
+                        delta: loss.isDeferred ? finalDelta.pointer : record.delta.pointer,
+                        input: x.baseAddress! + t * inputStride,
+                        parameters: forward.parameters)
+                }
+            }
+        }
+        return GradientResult(loss: total, gradients: adjoint.gradients, spikeCount: spikes,
+                              ruleBytes: peakBytes + adjoint.bytes)
+    }
+
+    private func makeRecord() -> Record {
+        let size = forward.batch * forward.shape.hidden
+        return Record(entries: forward.entries.map { _ in ScalarBuffer(count: size) }, spike: ScalarBuffer(count: size),
+                      delta: ScalarBuffer(count: forward.batch * forward.shape.outputs))
+    }
+
+    private func fill(_ record: Record) {
+        for (target, source) in zip(record.entries, forward.entryBuffers) { target.pointer.update(from: source.pointer, count: source.count) }
+        record.spike.pointer.update(from: forward.spike.pointer, count: forward.spike.count)
+    }
+
+    private func checkFinite(_ t: Int) throws {
+        if let bad = (0..<forward.readout.count).first(where: { !forward.readout[$0].isFinite }) {
+            throw PlasticityError.invalidConfiguration("the readout became \(forward.readout[bad]) at step \(t); lower the weights or the input scale")
+        }
+    }
+}
+
+/// The state adjoint carried backwards through time, and the gradients it produces.
+private final class Adjoint<T: KernelScalar> {
+    let stateCount: Int, batch: Int
+    let shape: NetworkShape
+    private let lambda: [ScalarBuffer<T>]           // λ_t^m, [b][j]
+    private let stateCarry: [ScalarBuffer<T>]       // Σ_m A_{t+1}^{mn} λ_{t+1}^m
+    private let ownCarry: ScalarBuffer<T>           // Σ_m r_{t+1}^m λ_{t+1}^m
+    private let recurrentCarry: ScalarBuffer<T>     // W_recᵀ g_{t+1}
+    private let filteredDelta: ScalarBuffer<T>      // δ̃
+    private let spikeAdjoint: ScalarBuffer<T>       // ∂E/∂z_t
+    private let currentAdjoint: ScalarBuffer<T>     // g_t
+    private let presynaptic: ScalarBuffer<T>        // x̂_t
+    private let inputGradient: ScalarBuffer<T>
+    private let recurrentGradient: ScalarBuffer<T>
+    private let outputWeightGradient: ScalarBuffer<T>
+    private let outputBiasGradient: ScalarBuffer<T>
+
+    init(stateCount: Int, batch: Int, shape: NetworkShape) {
+        self.stateCount = stateCount
+        self.batch = batch
+        self.shape = shape
+        let size = batch * shape.hidden
+        lambda = (0..<stateCount).map { _ in ScalarBuffer(count: size) }
+        stateCarry = (0..<stateCount).map { _ in ScalarBuffer(count: size) }
+        ownCarry = ScalarBuffer(count: size)
+        recurrentCarry = ScalarBuffer(count: size)
+        filteredDelta = ScalarBuffer(count: batch * shape.outputs)
+        spikeAdjoint = ScalarBuffer(count: size)
+        currentAdjoint = ScalarBuffer(count: size)
+        presynaptic = ScalarBuffer(count: batch * shape.inputColumns)
+        inputGradient = ScalarBuffer(count: shape.hidden * shape.inputColumns)
+        recurrentGradient = ScalarBuffer(count: shape.recurrent ? shape.hidden * shape.hidden : 0)
+        outputWeightGradient = ScalarBuffer(count: shape.outputs * shape.hidden)
+        outputBiasGradient = ScalarBuffer(count: shape.outputs)
+    }
+
+    var bytes: Int {
+        (lambda + stateCarry + [ownCarry, recurrentCarry, filteredDelta, spikeAdjoint, currentAdjoint, presynaptic,
+                                inputGradient, recurrentGradient, outputWeightGradient, outputBiasGradient]).map(\.bytes).reduce(0, +)
+    }
+
+    func backwardStep(blocks: BlockValues<T>, spike: UnsafePointer<T>, previousSpike: UnsafePointer<T>?, segmentStartSpike: [T],
+                      delta: UnsafePointer<T>, input: UnsafePointer<T>, parameters: ParameterSet<T>) {
+        let n = shape.hidden, outputs = shape.outputs, k = stateCount, size = batch * n
+        let decay = T(shape.readoutDecay)
+        for index in 0..<(batch * outputs) { filteredDelta[index] = delta[index] + decay * filteredDelta[index] }
+        parameters.outputWeights.withUnsafeBufferPointer { w in
+            LinearAlgebra.transposedProduct(into: spikeAdjoint.pointer, weights: w.baseAddress!, input: filteredDelta.pointer, batch: batch, rows: outputs, columns: n)
+        }
+        for element in 0..<size {
+            let dz = spikeAdjoint[element] + ownCarry[element] + recurrentCarry[element]
+            var g: T = 0
+            for m in 0..<k {
+                let value = dz * blocks.spikeGradient[m][element] + stateCarry[m][element]
+                lambda[m][element] = value
+                g += blocks.currentGain[m][element] * value
+            }
+            currentAdjoint[element] = g
+            var own: T = 0
+            for m in 0..<k { own += blocks.ownSpikeGain[m][element] * lambda[m][element] }
+            ownCarry[element] = own
+            for q in 0..<k {
+                var carry: T = 0
+                for m in 0..<k { carry += blocks.stateJacobian[m][q][element] * lambda[m][element] }
+                stateCarry[q][element] = carry
+            }
+        }
+        let columns = shape.inputColumns
+        for b in 0..<batch {
+            (presynaptic.pointer + b * columns).update(from: input + b * shape.inputs, count: shape.inputs)
+            if shape.bias { presynaptic[b * columns + shape.inputs] = 1 }
+        }
+        LinearAlgebra.accumulateOuterProducts(into: inputGradient.pointer, left: currentAdjoint.pointer, right: presynaptic.pointer, batch: batch, rows: n, columns: columns)
+        if shape.recurrent {
+            segmentStartSpike.withUnsafeBufferPointer { start in
+                LinearAlgebra.accumulateOuterProducts(into: recurrentGradient.pointer, left: currentAdjoint.pointer, right: previousSpike ?? start.baseAddress!,
+                                                      batch: batch, rows: n, columns: n)
+            }
+            parameters.recurrentWeights.withUnsafeBufferPointer { w in
+                LinearAlgebra.transposedProduct(into: recurrentCarry.pointer, weights: w.baseAddress!, input: currentAdjoint.pointer, batch: batch, rows: n, columns: n)
+            }
+        }
+        LinearAlgebra.accumulateOuterProducts(into: outputWeightGradient.pointer, left: filteredDelta.pointer, right: spike, batch: batch, rows: outputs, columns: n)
+        for b in 0..<batch {
+            for c in 0..<outputs { outputBiasGradient[c] += filteredDelta[b * outputs + c] }
+        }
+    }
+
+    var gradients: ParameterSet<T> {
+        GradientAssembly.assemble(shape: shape, inputColumns: inputGradient.pointer, recurrent: shape.recurrent ? recurrentGradient.pointer : nil,
+                                  outputWeights: outputWeightGradient.pointer, outputBias: outputBiasGradient.pointer)
+    }
+}

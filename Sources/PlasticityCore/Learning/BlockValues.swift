@@ -1,0 +1,42 @@
+/// One block entry as the rules read it: skipped when zero, a folded constant, or a
+/// per-(batch, neuron) array written by the step kernel.
+public enum EntryValue<T: KernelScalar> {
+    case zero
+    case constant(T)
+    case varying(UnsafeMutablePointer<T>)
+
+    /// The value for element `index` (batch·N + neuron).
+    @inline(__always)
+    public subscript(_ index: Int) -> T {
+        switch self {
+        case .zero: return 0
+        case .constant(let value): return value
+        case .varying(let values): return values[index]
+        }
+    }
+
+    public var isZero: Bool {
+        if case .zero = self { return true }
+        return false
+    }
+}
+
+/// The current step's blocks A, r, b, c (and c of the previous step) of a population.
+public struct BlockValues<T: KernelScalar> {
+    /// A[i][j] = ∂h_i[t]/∂h_j[t-1] (partial).
+    public let stateJacobian: [[EntryValue<T>]]
+    /// r[i] = ∂h_i[t]/∂z[t-1].
+    public let ownSpikeGain: [EntryValue<T>]
+    /// b[i] = ∂h_i[t]/∂I[t].
+    public let currentGain: [EntryValue<T>]
+    /// c[j] = ∂z[t]/∂h_j[t].
+    public let spikeGradient: [EntryValue<T>]
+    /// c[j] of the previous step (zero before the first step).
+    public let previousSpikeGradient: [EntryValue<T>]
+
+    /// D[i][j] = A[i][j] + r[i]·c_prev[j] for element `index`: the total recurrence.
+    @inline(__always)
+    public func total(_ i: Int, _ j: Int, _ index: Int) -> T {
+        stateJacobian[i][j][index] + ownSpikeGain[i][index] * previousSpikeGradient[j][index]
+    }
+}

@@ -1,0 +1,54 @@
+/// Eligibility propagation (Bellec et al. 2020) with traces stored as the model's block
+/// annotations allow. Online; its memory does not depend on the sequence length. Exact
+/// (equal to BPTT) when no block couples neurons: no recurrent weights.
+final class EProp<T: KernelScalar>: OnlineRule {
+    let forward: ForwardPass<T>
+    private let inputTraces: EligibilityTraces<T>
+    private let recurrentTraces: EligibilityTraces<T>?
+    private let readoutGradient: ReadoutGradient<T>
+    private let learningSignal: LearningSignal<T>
+
+    init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions, deferred: Bool) throws {
+        forward = try ForwardPass(network: network, parameters: parameters, batch: batch, spikes: options.spikes)
+        let shape = network.shape
+        let structure = network.neuron.structure
+        inputTraces = EligibilityTraces(structure: structure, batch: batch, hidden: shape.hidden, presynapticCount: shape.inputColumns,
+                                        readoutDecay: shape.readoutDecay, deferred: deferred)
+        recurrentTraces = shape.recurrent
+            ? EligibilityTraces(structure: structure, batch: batch, hidden: shape.hidden, presynapticCount: shape.hidden,
+                                readoutDecay: shape.readoutDecay, deferred: deferred)
+            : nil
+        readoutGradient = ReadoutGradient(shape: shape, batch: batch, deferred: deferred)
+        learningSignal = LearningSignal(shape: shape, batch: batch, feedback: options.feedback)
+    }
+
+    func resetTraces() {
+        inputTraces.reset()
+        recurrentTraces?.reset()
+        readoutGradient.reset()
+    }
+
+    func learn(delta: UnsafePointer<T>) {
+        learningSignal.compute(delta: delta, outputWeights: forward.parameters.outputWeights, batch: forward.batch)
+        inputTraces.step(presynaptic: forward.presynaptic.pointer, blocks: forward.blocks, signal: learningSignal.values.pointer)
+        recurrentTraces?.step(presynaptic: forward.previousSpike.pointer, blocks: forward.blocks, signal: learningSignal.values.pointer)
+        readoutGradient.learn(spikes: forward.spike.pointer, delta: delta)
+    }
+
+    func finishDeferred(delta: UnsafePointer<T>) {
+        learningSignal.compute(delta: delta, outputWeights: forward.parameters.outputWeights, batch: forward.batch)
+        inputTraces.finishDeferred(signal: learningSignal.values.pointer)
+        recurrentTraces?.finishDeferred(signal: learningSignal.values.pointer)
+        readoutGradient.finishDeferred(delta: delta)
+    }
+
+    func takeGradients() -> ParameterSet<T> {
+        let gradients = GradientAssembly.assemble(shape: forward.shape, inputColumns: inputTraces.gradient.pointer,
+                                                  recurrent: recurrentTraces?.gradient.pointer,
+                                                  outputWeights: readoutGradient.weightGradient.pointer, outputBias: readoutGradient.biasGradient.pointer)
+        ([inputTraces.gradient, readoutGradient.weightGradient, readoutGradient.biasGradient] + [recurrentTraces?.gradient].compactMap { $0 }).forEach { $0.zero() }
+        return gradients
+    }
+
+    var ruleBytes: Int { inputTraces.bytes + (recurrentTraces?.bytes ?? 0) + readoutGradient.bytes + learningSignal.values.bytes }
+}

@@ -1,0 +1,166 @@
+/// e-prop's eligibility traces for one weight matrix (presynaptic values x̂: the inputs with a
+/// bias column, or the previous spikes), stored as the block annotations allow:
+///
+/// ε_t^{ji} = D_t^j ε_{t−1}^{ji} + b_t^j x̂_t^i per state component; zero components are skipped;
+/// components whose coefficients are constants shared by all neurons are kept once per
+/// presynaptic input ([b][i]); the others per synapse ([b][j][i], presynaptic index innermost).
+/// e_t^{ji} = c_t^j · ε_t^{ji}; ē_t = κ ē_{t−1} + e_t; the gradient is Σ_t L_t^j ē_t^{ji}.
+/// The trace update and the gradient accumulation run as one fused pass.
+final class EligibilityTraces<T: KernelScalar> {
+    let batch: Int, hidden: Int, presynapticCount: Int, stateCount: Int
+    let storage: [TraceStorage]
+    let decay: T
+    let deferred: Bool
+    /// Whether ē is stored: with a leaky readout or a deferred loss.
+    let filters: Bool
+    private var shared: [ScalarBuffer<T>]            // per component, [b][i] (empty if not shared)
+    private var sharedPrevious: [ScalarBuffer<T>]
+    private let synaptic: [ScalarBuffer<T>]          // per component, [b][j][i] (empty if not per synapse)
+    private let filtered: ScalarBuffer<T>            // ē, [b][j][i]
+    private let accumulated: ScalarBuffer<T>         // Σ_t ē_t for deferred losses
+    private let sharedComponents: [Int]
+    private let synapticComponents: [Int]
+    let gradient: ScalarBuffer<T>                    // [j][i]
+    private let scratch: ScalarBuffer<T>             // weighted signals for the rank-B update
+    private let newValues: UnsafeMutablePointer<T>
+
+    init(structure: BlockStructure, batch: Int, hidden: Int, presynapticCount: Int, readoutDecay: Double, deferred: Bool) {
+        self.batch = batch
+        self.hidden = hidden
+        self.presynapticCount = presynapticCount
+        let storage = structure.traceStorage
+        self.storage = storage
+        stateCount = storage.count
+        decay = T(readoutDecay)
+        self.deferred = deferred
+        filters = readoutDecay != 0 || deferred
+        sharedComponents = storage.indices.filter { storage[$0] == .perPresynaptic }
+        synapticComponents = storage.indices.filter { storage[$0] == .perSynapse }
+        let sharedSize = batch * presynapticCount, synapseSize = batch * hidden * presynapticCount
+        shared = storage.map { ScalarBuffer(count: $0 == .perPresynaptic ? sharedSize : 0) }
+        sharedPrevious = storage.map { ScalarBuffer(count: $0 == .perPresynaptic ? sharedSize : 0) }
+        synaptic = storage.map { ScalarBuffer(count: $0 == .perSynapse ? synapseSize : 0) }
+        filtered = ScalarBuffer(count: filters ? synapseSize : 0)
+        accumulated = ScalarBuffer(count: deferred ? synapseSize : 0)
+        gradient = ScalarBuffer(count: hidden * presynapticCount)
+        scratch = ScalarBuffer(count: batch * hidden)
+        newValues = .allocate(capacity: Swift.max(stateCount, 1))
+    }
+
+    deinit { newValues.deallocate() }
+
+    func reset() {
+        (shared + sharedPrevious + synaptic + [filtered, accumulated]).forEach { $0.zero() }
+    }
+
+    var bytes: Int {
+        (shared + sharedPrevious + synaptic + [filtered, accumulated, gradient, scratch]).map(\.bytes).reduce(0, +)
+    }
+
+    /// One step: x̂ (B×P), the step's blocks, and the learning signal L (B×N).
+    func step(presynaptic x: UnsafePointer<T>, blocks: BlockValues<T>, signal: UnsafePointer<T>) {
+        updateSharedTraces(x, blocks)
+        if synapticComponents.isEmpty && !filters {
+            accumulateSharedGradient(blocks, signal)
+        } else {
+            fusedSynapticPass(x, blocks, signal)
+        }
+    }
+
+    /// Shared components have constant coefficients and read only shared (or zero) components.
+    private func updateSharedTraces(_ x: UnsafePointer<T>, _ blocks: BlockValues<T>) {
+        guard !sharedComponents.isEmpty else { return }
+        swap(&shared, &sharedPrevious)
+        let size = batch * presynapticCount
+        for m in sharedComponents {
+            let out = shared[m].pointer
+            let gain = blocks.currentGain[m][0]
+            for index in 0..<size { out[index] = gain * x[index] }
+            for n in sharedComponents {
+                let coefficient = blocks.total(m, n, 0)
+                if coefficient == 0 { continue }
+                let old = sharedPrevious[n].pointer
+                for index in 0..<size { out[index] += coefficient * old[index] }
+            }
+        }
+    }
+
+    /// Without per-synapse components and without filtering, the gradient is a rank-B product:
+    /// Σ_m Σ_b (L^{bj} c_m^{bj}) ε_m^{bi}.
+    private func accumulateSharedGradient(_ blocks: BlockValues<T>, _ signal: UnsafePointer<T>) {
+        for m in sharedComponents {
+            let c = blocks.spikeGradient[m]
+            if c.isZero { continue }
+            for index in 0..<(batch * hidden) { scratch[index] = signal[index] * c[index] }
+            LinearAlgebra.accumulateOuterProducts(into: gradient.pointer, left: scratch.pointer, right: shared[m].pointer,
+                                                  batch: batch, rows: hidden, columns: presynapticCount)
+        }
+    }
+
+    /// One pass over [b][j][i]: per-synapse trace update, e, ē and the gradient together.
+    private func fusedSynapticPass(_ x: UnsafePointer<T>, _ blocks: BlockValues<T>, _ signal: UnsafePointer<T>) {
+        let p = presynapticCount, k = stateCount
+        var coefficients = [T](repeating: 0, count: k * k)
+        var gains = [T](repeating: 0, count: k)
+        var readouts = [T](repeating: 0, count: k)
+        let hasShared = !sharedComponents.isEmpty
+        for b in 0..<batch {
+            let xRow = x + b * p
+            for j in 0..<hidden {
+                let element = b * hidden + j
+                for m in synapticComponents {
+                    gains[m] = blocks.currentGain[m][element]
+                    for n in 0..<k { coefficients[m * k + n] = blocks.total(m, n, element) }
+                }
+                for m in 0..<k { readouts[m] = blocks.spikeGradient[m][element] }
+                let learningSignal = signal[element]
+                let row = (b * hidden + j) * p
+                let gradientRow = gradient.pointer + j * p
+                for i in 0..<p {
+                    for m in synapticComponents {
+                        var value = gains[m] * xRow[i]
+                        for n in 0..<k {
+                            let coefficient = coefficients[m * k + n]
+                            if coefficient == 0 { continue }
+                            switch storage[n] {
+                            case .perSynapse: value += coefficient * synaptic[n][row + i]
+                            case .perPresynaptic: value += coefficient * sharedPrevious[n][b * p + i]
+                            case .zero: break
+                            }
+                        }
+                        newValues[m] = value
+                    }
+                    var e: T = 0
+                    for m in synapticComponents {
+                        synaptic[m][row + i] = newValues[m]
+                        e += readouts[m] * newValues[m]
+                    }
+                    if hasShared {
+                        for m in sharedComponents { e += readouts[m] * shared[m][b * p + i] }
+                    }
+                    if filters {
+                        let eBar = decay * filtered[row + i] + e
+                        filtered[row + i] = eBar
+                        if deferred { accumulated[row + i] += eBar } else { gradientRow[i] += learningSignal * eBar }
+                    } else {
+                        gradientRow[i] += learningSignal * e
+                    }
+                }
+            }
+        }
+    }
+
+    /// Deferred losses: the gradient is Σ_b L^{bj} Σ_t ē_t^{bji}.
+    func finishDeferred(signal: UnsafePointer<T>) {
+        let p = presynapticCount
+        for b in 0..<batch {
+            for j in 0..<hidden {
+                let l = signal[b * hidden + j]
+                if l == 0 { continue }
+                let row = accumulated.pointer + (b * hidden + j) * p
+                let gradientRow = gradient.pointer + j * p
+                for i in 0..<p { gradientRow[i] += l * row[i] }
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+/// Runs a network forward one time step at a time for a batch, and exposes what every
+/// learning rule reads: the presynaptic values, the previous and new spikes, the readout and
+/// the step's annotated blocks.
+///
+/// Per step: I_t = W_in x_t + W_rec z_{t−1} + bias; (h_t, z_t, blocks) = kernel(h_{t−1}, z_{t−1}, I_t);
+/// y_t = κ y_{t−1} + W_out z_t + b_out. Layouts are [batch][neuron].
+public final class ForwardPass<T: KernelScalar> {
+    public let shape: NetworkShape
+    public let batch: Int
+    public let neuron: CompiledNeuron
+    public private(set) var parameters: ParameterSet<T>
+    /// x̂ for the input weights: x_t, plus a 1 in the last column when the network has a bias.
+    public let presynaptic: ScalarBuffer<T>
+    /// z_{t−1} and z_t.
+    public private(set) var previousSpike: ScalarBuffer<T>
+    public private(set) var spike: ScalarBuffer<T>
+    /// h_t, one array per state variable (updated in place).
+    public let state: [ScalarBuffer<T>]
+    public let current: ScalarBuffer<T>
+    /// y_t (B×C).
+    public let readout: ScalarBuffer<T>
+    /// The blocks of the step just taken.
+    public private(set) var blocks: BlockValues<T>
+
+    private let kernel: NeuronStepKernel<T>
+    private let inputWeights: ScalarBuffer<T>   // N × inputColumns: W_in with the bias as last column
+    /// The varying block entries of the step just taken, in `entries` order.
+    private(set) var entryBuffers: [ScalarBuffer<T>]
+    private var previousSpikeGradientBuffers: [ScalarBuffer<T>]
+
+    public init(network: Network, parameters: ParameterSet<T>, batch: Int, spikes: ExpressionGraph.SpikeMode = .heaviside) throws {
+        shape = network.shape
+        neuron = network.neuron
+        self.batch = batch
+        guard batch > 0 else { throw PlasticityError.invalidConfiguration("the batch must hold at least one sequence") }
+        let size = batch * shape.hidden
+        kernel = neuron.makeStepKernel(T.self, spikes: spikes)
+        presynaptic = ScalarBuffer(count: batch * shape.inputColumns)
+        previousSpike = ScalarBuffer(count: size)
+        spike = ScalarBuffer(count: size)
+        state = (0..<neuron.stateCount).map { _ in ScalarBuffer(count: size) }
+        current = ScalarBuffer(count: size)
+        readout = ScalarBuffer(count: batch * shape.outputs)
+        inputWeights = ScalarBuffer(count: shape.hidden * shape.inputColumns)
+        entryBuffers = kernel.entries.map { _ in ScalarBuffer(count: size) }
+        previousSpikeGradientBuffers = kernel.entries.map { _ in ScalarBuffer(count: size) }
+        self.parameters = parameters
+        blocks = BlockValues(stateJacobian: [], ownSpikeGain: [], currentGain: [], spikeGradient: [], previousSpikeGradient: [])
+        try setParameters(parameters)
+        reset()
+    }
+
+    /// Replaces the weights (shapes must match the network).
+    public func setParameters(_ parameters: ParameterSet<T>) throws {
+        let zeros = ParameterSet<T>(zerosFor: shape)
+        for (given, expected) in zip(parameters.named, zeros.named) where given.values.count != expected.values.count {
+            throw PlasticityError.shapeMismatch(name: given.name, expected: "\(expected.values.count) values", found: "\(given.values.count) values")
+        }
+        self.parameters = parameters
+        let columns = shape.inputColumns
+        for j in 0..<shape.hidden {
+            for i in 0..<shape.inputs { inputWeights[j * columns + i] = parameters.inputWeights[j * shape.inputs + i] }
+            if shape.bias { inputWeights[j * columns + shape.inputs] = parameters.bias[j] }
+        }
+    }
+
+    /// Starts new sequences: initial state, no spikes, zero readout.
+    public func reset() {
+        for (buffer, initial) in zip(state, neuron.initialState) {
+            buffer.pointer.update(repeating: T(initial), count: buffer.count)
+        }
+        spike.zero()
+        previousSpike.zero()
+        readout.zero()
+        previousSpikeGradientBuffers.forEach { $0.zero() }
+        entryBuffers.forEach { $0.zero() }
+        blocks = makeBlocks()
+    }
+
+    /// Advances every sequence by one step with inputs x_t (B×I).
+    public func step(input: UnsafePointer<T>) {
+        let n = shape.hidden, columns = shape.inputColumns
+        swap(&spike, &previousSpike)
+        // Keep c_{t−1}: the kernel overwrites the entry buffers.
+        for (index, entry) in kernel.entries.enumerated() {
+            if case .spikeGradient = entry { swap(&entryBuffers[index], &previousSpikeGradientBuffers[index]) }
+        }
+        for b in 0..<batch {
+            (presynaptic.pointer + b * columns).update(from: input + b * shape.inputs, count: shape.inputs)
+            if shape.bias { presynaptic[b * columns + shape.inputs] = 1 }
+        }
+        current.zero()
+        LinearAlgebra.accumulateProduct(into: current.pointer, weights: inputWeights.pointer, input: presynaptic.pointer, batch: batch, rows: n, columns: columns)
+        if shape.recurrent {
+            parameters.recurrentWeights.withUnsafeBufferPointer { w in
+                LinearAlgebra.accumulateProduct(into: current.pointer, weights: w.baseAddress!, input: previousSpike.pointer, batch: batch, rows: n, columns: n)
+            }
+        }
+        let statePointers = state.map(\.pointer)
+        kernel.run(previousState: statePointers.map { UnsafePointer($0) }, previousSpike: previousSpike.pointer, current: current.pointer,
+                   newState: statePointers, spike: spike.pointer, entryOutputs: entryBuffers.map(\.pointer), count: batch * n)
+        let decay = T(shape.readoutDecay), outputs = shape.outputs
+        for index in 0..<(batch * outputs) { readout[index] = decay * readout[index] + parameters.outputBias[index % outputs] }
+        parameters.outputWeights.withUnsafeBufferPointer { w in
+            LinearAlgebra.accumulateProduct(into: readout.pointer, weights: w.baseAddress!, input: spike.pointer, batch: batch, rows: outputs, columns: n)
+        }
+        blocks = makeBlocks()
+    }
+
+    /// The varying entries the kernel writes, in `entryBuffers` order.
+    var entries: [CompiledNeuron.BlockEntry] { kernel.entries }
+
+    private func makeBlocks() -> BlockValues<T> {
+        blocks(from: entryBuffers, previousSpikeGradient: previousSpikeGradientBuffers)
+    }
+
+    /// Blocks whose varying entries are read from `buffers` (laid out as `entryBuffers`).
+    func blocks(from buffers: [ScalarBuffer<T>], previousSpikeGradient: [ScalarBuffer<T>]) -> BlockValues<T> {
+        func value(_ entry: CompiledNeuron.BlockEntry, previous: Bool = false) -> EntryValue<T> {
+            if let constant = neuron.expression(of: entry).constantValue {
+                return constant == 0 ? .zero : .constant(T(constant))
+            }
+            let index = kernel.index(of: entry)!
+            return .varying((previous ? previousSpikeGradient : buffers)[index].pointer)
+        }
+        let k = neuron.stateCount
+        return BlockValues(
+            stateJacobian: (0..<k).map { i in (0..<k).map { value(.stateJacobian(row: i, column: $0)) } },
+            ownSpikeGain: (0..<k).map { value(.ownSpikeGain($0)) },
+            currentGain: (0..<k).map { value(.currentGain($0)) },
+            spikeGradient: (0..<k).map { value(.spikeGradient($0)) },
+            previousSpikeGradient: (0..<k).map { value(.spikeGradient($0), previous: true) })
+    }
+
+    /// What `restore` needs to continue from this point: state, last spikes and readout.
+    struct Snapshot {
+        let state: [[T]]
+        let spike: [T]
+        let readout: [T]
+        var bytes: Int { (state.map(\.count).reduce(0, +) + spike.count + readout.count) * MemoryLayout<T>.stride }
+    }
+
+    func snapshot() -> Snapshot { Snapshot(state: state.map(\.array), spike: spike.array, readout: readout.array) }
+
+    func restore(_ snapshot: Snapshot) {
+        for (buffer, values) in zip(state, snapshot.state) { buffer.pointer.update(from: values, count: values.count) }
+        spike.pointer.update(from: snapshot.spike, count: snapshot.spike.count)
+        readout.pointer.update(from: snapshot.readout, count: snapshot.readout.count)
+    }
+
+    /// Bytes held by the forward pass (state, spikes, blocks, weights copy).
+    public var bytes: Int {
+        ([presynaptic, previousSpike, spike, current, readout, inputWeights] + state + entryBuffers + previousSpikeGradientBuffers).map(\.bytes).reduce(0, +)
+    }
+}

@@ -1,0 +1,63 @@
+/// The learning rules, all built from a model's annotated blocks.
+public enum LearningRuleKind: String, CaseIterable, Sendable, Codable {
+    /// Eligibility propagation with sparse, annotation-driven traces (online, memory flat in T).
+    case eprop
+    /// e-prop with every block materialised densely and contracted by matrix products.
+    case denseEprop = "dense-eprop"
+    /// Real-time recurrent learning: exact forward-mode influence matrices (online).
+    case rtrl
+    /// Backpropagation through time: exact reverse mode over stored or recomputed states.
+    case bptt
+
+    /// Whether the rule's memory is independent of the sequence length.
+    public var isOnline: Bool { self != .bptt }
+}
+
+/// Where e-prop's learning signal L_t = δ_t F comes from.
+public enum Feedback: Sendable, Equatable {
+    /// F = W_out: the symmetric e-prop learning signal.
+    case symmetric
+    /// A fixed random C×N matrix (random e-prop), drawn from a seed.
+    case random(seed: UInt64)
+}
+
+/// Options shared by every rule.
+public struct RuleOptions: Sendable {
+    public var feedback: Feedback
+    public var spikes: ExpressionGraph.SpikeMode
+    /// BPTT only: store every k-th state and recompute the rest (nil: store every step).
+    public var checkpointInterval: Int?
+
+    public init(feedback: Feedback = .symmetric, spikes: ExpressionGraph.SpikeMode = .heaviside, checkpointInterval: Int? = nil) {
+        self.feedback = feedback
+        self.spikes = spikes
+        self.checkpointInterval = checkpointInterval
+    }
+}
+
+/// One batch's loss and gradients, and what the computation held.
+public struct GradientResult<T: KernelScalar> {
+    public var loss: Double
+    public var gradients: ParameterSet<T>
+    /// Spikes emitted over the batch and sequence.
+    public var spikeCount: Int
+    /// Bytes of rule-specific storage (traces, influence matrices, stored states) at its peak.
+    public var ruleBytes: Int
+}
+
+/// A rule that learns while the sequence runs: after each forward step it updates its traces
+/// and accumulates gradients with that step's error signal δ_t = ∂E/∂y_t (B×C).
+protocol OnlineRule<Scalar>: AnyObject {
+    associatedtype Scalar: KernelScalar
+    var forward: ForwardPass<Scalar> { get }
+    /// Zeroes traces and filters (not gradients) for new sequences.
+    func resetTraces()
+    /// Updates traces from the forward pass's current step and accumulates gradients.
+    func learn(delta: UnsafePointer<Scalar>)
+    /// For deferred losses: applies the final error signal to the accumulated traces.
+    func finishDeferred(delta: UnsafePointer<Scalar>)
+    /// Gradients accumulated since the last `takeGradients`, which zeroes them.
+    func takeGradients() -> ParameterSet<Scalar>
+    /// Bytes of traces and accumulators.
+    var ruleBytes: Int { get }
+}

@@ -1,0 +1,85 @@
+/// The exact gradient of the readout weights, shared by the online rules: with
+/// y_t = κ y_{t−1} + W_out z_t + b_out, ∂E/∂W_out = Σ_t δ_tᵀ z̄_t where z̄_t = κ z̄_{t−1} + z_t.
+/// For a deferred loss (δ the same at every step, known at the end) Σ_t z̄_t is accumulated.
+final class ReadoutGradient<T: KernelScalar> {
+    let batch: Int, hidden: Int, outputs: Int
+    let decay: T
+    let deferred: Bool
+    private let filteredSpikes: ScalarBuffer<T>
+    private let summedSpikes: ScalarBuffer<T>
+    private var filteredOne: T = 0
+    private var summedOne: T = 0
+    let weightGradient: ScalarBuffer<T>
+    let biasGradient: ScalarBuffer<T>
+
+    init(shape: NetworkShape, batch: Int, deferred: Bool) {
+        self.batch = batch
+        hidden = shape.hidden
+        outputs = shape.outputs
+        decay = T(shape.readoutDecay)
+        self.deferred = deferred
+        filteredSpikes = ScalarBuffer(count: batch * hidden)
+        summedSpikes = ScalarBuffer(count: deferred ? batch * hidden : 0)
+        weightGradient = ScalarBuffer(count: outputs * hidden)
+        biasGradient = ScalarBuffer(count: outputs)
+    }
+
+    func reset() {
+        filteredSpikes.zero()
+        summedSpikes.zero()
+        filteredOne = 0
+        summedOne = 0
+    }
+
+    func learn(spikes: UnsafePointer<T>, delta: UnsafePointer<T>) {
+        for index in 0..<(batch * hidden) { filteredSpikes[index] = decay * filteredSpikes[index] + spikes[index] }
+        filteredOne = decay * filteredOne + 1
+        if deferred {
+            for index in 0..<(batch * hidden) { summedSpikes[index] += filteredSpikes[index] }
+            summedOne += filteredOne
+        } else {
+            apply(delta: delta, spikes: filteredSpikes.pointer, one: filteredOne)
+        }
+    }
+
+    func finishDeferred(delta: UnsafePointer<T>) {
+        apply(delta: delta, spikes: summedSpikes.pointer, one: summedOne)
+    }
+
+    private func apply(delta: UnsafePointer<T>, spikes: UnsafePointer<T>, one: T) {
+        LinearAlgebra.accumulateOuterProducts(into: weightGradient.pointer, left: delta, right: spikes, batch: batch, rows: outputs, columns: hidden)
+        for b in 0..<batch {
+            for c in 0..<outputs { biasGradient[c] += delta[b * outputs + c] * one }
+        }
+    }
+
+    var bytes: Int { filteredSpikes.bytes + summedSpikes.bytes + weightGradient.bytes + biasGradient.bytes }
+}
+
+/// L_t = δ_t F: the learning signal of every neuron (B×N), with F = W_out or a fixed random matrix.
+final class LearningSignal<T: KernelScalar> {
+    private let feedback: Feedback
+    private let randomMatrix: [T]
+    private let shape: NetworkShape
+    let values: ScalarBuffer<T>
+
+    init(shape: NetworkShape, batch: Int, feedback: Feedback) {
+        self.feedback = feedback
+        self.shape = shape
+        values = ScalarBuffer(count: batch * shape.hidden)
+        if case .random(let seed) = feedback {
+            var generator = SeededGenerator(seed: seed)
+            let scale = 1 / Double(shape.hidden).squareRoot()
+            randomMatrix = (0..<(shape.outputs * shape.hidden)).map { _ in T(generator.nextGaussian() * scale) }
+        } else {
+            randomMatrix = []
+        }
+    }
+
+    func compute(delta: UnsafePointer<T>, outputWeights: [T], batch: Int) {
+        let matrix = feedback == .symmetric ? outputWeights : randomMatrix
+        matrix.withUnsafeBufferPointer { f in
+            LinearAlgebra.transposedProduct(into: values.pointer, weights: f.baseAddress!, input: delta, batch: batch, rows: shape.outputs, columns: shape.hidden)
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import PlasticityCore
+import Testing
+
+/// A model with its reset convention.
+struct RuleCase: Sendable, CustomTestStringConvertible {
+    let model: String
+    let resetGradient: Double
+    var testDescription: String { "\(model) resetGradient=\(Int(resetGradient))" }
+    var parameters: [String: Double] { ["resetGradient": resetGradient] }
+    static let all = TestPlugins.names.flatMap { model in [0.0, 1.0].map { RuleCase(model: model, resetGradient: $0) } }
+}
+
+@Suite("Learning rules against each other and finite differences")
+struct LearningRuleTests {
+    /// BPTT's gradient against central differences of the loss in smooth mode. The reset is
+    /// differentiated (resetGradient = 1) because finite differences see through stopGradient.
+    @Test("BPTT matches finite differences in smooth mode with W_rec", arguments: TestPlugins.names, LossKind.allCases)
+    func bpttMatchesFiniteDifferences(model: String, lossKind: LossKind) throws {
+        let fixture = try RuleFixture(model: model, modelParameters: ["resetGradient": 1], recurrent: true, readoutDecay: 0.6, lossKind: lossKind)
+        let smooth = RuleOptions(spikes: .smooth)
+        let analytic = try fixture.gradients(.bptt, options: smooth).gradients
+        let h = 1e-6
+        var numeric = ParameterSet<Double>(zerosFor: fixture.network.shape)
+        func lossAt(_ parameters: ParameterSet<Double>) throws -> Double { try fixture.gradients(.bptt, parameters: parameters, options: smooth).loss }
+        for keyPath in [\ParameterSet<Double>.inputWeights, \.recurrentWeights, \.bias, \.outputWeights, \.outputBias] {
+            for index in fixture.parameters[keyPath: keyPath].indices {
+                var plus = fixture.parameters, minus = fixture.parameters
+                plus[keyPath: keyPath][index] += h
+                minus[keyPath: keyPath][index] -= h
+                numeric[keyPath: keyPath][index] = (try lossAt(plus) - lossAt(minus)) / (2 * h)
+            }
+        }
+        let error = relativeError(analytic, numeric)
+        #expect(error < 1e-6, "relative error \(error)")
+        #expect(numeric.inputWeights.contains { Swift.abs($0) > 1e-3 }, "the input weights must matter to the loss")
+        #expect(try fixture.gradients(.bptt).spikeCount > 0, "the same network spikes in the normal mode")
+    }
+
+    @Test("RTRL equals BPTT with W_rec, with spikes occurring", arguments: RuleCase.all)
+    func rtrlEqualsBPTT(_ ruleCase: RuleCase) throws {
+        for decay in [0.0, 0.7] {
+            let fixture = try RuleFixture(model: ruleCase.model, modelParameters: ruleCase.parameters, recurrent: true, readoutDecay: decay)
+            let bptt = try fixture.gradients(.bptt)
+            let rtrl = try fixture.gradients(.rtrl)
+            #expect(bptt.spikeCount > 0, "spikes must occur")
+            #expect(Swift.abs(bptt.loss - rtrl.loss) < 1e-12)
+            let error = relativeError(rtrl.gradients, bptt.gradients)
+            #expect(error < 1e-10, "κ=\(decay): relative error \(error)")
+        }
+    }
+
+    @Test("RTRL equals BPTT in Float to 1e-4")
+    func rtrlEqualsBPTTInFloat() throws {
+        let fixture = try RuleFixture(model: "ALIF", recurrent: true, readoutDecay: 0.5)
+        let shape = fixture.network.shape
+        let parameters = ParameterSet<Float>(randomFor: shape, seed: 3, inputGain: 3, recurrentGain: 1.5)
+        let inputs = fixture.inputs.map(Float.init)
+        let loss = try Loss<Float>(.crossEntropySummed, steps: fixture.steps, batch: fixture.batch, outputs: shape.outputs, labels: [0, 2])
+        func run(_ rule: LearningRuleKind) throws -> [Double] {
+            try GradientComputation.run(rule: rule, network: fixture.network, parameters: parameters, inputs: inputs, steps: fixture.steps,
+                                        batch: fixture.batch, loss: loss).gradients.flattened.map(Double.init)
+        }
+        let bptt = try run(.bptt), rtrl = try run(.rtrl)
+        let error = zip(bptt, rtrl).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot() / bptt.map { $0 * $0 }.reduce(0, +).squareRoot()
+        #expect(error < 1e-4, "relative error \(error)")
+    }
+
+    @Test("e-prop equals BPTT without W_rec, leaky and non-leaky readouts, every loss", arguments: RuleCase.all)
+    func epropExactWithoutRecurrence(_ ruleCase: RuleCase) throws {
+        for decay in [0.0, 0.8] {
+            for lossKind in LossKind.allCases {
+                let fixture = try RuleFixture(model: ruleCase.model, modelParameters: ruleCase.parameters, recurrent: false, readoutDecay: decay, lossKind: lossKind)
+                let bptt = try fixture.gradients(.bptt)
+                let eprop = try fixture.gradients(.eprop)
+                #expect(bptt.spikeCount > 0)
+                let error = relativeError(eprop.gradients, bptt.gradients)
+                #expect(error < 1e-10, "κ=\(decay) \(lossKind): relative error \(error)")
+            }
+        }
+    }
+
+    @Test("dense e-prop equals sparse e-prop, with and without W_rec", arguments: RuleCase.all)
+    func denseEqualsSparse(_ ruleCase: RuleCase) throws {
+        for recurrent in [false, true] {
+            for (decay, lossKind) in [(0.0, LossKind.crossEntropyEveryStep), (0.6, .meanSquaredError), (0.3, .crossEntropySummed)] {
+                let fixture = try RuleFixture(model: ruleCase.model, modelParameters: ruleCase.parameters, recurrent: recurrent, readoutDecay: decay, lossKind: lossKind)
+                let sparse = try fixture.gradients(.eprop), dense = try fixture.gradients(.denseEprop)
+                let error = relativeError(dense.gradients, sparse.gradients)
+                #expect(error < 1e-10, "recurrent=\(recurrent) κ=\(decay): relative error \(error)")
+            }
+        }
+    }
+
+    @Test("with W_rec e-prop approximates BPTT: different, but well aligned", arguments: TestPlugins.names)
+    func epropApproximatesWithRecurrence(model: String) throws {
+        let fixture = try RuleFixture(model: model, recurrent: true, readoutDecay: 0.5, hidden: 8, steps: 30, seed: 4)
+        let bptt = try fixture.gradients(.bptt).gradients, eprop = try fixture.gradients(.eprop).gradients
+        let error = relativeError(eprop, bptt)
+        let cosine = cosineSimilarity(eprop.inputWeights + eprop.recurrentWeights, bptt.inputWeights + bptt.recurrentWeights)
+        print("\(model) with W_rec: e-prop vs BPTT cosine similarity \(cosine), relative error \(error)")
+        #expect(error > 1e-6, "e-prop drops the coupling through W_rec; it cannot be exact here")
+        #expect(cosine > 0.5)
+        #expect(eprop.outputWeights == bptt.outputWeights || relativeError(
+            ParameterSet(zerosFor: fixture.network.shape).with(outputWeights: eprop.outputWeights),
+            ParameterSet(zerosFor: fixture.network.shape).with(outputWeights: bptt.outputWeights)) < 1e-10, "the readout gradient is exact in every rule")
+    }
+
+    @Test("random feedback changes the hidden gradients, not the readout's")
+    func randomFeedback() throws {
+        let fixture = try RuleFixture(model: "LIF", recurrent: false)
+        let symmetric = try fixture.gradients(.eprop).gradients
+        let random = try fixture.gradients(.eprop, options: RuleOptions(feedback: .random(seed: 9))).gradients
+        let randomAgain = try fixture.gradients(.eprop, options: RuleOptions(feedback: .random(seed: 9))).gradients
+        #expect(random == randomAgain, "the feedback matrix is fixed by its seed")
+        #expect(relativeError(random, symmetric) > 1e-3)
+        #expect(random.outputWeights == symmetric.outputWeights)
+    }
+
+    @Test("BPTT with checkpointing gives the same gradients with less memory")
+    func checkpointing() throws {
+        let fixture = try RuleFixture(model: "AdLIF", recurrent: true, readoutDecay: 0.4, lossKind: .meanSquaredError, steps: 40)
+        let full = try fixture.gradients(.bptt)
+        let checkpointed = try fixture.gradients(.bptt, options: RuleOptions(checkpointInterval: 7))
+        #expect(relativeError(checkpointed.gradients, full.gradients) < 1e-12)
+        #expect(checkpointed.ruleBytes < full.ruleBytes / 2)
+        #expect(throws: PlasticityError.self) { try fixture.gradients(.bptt, options: RuleOptions(checkpointInterval: 0)) }
+    }
+
+    @Test("e-prop and RTRL memory does not grow with T; BPTT's does")
+    func memoryAgainstSequenceLength() throws {
+        func bytes(_ rule: LearningRuleKind, steps: Int) throws -> Int {
+            try RuleFixture(model: "ALIF", recurrent: true, readoutDecay: 0.5, hidden: 4, inputs: 3, steps: steps, batch: 1).gradients(rule).ruleBytes
+        }
+        for rule in [LearningRuleKind.eprop, .rtrl] {
+            #expect(try bytes(rule, steps: 100) == bytes(rule, steps: 10_000), "\(rule)")
+        }
+        let short = try bytes(.bptt, steps: 100), long = try bytes(.bptt, steps: 10_000)
+        #expect(long > 50 * short)
+    }
+
+    @Test("shape errors name the array and the expected shape")
+    func shapeErrors() throws {
+        let fixture = try RuleFixture(model: "LIF", recurrent: false)
+        do {
+            _ = try GradientComputation.run(rule: .eprop, network: fixture.network, parameters: fixture.parameters, inputs: [1, 2, 3],
+                                            steps: fixture.steps, batch: fixture.batch, loss: fixture.loss)
+            Issue.record("mis-shaped inputs must be refused")
+        } catch {
+            #expect("\(error)" == "array 'inputs' has shape 3 values, expected 14×2×4")
+        }
+        #expect(throws: PlasticityError.self) { try Loss<Double>(.crossEntropyLastStep, steps: 3, batch: 2, outputs: 3, labels: [0, 5]) }
+    }
+}
+
+extension ParameterSet {
+    func with(outputWeights: [T]) -> ParameterSet {
+        var copy = self
+        copy.outputWeights = outputWeights
+        return copy
+    }
+}

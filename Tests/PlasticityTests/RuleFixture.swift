@@ -1,0 +1,60 @@
+import Foundation
+import PlasticityCore
+
+/// A small random network, batch and loss for comparing rules.
+struct RuleFixture {
+    let network: Network
+    let parameters: ParameterSet<Double>
+    let inputs: [Double]
+    let steps: Int
+    let batch: Int
+    let loss: Loss<Double>
+
+    init(model: String, modelParameters: [String: Double] = [:], surrogate: (any Surrogate)? = nil,
+         recurrent: Bool, readoutDecay: Double = 0, lossKind: LossKind = .crossEntropyEveryStep,
+         hidden: Int = 5, inputs inputCount: Int = 4, outputs: Int = 3, steps: Int = 14, batch: Int = 2, seed: UInt64 = 1) throws {
+        let neuron = try TestPlugins.compile(model, modelParameters, surrogate: surrogate)
+        let shape = NetworkShape(inputs: inputCount, hidden: hidden, outputs: outputs, recurrent: recurrent, bias: true, readoutDecay: readoutDecay)
+        network = try Network(shape: shape, neuron: neuron)
+        // AdLIF scales its input current by (1 − α) ≈ 0.05, so it needs ~20× the drive to spike.
+        let drive = model == "AdLIF" ? 20.0 : 1.0
+        var parameters = ParameterSet<Double>(randomFor: shape, seed: seed, inputGain: 3 * drive, recurrentGain: 1.5 * drive)
+        parameters.bias = (0..<hidden).map { Double($0) * 0.05 }
+        parameters.outputBias = (0..<outputs).map { Double($0) * 0.1 - 0.1 }
+        self.parameters = parameters
+        var rng = SplitMix64(seed: seed &+ 100)
+        inputs = (0..<(steps * batch * inputCount)).map { _ in Double.random(in: 0...1, using: &rng) }
+        self.steps = steps
+        self.batch = batch
+        switch lossKind {
+        case .crossEntropyEveryStep:
+            let labels = (0..<(steps * batch)).map { _ in Int.random(in: 0..<outputs, using: &rng) }
+            let mask = (0..<(steps * batch)).map { index in index / batch < 3 ? 0.0 : 1.0 }
+            loss = try Loss(lossKind, steps: steps, batch: batch, outputs: outputs, labels: labels, mask: mask)
+        case .crossEntropyLastStep, .crossEntropySummed:
+            loss = try Loss(lossKind, steps: steps, batch: batch, outputs: outputs, labels: (0..<batch).map { $0 % outputs })
+        case .meanSquaredError:
+            let targets = (0..<(steps * batch * outputs)).map { _ in Double.random(in: -1...1, using: &rng) }
+            loss = try Loss(lossKind, steps: steps, batch: batch, outputs: outputs, targets: targets)
+        }
+    }
+
+    func gradients(_ rule: LearningRuleKind, parameters: ParameterSet<Double>? = nil, options: RuleOptions = .init()) throws -> GradientResult<Double> {
+        try GradientComputation.run(rule: rule, network: network, parameters: parameters ?? self.parameters, inputs: inputs,
+                                    steps: steps, batch: batch, loss: loss, options: options)
+    }
+}
+
+/// ‖a − b‖ / ‖b‖ over all parameters.
+func relativeError(_ a: ParameterSet<Double>, _ b: ParameterSet<Double>) -> Double {
+    let x = a.flattened, y = b.flattened
+    let difference = zip(x, y).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+    let norm = y.map { $0 * $0 }.reduce(0, +).squareRoot()
+    return difference / Swift.max(norm, 1e-300)
+}
+
+func cosineSimilarity(_ a: [Double], _ b: [Double]) -> Double {
+    let dot = zip(a, b).map { $0 * $1 }.reduce(0, +)
+    let na = a.map { $0 * $0 }.reduce(0, +).squareRoot(), nb = b.map { $0 * $0 }.reduce(0, +).squareRoot()
+    return dot / (na * nb)
+}
