@@ -11,14 +11,18 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         .target(
             name: "PlasticityCore",
-            dependencies: [.product(name: "RealModule", package: "swift-numerics")],
+            dependencies: [
+                .product(name: "RealModule", package: "swift-numerics"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
             path: ".",
             exclude: ["Package.swift"],
-            sources: ["SparseAD", "Core", "Learning"]
+            sources: ["SparseAD", "Core", "Learning", "Data"]
         ),
     ],
     swiftLanguageModes: [.v5]

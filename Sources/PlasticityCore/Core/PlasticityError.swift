@@ -17,6 +17,8 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
     case invalidSurrogate(String, String)
     case invalidConfiguration(String)
     case shapeMismatch(name: String, expected: String, found: String)
+    case malformedArray(name: String, reason: String)
+    case missingArray(name: String, file: String)
 
     public var description: String {
         switch self {
@@ -55,6 +57,10 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
             return "impossible configuration: \(reason)"
         case .shapeMismatch(let name, let expected, let found):
             return "array '\(name)' has shape \(found), expected \(expected)"
+        case .malformedArray(let name, let reason):
+            return "array '\(name)': \(reason)"
+        case .missingArray(let name, let file):
+            return "\(file) has no array '\(name)'"
         }
     }
 }

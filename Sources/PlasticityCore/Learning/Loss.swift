@@ -68,30 +68,28 @@ public struct Loss<T: KernelScalar> {
         case .crossEntropySummed:
             return 0
         case .crossEntropyLastStep:
-            return t == steps - 1 ? crossEntropy(y, labelOf: { labels[$0] }, weight: { _ in 1 }, delta: delta) : 0
+            return t == steps - 1 ? StepLoss.crossEntropy(y, batch: batch, outputs: outputs, labelOf: { labels[$0] }, weight: { _ in 1 }, delta: delta) : 0
         case .crossEntropyEveryStep:
-            return crossEntropy(y, labelOf: { labels[t * batch + $0] }, weight: { mask?[t * batch + $0] ?? 1 }, delta: delta)
+            return StepLoss.crossEntropy(y, batch: batch, outputs: outputs, labelOf: { labels[t * batch + $0] }, weight: { mask?[t * batch + $0] ?? 1 }, delta: delta)
         case .meanSquaredError:
-            var loss = 0.0
-            for b in 0..<batch {
-                let weight = mask?[t * batch + b] ?? 1
-                guard weight != 0 else { continue }
-                for c in 0..<outputs {
-                    let error = y[b * outputs + c] - targets[(t * batch + b) * outputs + c]
-                    loss += 0.5 * Double(weight * error * error)
-                    delta[b * outputs + c] = weight * error / T(batch)
-                }
+            return targets.withUnsafeBufferPointer { all in
+                StepLoss.squaredError(y, targets: all.baseAddress! + t * batch * outputs, batch: batch, outputs: outputs,
+                                      weight: { mask?[t * batch + $0] ?? 1 }, delta: delta)
             }
-            return loss / Double(batch)
         }
     }
 
     /// For deferred losses: the loss and δ = ∂E/∂y_t (the same at every step) from Σ_t y_t.
     func finalSignal(summedReadout: UnsafePointer<T>, delta: UnsafeMutablePointer<T>) -> Double {
-        crossEntropy(summedReadout, labelOf: { labels[$0] }, weight: { _ in 1 }, delta: delta)
+        StepLoss.crossEntropy(summedReadout, batch: batch, outputs: outputs, labelOf: { labels[$0] }, weight: { _ in 1 }, delta: delta)
     }
+}
 
-    private func crossEntropy(_ y: UnsafePointer<T>, labelOf: (Int) -> Int, weight: (Int) -> T, delta: UnsafeMutablePointer<T>) -> Double {
+/// The per-step loss terms and their error signals δ = ∂E/∂y (averaged over the batch).
+enum StepLoss {
+    /// Σ_b w_b (−log softmax(y_b)[label_b]) / B.
+    static func crossEntropy<T: KernelScalar>(_ y: UnsafePointer<T>, batch: Int, outputs: Int, labelOf: (Int) -> Int, weight: (Int) -> T,
+                                              delta: UnsafeMutablePointer<T>) -> Double {
         var loss = 0.0
         for b in 0..<batch {
             let w = weight(b)
@@ -104,6 +102,22 @@ public struct Loss<T: KernelScalar> {
             loss += Double(w) * (Foundation.log(total) - (Double(row[label]) - largest))
             for c in 0..<outputs {
                 delta[b * outputs + c] = w * (T(exps[c] / total) - (c == label ? 1 : 0)) / T(batch)
+            }
+        }
+        return loss / Double(batch)
+    }
+
+    /// Σ_b w_b ½‖y_b − y*_b‖² / B.
+    static func squaredError<T: KernelScalar>(_ y: UnsafePointer<T>, targets: UnsafePointer<T>, batch: Int, outputs: Int, weight: (Int) -> T,
+                                              delta: UnsafeMutablePointer<T>) -> Double {
+        var loss = 0.0
+        for b in 0..<batch {
+            let w = weight(b)
+            guard w != 0 else { continue }
+            for c in 0..<outputs {
+                let error = y[b * outputs + c] - targets[b * outputs + c]
+                loss += 0.5 * Double(w * error * error)
+                delta[b * outputs + c] = w * error / T(batch)
             }
         }
         return loss / Double(batch)
