@@ -123,14 +123,14 @@ struct LearningRuleTests {
         let full = try fixture.gradients(.bptt)
         let checkpointed = try fixture.gradients(.bptt, options: RuleOptions(checkpointInterval: 7))
         #expect(relativeError(checkpointed.gradients, full.gradients) < 1e-12)
-        #expect(checkpointed.ruleBytes < full.ruleBytes / 2)
+        #expect(checkpointed.storageBytes < full.storageBytes / 2)
         #expect(throws: PlasticityError.self) { try fixture.gradients(.bptt, options: RuleOptions(checkpointInterval: 0)) }
     }
 
     @Test("e-prop and RTRL memory does not grow with T; BPTT's does")
     func memoryAgainstSequenceLength() throws {
         func bytes(_ rule: LearningRuleKind, steps: Int) throws -> Int {
-            try RuleFixture(model: "ALIF", recurrent: true, readoutDecay: 0.5, hidden: 4, inputs: 3, steps: steps, batch: 1).gradients(rule).ruleBytes
+            try RuleFixture(model: "ALIF", recurrent: true, readoutDecay: 0.5, hidden: 4, inputs: 3, steps: steps, batch: 1).gradients(rule).storageBytes
         }
         for rule in [LearningRuleKind.eprop, .rtrl] {
             #expect(try bytes(rule, steps: 100) == bytes(rule, steps: 10_000), "\(rule)")

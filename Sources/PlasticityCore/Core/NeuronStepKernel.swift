@@ -24,6 +24,9 @@ public final class NeuronStepKernel<T: KernelScalar> {
                             spikes: spikes)
     }
 
+    /// Instructions per (batch element, neuron) and step.
+    public var instructionCount: Int { kernel.instructionCount }
+
     /// The position of `entry` in `entryOutputs` of `run`, if the kernel computes it.
     public func index(of entry: CompiledNeuron.BlockEntry) -> Int? { entries.firstIndex(of: entry) }
 

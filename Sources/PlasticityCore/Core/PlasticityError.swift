@@ -19,6 +19,7 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(name: String, expected: String, found: String)
     case malformedArray(name: String, reason: String)
     case missingArray(name: String, file: String)
+    case noRuleFits(policy: String, reasons: String)
 
     public var description: String {
         switch self {
@@ -61,6 +62,8 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
             return "array '\(name)': \(reason)"
         case .missingArray(let name, let file):
             return "\(file) has no array '\(name)'"
+        case .noRuleFits(let policy, let reasons):
+            return "no learning rule satisfies the '\(policy)' policy within the memory budget: \(reasons). Raise --memory, shorten the sequences, shrink the batch or relax the policy"
         }
     }
 }

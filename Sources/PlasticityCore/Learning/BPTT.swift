@@ -97,7 +97,7 @@ final class BPTT<T: KernelScalar> {
             }
         }
         return GradientResult(loss: total, gradients: adjoint.gradients, spikeCount: spikes,
-                              ruleBytes: peakBytes + adjoint.bytes)
+                              storageBytes: peakBytes + adjoint.bytes + forward.bytes + forward.parameters.bytes)
     }
 
     private func makeRecord() -> Record {

@@ -50,5 +50,5 @@ final class EProp<T: KernelScalar>: OnlineRule {
         return gradients
     }
 
-    var ruleBytes: Int { inputTraces.bytes + (recurrentTraces?.bytes ?? 0) + readoutGradient.bytes + learningSignal.values.bytes }
+    var storageBytes: Int { inputTraces.bytes + (recurrentTraces?.bytes ?? 0) + readoutGradient.bytes + learningSignal.values.bytes }
 }

@@ -50,6 +50,7 @@ public enum GradientComputation {
             total += loss.finalSignal(summedReadout: summedReadout.pointer, delta: delta.pointer)
             rule.finishDeferred(delta: delta.pointer)
         }
-        return GradientResult(loss: total, gradients: rule.takeGradients(), spikeCount: spikes, ruleBytes: rule.ruleBytes)
+        return GradientResult(loss: total, gradients: rule.takeGradients(), spikeCount: spikes,
+                              storageBytes: rule.storageBytes + forward.bytes + forward.parameters.bytes)
     }
 }

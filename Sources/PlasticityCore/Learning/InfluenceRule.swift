@@ -61,7 +61,7 @@ class InfluenceRule<T: KernelScalar>: OnlineRule {
         return result
     }
 
-    var ruleBytes: Int {
+    var storageBytes: Int {
         influence.bytes + spikeSensitivity.bytes + sensitivityGradient.bytes + readoutGradient.bytes + learningSignal.values.bytes + temporaryBytes
     }
 }

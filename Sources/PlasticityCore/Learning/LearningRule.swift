@@ -41,8 +41,10 @@ public struct GradientResult<T: KernelScalar> {
     public var gradients: ParameterSet<T>
     /// Spikes emitted over the batch and sequence.
     public var spikeCount: Int
-    /// Bytes of rule-specific storage (traces, influence matrices, stored states) at its peak.
-    public var ruleBytes: Int
+    /// Bytes of every buffer the computation held at its peak: the forward pass's state and
+    /// blocks, the rule's traces, influence matrices or stored states, gradient accumulators
+    /// and the weights.
+    public var storageBytes: Int
 }
 
 /// A rule that learns while the sequence runs: after each forward step it updates its traces
@@ -58,6 +60,6 @@ protocol OnlineRule<Scalar>: AnyObject {
     func finishDeferred(delta: UnsafePointer<Scalar>)
     /// Gradients accumulated since the last `takeGradients`, which zeroes them.
     func takeGradients() -> ParameterSet<Scalar>
-    /// Bytes of traces and accumulators.
-    var ruleBytes: Int { get }
+    /// Bytes of the rule's own traces and accumulators.
+    var storageBytes: Int { get }
 }

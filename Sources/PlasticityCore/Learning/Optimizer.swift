@@ -27,6 +27,9 @@ extension ParameterSet {
         if current > maximum, current > 0 { scale(by: T(maximum / current)) }
     }
 
+    /// Bytes the values occupy.
+    public var bytes: Int { Self.tensors.reduce(0) { $0 + self[keyPath: $1].count } * MemoryLayout<T>.stride }
+
     /// Whether every value is finite; otherwise the name of the first tensor that is not.
     public var firstNonFiniteTensor: String? {
         named.first { $0.values.contains { !$0.isFinite } }?.name

@@ -39,6 +39,8 @@ public final class StepKernel<T: KernelScalar> {
     /// The number of variable arrays `run` reads and output arrays it writes.
     public var inputCount: Int { program.inputRegisters.count }
     public var outputCount: Int { program.outputRegisters.count }
+    /// Instructions executed per element: the kernel's arithmetic cost.
+    public var instructionCount: Int { program.instructions.count }
 
     /// Compiles `outputs` of `graph`.
     /// - Parameters:

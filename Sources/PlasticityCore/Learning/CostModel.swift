@@ -1,0 +1,179 @@
+/// What a gradient computation will be asked to do.
+public struct Workload: Sendable, Codable, Equatable {
+    public var batch: Int
+    public var steps: Int
+    /// 4 for Float, 8 for Double.
+    public var scalarBytes: Int
+    /// Whether the loss's error signal arrives only at the end (`ce-summed`).
+    public var deferredLoss: Bool
+
+    public init(batch: Int, steps: Int, scalarBytes: Int = 4, deferredLoss: Bool = false) {
+        self.batch = batch
+        self.steps = steps
+        self.scalarBytes = scalarBytes
+        self.deferredLoss = deferredLoss
+    }
+}
+
+/// The speeds the cost model converts work into time with; measured on the project's
+/// machines (see the design brief): plain Swift loops reach ~10 GFLOP/s, memory ~12 GB/s.
+public struct MachineModel: Sendable, Codable {
+    public var flopsPerSecond: Double
+    public var bytesPerSecond: Double
+    public static let reference = MachineModel(flopsPerSecond: 10e9, bytesPerSecond: 12e9)
+}
+
+/// The predicted cost of one rule on one network and workload.
+public struct RuleCost: Sendable, Codable {
+    public let rule: LearningRuleKind
+    public let flopsPerStep: Double
+    public let bytesPerStep: Double
+    /// Buffers held at the peak: forward state, blocks, traces or stored states, weights.
+    public let peakBytes: Int
+    /// max(flops / FLOP rate, bytes / bandwidth).
+    public let secondsPerStep: Double
+    /// BPTT only: the checkpoint interval this cost assumes (nil: every state stored).
+    public let checkpointInterval: Int?
+}
+
+/// Prices each rule from the model's block annotations and the network's shape: what
+/// collapsed, zero and constant entries save is visible in the numbers.
+public struct CostModel {
+    public let neuron: CompiledNeuron
+    public let shape: NetworkShape
+    public let workload: Workload
+    public let machine: MachineModel
+
+    private let k: Int
+    private let varying: Int
+    private let instructions: Int
+    private let sharedComponents: Int
+    private let synapticComponents: Int
+    private let nonZeroPerRow: Int
+
+    public init(neuron: CompiledNeuron, shape: NetworkShape, workload: Workload, machine: MachineModel = .reference) {
+        self.neuron = neuron
+        self.shape = shape
+        self.workload = workload
+        self.machine = machine
+        k = neuron.stateCount
+        varying = neuron.varyingEntries.count
+        instructions = neuron.makeStepKernel(Float.self).instructionCount
+        sharedComponents = neuron.structure.traceStorage.filter { $0 == .perPresynaptic }.count
+        synapticComponents = neuron.structure.traceStorage.filter { $0 == .perSynapse }.count
+        nonZeroPerRow = neuron.structure.total.entries.map { $0.filter { !$0.isZero }.count }.max() ?? 0
+    }
+
+    private var B: Double { Double(workload.batch) }
+    private var N: Double { Double(shape.hidden) }
+    private var P: Double { Double(shape.inputColumns) }
+    private var C: Double { Double(shape.outputs) }
+    private var recurrentColumns: Double { shape.recurrent ? N : 0 }
+    /// Θ: weights whose influence the exact forward rules track.
+    private var theta: Double { N * P + N * recurrentColumns }
+    private var filters: Bool { shape.readoutDecay != 0 || workload.deferredLoss }
+    private var s: Double { Double(workload.scalarBytes) }
+
+    /// Scalars of the forward pass every rule runs, and of the weights.
+    private var forwardScalars: Double {
+        B * P + 3 * B * N + Double(k) * B * N + B * C + N * P + 2 * Double(varying) * B * N
+    }
+    private var weightScalars: Double { N * Double(shape.inputs) + N * recurrentColumns + (shape.bias ? N : 0) + C * N + C }
+    private var readoutScalars: Double { B * N * (workload.deferredLoss ? 2 : 1) + C * N + C + B * N }
+
+    private var forwardFlops: Double { 2 * B * N * (P + recurrentColumns) + Double(instructions) * B * N + 2 * B * C * N }
+    private var forwardBytes: Double { s * (N * (P + recurrentColumns) + C * N + B * N * Double(2 * k + 3 + varying) + B * P) }
+
+    public func cost(of rule: LearningRuleKind, checkpointInterval: Int? = nil) -> RuleCost {
+        let (flops, bytes, scalars): (Double, Double, Double)
+        switch rule {
+        case .eprop: (flops, bytes, scalars) = eprop
+        case .denseEprop: (flops, bytes, scalars) = denseEprop
+        case .rtrl: (flops, bytes, scalars) = rtrl
+        case .bptt: (flops, bytes, scalars) = bptt(checkpointInterval: checkpointInterval)
+        }
+        let totalFlops = forwardFlops + flops, totalBytes = forwardBytes + bytes
+        let seconds = Swift.max(totalFlops / machine.flopsPerSecond, totalBytes / machine.bytesPerSecond)
+        let peak = (forwardScalars + weightScalars + scalars) * s
+        return RuleCost(rule: rule, flopsPerStep: totalFlops, bytesPerStep: totalBytes, peakBytes: Int(peak.rounded()),
+                        secondsPerStep: seconds, checkpointInterval: rule == .bptt ? checkpointInterval : nil)
+    }
+
+    /// Per weight matrix with P_g presynaptic values: shared traces, per-synapse traces and ē.
+    private var eprop: (Double, Double, Double) {
+        var flops = 4 * B * C * N, bytes = 0.0, scalars = readoutScalars
+        let shared = Double(sharedComponents), synaptic = Double(synapticComponents)
+        for columns in [P] + (shape.recurrent ? [N] : []) {
+            let synapses = B * N * columns
+            scalars += 2 * shared * B * columns + synaptic * synapses + (filters ? synapses : 0)
+                + (workload.deferredLoss ? synapses : 0) + N * columns + B * N
+            flops += B * columns * shared * (1 + 2 * shared)
+            if synapticComponents == 0 && !filters {
+                flops += shared * (B * N + 2 * B * N * columns)
+                bytes += s * (shared * B * columns * 3 + N * columns * 2)
+            } else {
+                flops += synapses * (synaptic * (2 + 2 * Double(nonZeroPerRow)) + 2 * Double(k) + (filters ? 2 : 0) + 2)
+                bytes += s * synapses * (2 * synaptic + (filters ? 2 : 0) + 2)
+            }
+        }
+        return (flops, bytes, scalars)
+    }
+
+    /// Influence B·N·k·Θ with block-diagonal structure materialised densely.
+    private var denseEprop: (Double, Double, Double) {
+        let nk = N * Double(k)
+        let flops = B * (2 * nk * nk * theta + 2 * nk * N * theta + 2 * N * nk * theta) + influenceContraction
+        let bytes = s * B * (2 * nk * theta + nk * nk + N * theta)
+        let scalars = influenceScalars + nk * nk + nk * N + N * nk + N * theta + nk * theta
+        return (flops, bytes, scalars)
+    }
+
+    /// Influence B·N·k·Θ, plus the W_rec coupling: O(N²·Θ) per batch element.
+    private var rtrl: (Double, Double, Double) {
+        let kk = Double(k)
+        let coupling = shape.recurrent ? 2 * B * N * N * theta : 0
+        let flops = coupling + B * N * theta * kk * (4 + 2 * kk) + 2 * kk * B * N * (P + recurrentColumns) + influenceContraction
+        let bytes = s * B * N * theta * (2 * kk + 2) + (shape.recurrent ? s * B * (N * N + 2 * N * theta) : 0)
+        let scalars = influenceScalars + (shape.recurrent ? N * theta : 0) + kk
+        return (flops, bytes, scalars)
+    }
+
+    private var influenceScalars: Double {
+        B * N * Double(k) * theta + B * N * theta + (filters ? B * N * theta : 0) + (workload.deferredLoss ? B * N * theta : 0) + theta + readoutScalars
+    }
+
+    private var influenceContraction: Double { 2 * Double(k) * B * N * theta + 2 * B * N * theta * (filters ? 2 : 1) + 4 * B * C * N }
+
+    /// Recorded blocks per step; with checkpointing, snapshots every K steps and one
+    /// recomputed segment.
+    private func bptt(checkpointInterval: Int?) -> (Double, Double, Double) {
+        let record = Double(varying) * B * N + B * N + B * C
+        let snapshot = Double(k) * B * N + B * N + B * C
+        let steps = Double(workload.steps)
+        let interval = Double(checkpointInterval ?? workload.steps)
+        let segments = (steps / interval).rounded(.up)
+        let adjoint = 2 * Double(k) * B * N + 4 * B * N + B * C + B * P + N * P + N * recurrentColumns + C * N + C
+        let scalars = interval * record + segments * snapshot + adjoint
+        let recompute = checkpointInterval == nil ? 0 : forwardFlops
+        let flops = recompute + B * N * Double(k) * (4 + 2 * Double(k)) + 2 * B * N * (P + 2 * recurrentColumns) + 4 * B * C * N
+        let bytes = s * 2 * record + (checkpointInterval == nil ? 0 : forwardBytes) + s * (N * (P + recurrentColumns))
+        return (flops, bytes, scalars)
+    }
+
+    /// BPTT with checkpointing for a budget: the largest interval (fewest segments to
+    /// restore) whose peak fits, or, if none does, the interval √T with the least memory.
+    public func bpttCheckpointing(within budget: Int) -> RuleCost {
+        let steps = workload.steps
+        let leastMemory = Swift.max(1, Int(Double(steps).squareRoot().rounded()))
+        var best = cost(of: .bptt, checkpointInterval: leastMemory)
+        guard best.peakBytes <= budget else { return best }
+        var interval = leastMemory * 2
+        while interval < steps {
+            let candidate = cost(of: .bptt, checkpointInterval: interval)
+            guard candidate.peakBytes <= budget else { break }
+            best = candidate
+            interval *= 2
+        }
+        return best
+    }
+}

@@ -1,0 +1,118 @@
+import ArgumentParser
+import Foundation
+import PlasticityCore
+
+extension PlanningPolicy: @retroactive ExpressibleByArgument {}
+
+/// A network and workload described on the command line.
+struct NetworkOptions: ParsableArguments {
+    @Option(help: "Hidden neurons N.")
+    var hidden: Int = 128
+
+    @Option(help: "Input channels I.")
+    var inputs: Int = 140
+
+    @Option(help: "Readout classes C.")
+    var outputs: Int = 20
+
+    @Flag(help: "Add recurrent weights W_rec.")
+    var recurrent = false
+
+    @Flag(help: "Add a bias current.")
+    var bias = false
+
+    @Option(help: "Readout leak κ in [0, 1).")
+    var readoutDecay: Double = 0
+
+    var shape: NetworkShape {
+        NetworkShape(inputs: inputs, hidden: hidden, outputs: outputs, recurrent: recurrent, bias: bias, readoutDecay: readoutDecay)
+    }
+}
+
+/// The planner's inputs besides the network.
+struct PlanOptions: ParsableArguments {
+    @Option(help: "Memory budget, e.g. 4GiB, 512MiB.")
+    var memory: String = "4GiB"
+
+    @Option(help: "exact (cheapest exact rule), online (memory independent of T) or fastest.")
+    var policy: PlanningPolicy = .exact
+}
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Price every learning rule for a model and workload, say which are exact and why, and choose one.")
+
+    @Option(help: "The neuron model.")
+    var model: String
+
+    @Option(help: "Sequences per batch B.")
+    var batch: Int = 16
+
+    @Option(help: "Time steps per sequence T.")
+    var steps: Int = 1000
+
+    @Flag(help: "Print the plan as JSON.")
+    var json = false
+
+    @OptionGroup var network: NetworkOptions
+    @OptionGroup var planOptions: PlanOptions
+    @OptionGroup var settings: ModelSettings
+    @OptionGroup var pluginOptions: PluginOptions
+
+    func run() throws {
+        let neuron = try pluginOptions.loadRegistry().model(named: model).compile(try settings.configuration())
+        let plan = try Planner.plan(neuron: neuron, shape: network.shape, workload: Workload(batch: batch, steps: steps),
+                                    memoryBudget: try MemorySize.parse(planOptions.memory), policy: planOptions.policy)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(plan), as: UTF8.self))
+        } else {
+            print(PlanReport(plan: plan).text)
+        }
+    }
+}
+
+/// The table `plasticity plan` prints.
+struct PlanReport {
+    let plan: Plan
+
+    var text: String {
+        let shape = plan.shape, workload = plan.workload
+        var lines = ["\(plan.model): N=\(shape.hidden) I=\(shape.inputs) C=\(shape.outputs)\(shape.recurrent ? " with W_rec" : ""), "
+            + "B=\(workload.batch) T=\(workload.steps), budget \(MemorySize.format(plan.memoryBudget)), policy \(plan.policy.rawValue)", ""]
+        let header = ["rule", "GFLOP/step", "MB moved/step", "time/step", "peak memory", "exact", "verdict"]
+        var rows = [header]
+        for assessment in plan.assessments {
+            let cost = assessment.cost
+            var name = cost.rule.rawValue
+            if let interval = cost.checkpointInterval { name += " (ckpt \(interval))" }
+            rows.append([
+                name,
+                String(format: "%.4f", cost.flopsPerStep / 1e9),
+                String(format: "%.2f", cost.bytesPerStep / 1e6),
+                formatDuration(cost.secondsPerStep),
+                MemorySize.format(cost.peakBytes),
+                assessment.exactness.isExact ? "yes" : "no",
+                assessment.ruledOut.map { "ruled out: \($0)" } ?? "CHOSEN",
+            ])
+        }
+        let widths = header.indices.map { column in rows.map { $0[column].count }.max()! }
+        for row in rows {
+            lines.append(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        }
+        lines.append("")
+        for assessment in plan.assessments where !assessment.exactness.isExact {
+            lines.append("\(assessment.cost.rule.rawValue) is approximate: \(assessment.exactness.reasons.joined(separator: "; "))")
+        }
+        lines.append("choice: \(plan.explanation)")
+        return lines.joined(separator: "\n")
+    }
+}
+
+func formatDuration(_ seconds: Double) -> String {
+    if seconds >= 1 { return String(format: "%.2f s", seconds) }
+    if seconds >= 1e-3 { return String(format: "%.2f ms", seconds * 1e3) }
+    return String(format: "%.1f µs", seconds * 1e6)
+}

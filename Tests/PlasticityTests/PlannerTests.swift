@@ -1,0 +1,113 @@
+import Foundation
+import PlasticityCore
+import Testing
+
+@Suite("Cost model and planner")
+struct PlannerTests {
+    static func shape(hidden: Int, recurrent: Bool, inputs: Int = 12, decay: Double = 0.5) -> NetworkShape {
+        NetworkShape(inputs: inputs, hidden: hidden, outputs: 3, recurrent: recurrent, bias: true, readoutDecay: decay)
+    }
+
+    @Test("predicted peak memory is within 25% of the measured storage for every rule on a grid of N and T", arguments: TestPlugins.names)
+    func memoryPrediction(model: String) throws {
+        let neuron = try TestPlugins.compile(model)
+        for hidden in [4, 16] {
+            for steps in [10, 40] {
+                for recurrent in [false, true] {
+                    let shape = Self.shape(hidden: hidden, recurrent: recurrent)
+                    let network = try Network(shape: shape, neuron: neuron)
+                    let parameters = ParameterSet<Float>(randomFor: shape, seed: 1, inputGain: 3)
+                    let batch = 2
+                    let inputs = [Float](repeating: 0.5, count: steps * batch * shape.inputs)
+                    let loss = try Loss<Float>(.crossEntropySummed, steps: steps, batch: batch, outputs: 3, labels: [0, 1])
+                    let costs = CostModel(neuron: neuron, shape: shape, workload: Workload(batch: batch, steps: steps, deferredLoss: true))
+                    for rule in LearningRuleKind.allCases {
+                        let measured = try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: inputs,
+                                                                   steps: steps, batch: batch, loss: loss).storageBytes
+                        let predicted = costs.cost(of: rule).peakBytes
+                        let ratio = Double(predicted) / Double(measured)
+                        #expect(ratio > 0.75 && ratio < 1.25, "\(model) \(rule) N=\(hidden) T=\(steps) recurrent=\(recurrent): predicted \(predicted), measured \(measured)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("the exactness analysis agrees with the rules' actual agreement with BPTT", arguments: TestPlugins.names)
+    func exactnessMatchesAgreement(model: String) throws {
+        for recurrent in [false, true] {
+            let fixture = try RuleFixture(model: model, recurrent: recurrent, readoutDecay: 0.5)
+            let bptt = try fixture.gradients(.bptt).gradients
+            for rule in LearningRuleKind.allCases {
+                let agrees = relativeError(try fixture.gradients(rule).gradients, bptt) < 1e-9
+                let exactness = Exactness.of(rule, neuron: fixture.network.neuron, shape: fixture.network.shape)
+                #expect(exactness.isExact == agrees, "\(model) \(rule) recurrent=\(recurrent)")
+                #expect(exactness.isExact == exactness.reasons.isEmpty)
+            }
+        }
+        let random = Exactness.of(.eprop, neuron: try TestPlugins.compile(model), shape: Self.shape(hidden: 4, recurrent: false), feedback: .random(seed: 1))
+        #expect(!random.isExact && random.reasons[0].contains("random feedback"))
+    }
+
+    static func plan(_ model: String, hidden: Int, inputs: Int = 140, recurrent: Bool, batch: Int = 16, steps: Int = 1000,
+                     memory: String, policy: PlanningPolicy) throws -> Plan {
+        try Planner.plan(neuron: TestPlugins.compile(model), shape: NetworkShape(inputs: inputs, hidden: hidden, outputs: 20, recurrent: recurrent),
+                         workload: Workload(batch: batch, steps: steps), memoryBudget: MemorySize.parse(memory), policy: policy)
+    }
+
+    @Test("e-prop when it is exact and cheapest")
+    func choosesEProp() throws {
+        let plan = try Self.plan("LIF", hidden: 256, recurrent: false, memory: "4GiB", policy: .exact)
+        #expect(plan.chosen == .eprop)
+        #expect(plan.choice.exactness.isExact)
+        #expect(plan.assessments.allSatisfy { $0.cost.secondsPerStep >= plan.choice.cost.secondsPerStep })
+        #expect(plan.assessments.first { $0.cost.rule == .bptt }?.ruledOut?.contains("slower per step") == true)
+    }
+
+    @Test("BPTT when exactness is required with W_rec and the sequence fits")
+    func choosesBPTT() throws {
+        let plan = try Self.plan("ALIF", hidden: 256, recurrent: true, memory: "8GiB", policy: .exact)
+        #expect(plan.chosen == .bptt)
+        #expect(plan.choice.cost.checkpointInterval == nil)
+        let eprop = plan.assessments.first { $0.cost.rule == .eprop }!
+        #expect(eprop.ruledOut?.contains("W_rec couples neurons") == true)
+    }
+
+    @Test("RTRL when exactness is required, BPTT does not fit even checkpointed, and N is small")
+    func choosesRTRL() throws {
+        let plan = try Self.plan("LIF", hidden: 8, inputs: 4, recurrent: true, batch: 1, steps: 1_000_000, memory: "100KB", policy: .exact)
+        #expect(plan.chosen == .rtrl)
+        let bptt = plan.assessments.first { $0.cost.rule == .bptt }!
+        #expect(!bptt.fitsBudget && bptt.cost.checkpointInterval != nil)
+    }
+
+    @Test("BPTT checkpoints when the full sequence does not fit")
+    func checkpointsToFit() throws {
+        let plan = try Self.plan("ALIF", hidden: 256, recurrent: true, steps: 100_000, memory: "1GiB", policy: .exact)
+        #expect(plan.chosen == .bptt)
+        #expect(plan.choice.cost.checkpointInterval != nil && plan.choice.cost.peakBytes <= 1 << 30)
+    }
+
+    @Test("the online policy never picks BPTT; fastest may")
+    func policies() throws {
+        let online = try Self.plan("ALIF", hidden: 256, recurrent: true, memory: "4GiB", policy: .online)
+        #expect(online.chosen == .eprop)
+        #expect(online.explanation.contains("approximate"))
+        let fastest = try Self.plan("ALIF", hidden: 256, recurrent: false, memory: "4GiB", policy: .fastest)
+        #expect(fastest.choice.cost.secondsPerStep == fastest.assessments.filter(\.fitsBudget).map(\.cost.secondsPerStep).min())
+    }
+
+    @Test("no rule within the budget is a clear refusal")
+    func refusal() throws {
+        do {
+            _ = try Self.plan("ALIF", hidden: 64, recurrent: true, memory: "1KB", policy: .exact)
+            Issue.record("a 1 KB budget must be refused")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("no learning rule satisfies the 'exact' policy"))
+            for rule in LearningRuleKind.allCases { #expect(text.contains("\(rule.rawValue): ")) }
+        }
+        #expect(throws: PlasticityError.self) { try MemorySize.parse("lots") }
+        #expect(try MemorySize.parse("4GiB") == 4 << 30)
+    }
+}
