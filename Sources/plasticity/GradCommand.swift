@@ -2,19 +2,37 @@ import ArgumentParser
 import Foundation
 import PlasticityCore
 
-extension LearningRuleKind: @retroactive ExpressibleByArgument {}
 extension LossKind: @retroactive ExpressibleByArgument {}
 
 /// Options for how gradients are computed, shared by the commands that compute them.
 struct RuleSettings: ParsableArguments {
-    @Option(help: "Learning rule: \(LearningRuleKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var rule: LearningRuleKind = .eprop
+    @Option(help: "Learning rule: \(LearningRuleKind.allCases.map(\.rawValue).joined(separator: ", ")), or auto (the planner chooses).")
+    var rule: String = "eprop"
 
     @Option(help: "e-prop feedback: 'symmetric' (W_out) or 'random:SEED' (a fixed random matrix).")
     var feedback: String = "symmetric"
 
     @Option(help: "BPTT: keep every K-th state and recompute the rest.")
     var checkpoint: Int?
+
+    @OptionGroup var planOptions: PlanOptions
+
+    /// The rule to run and its options; with `--rule auto` the planner decides (and says so
+    /// on standard error).
+    func resolve(neuron: CompiledNeuron, shape: NetworkShape, workload: Workload) throws -> (LearningRuleKind, RuleOptions) {
+        var options = try options()
+        if rule != "auto" {
+            guard let kind = LearningRuleKind(rawValue: rule) else {
+                throw ValidationError("--rule must be auto or one of \(LearningRuleKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(rule)'")
+            }
+            return (kind, options)
+        }
+        let plan = try Planner.plan(neuron: neuron, shape: shape, workload: workload, memoryBudget: try MemorySize.parse(planOptions.memory),
+                                    policy: planOptions.policy, feedback: options.feedback)
+        if options.checkpointInterval == nil { options.checkpointInterval = plan.choice.cost.checkpointInterval }
+        FileHandle.standardError.write(Data("plan: \(plan.explanation)\n".utf8))
+        return (plan.chosen, options)
+    }
 
     func options(spikes: ExpressionGraph.SpikeMode = .heaviside) throws -> RuleOptions {
         let parsedFeedback: Feedback
@@ -75,12 +93,14 @@ struct Grad: ParsableCommand {
         let network = try Network(shape: shape, neuron: neuron)
         let batch: (inputs: [T], steps: Int, batch: Int, loss: Loss<T>) = try NetworkArrays.readBatch(
             try NumPyArchive.read(URL(fileURLWithPath: inputs)), file: inputs, shape: shape, lossKind: loss)
-        let result = try GradientComputation.run(rule: ruleSettings.rule, network: network, parameters: parameters, inputs: batch.inputs,
-                                                 steps: batch.steps, batch: batch.batch, loss: batch.loss, options: try ruleSettings.options())
+        let workload = Workload(batch: batch.batch, steps: batch.steps, scalarBytes: MemoryLayout<T>.size, deferredLoss: batch.loss.isDeferred)
+        let (rule, options) = try ruleSettings.resolve(neuron: neuron, shape: shape, workload: workload)
+        let result = try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: batch.inputs,
+                                                 steps: batch.steps, batch: batch.batch, loss: batch.loss, options: options)
         var arrays = NetworkArrays.arrays(of: result.gradients, shape: shape)
         arrays["loss"] = NumPyArray([result.loss], shape: [])
         arrays["spike_count"] = NumPyArray(integers: [result.spikeCount], shape: [])
         try NumPyArchive.write(arrays, to: URL(fileURLWithPath: out))
-        print("\(ruleSettings.rule.rawValue) on \(neuron.name): loss \(result.loss), \(result.spikeCount) spikes, gradients written to \(out)")
+        print("\(rule.rawValue) on \(neuron.name): loss \(result.loss), \(result.spikeCount) spikes, gradients written to \(out)")
     }
 }

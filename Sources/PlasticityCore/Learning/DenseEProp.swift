@@ -6,27 +6,29 @@
 ///
 /// with 𝐃 (Nk × Nk), 𝐁 (Nk × N), 𝐂 (N × Nk) block-diagonal and 𝐗 (N × Θ) the direct input
 /// term. O(N²k²·Θ) = O(N³·(N+I)) per step: the baseline that shows what the annotations buy.
-final class DenseEProp<T: KernelScalar>: InfluenceRule<T> {
+final class DenseEProp<T: KernelScalar>: InfluenceRecursion {
+    typealias Scalar = T
+    let state: InfluenceState<T>
     private let recurrence: ScalarBuffer<T>   // 𝐃
     private let gains: ScalarBuffer<T>        // 𝐁
     private let readouts: ScalarBuffer<T>     // 𝐂
     private let direct: ScalarBuffer<T>       // 𝐗
     private let next: ScalarBuffer<T>         // ε_t of one batch element
 
-    override init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions, deferred: Bool) throws {
+    init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions, deferred: Bool) throws {
         let n = network.shape.hidden, k = network.neuron.stateCount, theta = InfluenceLayout(shape: network.shape).count
         recurrence = ScalarBuffer(count: n * k * n * k)
         gains = ScalarBuffer(count: n * k * n)
         readouts = ScalarBuffer(count: n * n * k)
         direct = ScalarBuffer(count: n * theta)
         next = ScalarBuffer(count: n * k * theta)
-        try super.init(network: network, parameters: parameters, batch: batch, options: options, deferred: deferred)
+        state = try InfluenceState(network: network, parameters: parameters, batch: batch, options: options, deferred: deferred)
     }
 
-    override var temporaryBytes: Int { [recurrence, gains, readouts, direct, next].map(\.bytes).reduce(0, +) }
+    var temporaryBytes: Int { [recurrence, gains, readouts, direct, next].map(\.bytes).reduce(0, +) }
 
-    override func updateInfluence() {
-        let n = layout.hidden, k = stateCount, theta = layout.count, nk = n * k
+    func updateInfluence() {
+        let n = state.layout.hidden, k = state.stateCount, theta = state.layout.count, nk = n * k
         let blocks = forward.blocks
         for b in 0..<forward.batch {
             recurrence.zero()
@@ -40,15 +42,15 @@ final class DenseEProp<T: KernelScalar>: InfluenceRule<T> {
                     gains[(j * k + m) * n + j] = blocks.currentGain[m][element]
                     readouts[j * nk + j * k + m] = blocks.spikeGradient[m][element]
                 }
-                layout.forEachDirectInput(neuron: j, batch: b, presynaptic: forward.presynaptic.pointer, previousSpike: forward.previousSpike.pointer) { index, x in
+                state.layout.forEachDirectInput(neuron: j, batch: b, presynaptic: forward.presynaptic.pointer, previousSpike: forward.previousSpike.pointer) { index, x in
                     direct[j * theta + index] = x
                 }
             }
-            let state = influence.pointer + b * nk * theta
-            LinearAlgebra.multiply(recurrence.pointer, state, into: next.pointer, rows: nk, inner: nk, columns: theta, accumulate: false)
+            let influence = state.influence.pointer + b * nk * theta
+            LinearAlgebra.multiply(recurrence.pointer, influence, into: next.pointer, rows: nk, inner: nk, columns: theta, accumulate: false)
             LinearAlgebra.multiply(gains.pointer, direct.pointer, into: next.pointer, rows: nk, inner: n, columns: theta, accumulate: true)
-            state.update(from: next.pointer, count: nk * theta)
-            LinearAlgebra.multiply(readouts.pointer, state, into: spikeSensitivity.pointer + b * n * theta, rows: n, inner: nk, columns: theta, accumulate: false)
+            influence.update(from: next.pointer, count: nk * theta)
+            LinearAlgebra.multiply(readouts.pointer, influence, into: state.spikeSensitivity.pointer + b * n * theta, rows: n, inner: nk, columns: theta, accumulate: false)
         }
     }
 }

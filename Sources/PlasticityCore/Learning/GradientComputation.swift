@@ -2,6 +2,8 @@
 public enum GradientComputation {
     /// - Parameters:
     ///   - inputs: x, T×B×I (time-major).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
     public static func run<T: KernelScalar>(rule: LearningRuleKind, network: Network, parameters: ParameterSet<T>, inputs: [T],
                                             steps: Int, batch: Int, loss: Loss<T>, options: RuleOptions = .init()) throws -> GradientResult<T> {
         let shape = network.shape

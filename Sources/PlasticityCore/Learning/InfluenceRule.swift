@@ -1,7 +1,7 @@
 /// What RTRL and dense e-prop share: each keeps, per batch element and neuron, the influence
 /// of every parameter on the neuron's state (B × N × k × Θ, independent of T), derives the
 /// spike sensitivity dz_t/dθ from it and contracts that with the learning signal.
-class InfluenceRule<T: KernelScalar>: OnlineRule {
+final class InfluenceState<T: KernelScalar> {
     let forward: ForwardPass<T>
     let layout: InfluenceLayout
     let stateCount: Int
@@ -9,9 +9,9 @@ class InfluenceRule<T: KernelScalar>: OnlineRule {
     let influence: ScalarBuffer<T>
     /// dz_t/dθ, [b][j][θ].
     let spikeSensitivity: ScalarBuffer<T>
-    private let sensitivityGradient: SensitivityGradient<T>
-    private let readoutGradient: ReadoutGradient<T>
-    private let learningSignal: LearningSignal<T>
+    let sensitivityGradient: SensitivityGradient<T>
+    let readoutGradient: ReadoutGradient<T>
+    let learningSignal: LearningSignal<T>
 
     init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions, deferred: Bool) throws {
         forward = try ForwardPass(network: network, parameters: parameters, batch: batch, spikes: options.spikes)
@@ -25,43 +25,54 @@ class InfluenceRule<T: KernelScalar>: OnlineRule {
         learningSignal = LearningSignal(shape: shape, batch: batch, feedback: options.feedback)
     }
 
-    /// Advances `influence` by one step and writes `spikeSensitivity`; rules override it.
-    func updateInfluence() { fatalError("subclasses implement the influence recursion") }
+    var bytes: Int {
+        influence.bytes + spikeSensitivity.bytes + sensitivityGradient.bytes + readoutGradient.bytes + learningSignal.values.bytes
+    }
+}
 
-    /// Bytes of the rule's own temporaries, added by subclasses.
-    var temporaryBytes: Int { 0 }
+/// A rule defined by how it advances the influence: the rest of `OnlineRule` is shared.
+/// (A protocol rather than a base class: calls through a generic class's vtable are never
+/// specialised, and these loops must run as Float code.)
+protocol InfluenceRecursion: OnlineRule {
+    var state: InfluenceState<Scalar> { get }
+    /// Advances `state.influence` by one step and writes `state.spikeSensitivity`.
+    func updateInfluence()
+    /// Bytes of the rule's own temporaries.
+    var temporaryBytes: Int { get }
+}
+
+extension InfluenceRecursion {
+    var forward: ForwardPass<Scalar> { state.forward }
 
     func resetTraces() {
-        influence.zero()
-        spikeSensitivity.zero()
-        sensitivityGradient.reset()
-        readoutGradient.reset()
+        state.influence.zero()
+        state.spikeSensitivity.zero()
+        state.sensitivityGradient.reset()
+        state.readoutGradient.reset()
     }
 
-    func learn(delta: UnsafePointer<T>) {
+    func learn(delta: UnsafePointer<Scalar>) {
         updateInfluence()
-        learningSignal.compute(delta: delta, outputWeights: forward.parameters.outputWeights, batch: forward.batch)
-        sensitivityGradient.accumulate(sensitivity: spikeSensitivity.pointer, signal: learningSignal.values.pointer)
-        readoutGradient.learn(spikes: forward.spike.pointer, delta: delta)
+        state.learningSignal.compute(delta: delta, outputWeights: forward.parameters.outputWeights, batch: forward.batch)
+        state.sensitivityGradient.accumulate(sensitivity: state.spikeSensitivity.pointer, signal: state.learningSignal.values.pointer)
+        state.readoutGradient.learn(spikes: forward.spike.pointer, delta: delta)
     }
 
-    func finishDeferred(delta: UnsafePointer<T>) {
-        learningSignal.compute(delta: delta, outputWeights: forward.parameters.outputWeights, batch: forward.batch)
-        sensitivityGradient.finishDeferred(signal: learningSignal.values.pointer)
-        readoutGradient.finishDeferred(delta: delta)
+    func finishDeferred(delta: UnsafePointer<Scalar>) {
+        state.learningSignal.compute(delta: delta, outputWeights: forward.parameters.outputWeights, batch: forward.batch)
+        state.sensitivityGradient.finishDeferred(signal: state.learningSignal.values.pointer)
+        state.readoutGradient.finishDeferred(delta: delta)
     }
 
-    func takeGradients() -> ParameterSet<T> {
+    func takeGradients() -> ParameterSet<Scalar> {
         let shape = forward.shape
-        let gradient = sensitivityGradient.gradient.pointer
+        let gradient = state.sensitivityGradient.gradient.pointer, readout = state.readoutGradient
         let result = GradientAssembly.assemble(shape: shape, inputColumns: gradient,
-                                               recurrent: shape.recurrent ? gradient + layout.recurrentOffset(neuron: 0) : nil,
-                                               outputWeights: readoutGradient.weightGradient.pointer, outputBias: readoutGradient.biasGradient.pointer)
-        [sensitivityGradient.gradient, readoutGradient.weightGradient, readoutGradient.biasGradient].forEach { $0.zero() }
+                                               recurrent: shape.recurrent ? gradient + state.layout.recurrentOffset(neuron: 0) : nil,
+                                               outputWeights: readout.weightGradient.pointer, outputBias: readout.biasGradient.pointer)
+        [state.sensitivityGradient.gradient, readout.weightGradient, readout.biasGradient].forEach { $0.zero() }
         return result
     }
 
-    var storageBytes: Int {
-        influence.bytes + spikeSensitivity.bytes + sensitivityGradient.bytes + readoutGradient.bytes + learningSignal.values.bytes + temporaryBytes
-    }
+    var storageBytes: Int { state.bytes + temporaryBytes }
 }

@@ -6,26 +6,28 @@
 /// dz_t^j/dθ = Σ_m c_t^{j,m} M_t^{j,m}.
 ///
 /// The W_rec term costs O(N²·Θ) = O(N⁴) per step; memory is independent of T.
-final class RTRL<T: KernelScalar>: InfluenceRule<T> {
+final class RTRL<T: KernelScalar>: InfluenceRecursion {
+    typealias Scalar = T
+    let state: InfluenceState<T>
     /// Σ_l W_rec[j,l] dz_{t−1}^l/dθ for one batch element, [j][θ].
     private let coupling: ScalarBuffer<T>
     private let newValues: ScalarBuffer<T>
 
-    override init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions, deferred: Bool) throws {
+    init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions, deferred: Bool) throws {
         let layout = InfluenceLayout(shape: network.shape)
         coupling = ScalarBuffer(count: network.shape.recurrent ? network.shape.hidden * layout.count : 0)
         newValues = ScalarBuffer(count: network.neuron.stateCount)
-        try super.init(network: network, parameters: parameters, batch: batch, options: options, deferred: deferred)
+        state = try InfluenceState(network: network, parameters: parameters, batch: batch, options: options, deferred: deferred)
     }
 
-    override var temporaryBytes: Int { coupling.bytes + newValues.bytes }
+    var temporaryBytes: Int { coupling.bytes + newValues.bytes }
 
-    override func updateInfluence() {
-        let n = layout.hidden, theta = layout.count, k = stateCount
+    func updateInfluence() {
+        let n = state.layout.hidden, theta = state.layout.count, k = state.stateCount
         let blocks = forward.blocks
-        let recurrent = layout.recurrent
+        let recurrent = state.layout.recurrent
         for b in 0..<forward.batch {
-            let sensitivityOfBatch = spikeSensitivity.pointer + b * n * theta
+            let sensitivityOfBatch = state.spikeSensitivity.pointer + b * n * theta
             if recurrent {
                 forward.parameters.recurrentWeights.withUnsafeBufferPointer { w in
                     LinearAlgebra.multiply(w.baseAddress!, sensitivityOfBatch, into: coupling.pointer, rows: n, inner: n, columns: theta, accumulate: false)
@@ -37,7 +39,7 @@ final class RTRL<T: KernelScalar>: InfluenceRule<T> {
                 let r = (0..<k).map { blocks.ownSpikeGain[$0][element] }
                 let gain = (0..<k).map { blocks.currentGain[$0][element] }
                 let c = (0..<k).map { blocks.spikeGradient[$0][element] }
-                let rows = influence.pointer + element * k * theta
+                let rows = state.influence.pointer + element * k * theta
                 let spikeRow = sensitivityOfBatch + j * theta
                 let couplingRow = coupling.pointer + j * theta
                 for index in 0..<theta {
@@ -50,7 +52,7 @@ final class RTRL<T: KernelScalar>: InfluenceRule<T> {
                     }
                     for m in 0..<k { rows[m * theta + index] = newValues[m] }
                 }
-                layout.forEachDirectInput(neuron: j, batch: b, presynaptic: forward.presynaptic.pointer, previousSpike: forward.previousSpike.pointer) { index, x in
+                state.layout.forEachDirectInput(neuron: j, batch: b, presynaptic: forward.presynaptic.pointer, previousSpike: forward.previousSpike.pointer) { index, x in
                     for m in 0..<k { rows[m * theta + index] += gain[m] * x }
                 }
                 for index in 0..<theta {
