@@ -28,7 +28,7 @@ let package = Package(
             dependencies: [core, .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/plasticity"
         ),
-        .testTarget(name: "PlasticityTests", dependencies: [core]),
+        .testTarget(name: "PlasticityTests", dependencies: [core], exclude: ["Fixtures"]),
     ] + pluginNames.map(pluginTarget),
     swiftLanguageModes: [.v5]
 )

@@ -20,6 +20,7 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
     case malformedArray(name: String, reason: String)
     case missingArray(name: String, file: String)
     case noRuleFits(policy: String, reasons: String)
+    case nonFinite(quantity: String, value: String, step: Int)
 
     public var description: String {
         switch self {
@@ -62,6 +63,8 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
             return "array '\(name)': \(reason)"
         case .missingArray(let name, let file):
             return "\(file) has no array '\(name)'"
+        case .nonFinite(let quantity, let value, let step):
+            return "\(quantity) became \(value) at step \(step); stopping (lower the learning rate or the input scale, or clip gradients)"
         case .noRuleFits(let policy, let reasons):
             return "no learning rule satisfies the '\(policy)' policy within the memory budget: \(reasons). Raise --memory, shorten the sequences, shrink the batch or relax the policy"
         }

@@ -30,91 +30,67 @@ final class BPTT<T: KernelScalar> {
         checkpointInterval = options.checkpointInterval
     }
 
-    func run(inputs: [T], steps: Int, loss: Loss<T>) throws -> GradientResult<T> {
+    func run(inputs: [T], steps: Int, loss: Loss<T>, recordReadouts: Bool) throws -> GradientResult<T> {
         let shape = forward.shape, batch = forward.batch
-        let outputs = shape.outputs, inputStride = batch * shape.inputs
+        let inputStride = batch * shape.inputs
         let interval = checkpointInterval ?? steps
         let segmentStarts = Array(stride(from: 0, to: steps, by: interval))
+        let driver = SequenceDriver(forward: forward, loss: loss)
         var snapshots: [Int: ForwardPass<T>.Snapshot] = [:]
         var records: [Record] = []
-        var peakBytes = 0
-        var total = 0.0
-        var spikes = 0
-        let summedReadout = ScalarBuffer<T>(count: batch * outputs)
-        let finalDelta = ScalarBuffer<T>(count: loss.isDeferred ? batch * outputs : 0)
-        let unrecordedDelta = ScalarBuffer<T>(count: batch * outputs)
+        func storedBytes() -> Int { records.map(\.bytes).reduce(0, +) + snapshots.values.map(\.bytes).reduce(0, +) }
 
         // Forward: the loss, a snapshot at each segment start, and the last segment's records.
         forward.reset()
-        try inputs.withUnsafeBufferPointer { x in
-            for t in 0..<steps {
-                if segmentStarts.contains(t) { snapshots[t] = forward.snapshot() }
-                let record = t >= segmentStarts.last! ? makeRecord() : nil
-                forward.step(input: x.baseAddress! + t * inputStride)
-                spikes += forward.spike.array.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
-                total += loss.stepSignal(t: t, readout: forward.readout.pointer, delta: (record?.delta ?? unrecordedDelta).pointer)
-                try checkFinite(t)
-                if loss.isDeferred { for index in 0..<summedReadout.count { summedReadout[index] += forward.readout[index] } }
-                if let record {
-                    fill(record)
-                    records.append(record)
-                }
-            }
+        let outcome = try inputs.withUnsafeBufferPointer { x in
+            try driver.run(inputs: x.baseAddress!, steps: 0..<steps, recordReadouts: recordReadouts,
+                           beforeStep: { t in if t % interval == 0 { snapshots[t] = forward.snapshot() } },
+                           afterStep: { t, delta in if t >= segmentStarts.last! { records.append(record(delta: delta)) } })
         }
-        if loss.isDeferred { total += loss.finalSignal(summedReadout: summedReadout.pointer, delta: finalDelta.pointer) }
-        peakBytes = records.map(\.bytes).reduce(0, +) + snapshots.values.map(\.bytes).reduce(0, +)
+        let finalDelta = loss.isDeferred ? driver.delta.array : []
+        var peakBytes = storedBytes()
 
-        // Backward, segment by segment from the end.
+        // Backward, segment by segment from the end; earlier segments are recomputed from
+        // their snapshots.
         let adjoint = Adjoint<T>(stateCount: forward.neuron.stateCount, batch: batch, shape: shape)
-        inputs.withUnsafeBufferPointer { x in
-            for (segmentIndex, start) in segmentStarts.enumerated().reversed() {
-                let end = segmentIndex + 1 < segmentStarts.count ? segmentStarts[segmentIndex + 1] : steps
-                if segmentIndex != segmentStarts.count - 1 {
-                    records = []
-                    forward.restore(snapshots[start]!)
-                    for t in start..<end {
-                        let record = makeRecord()
-                        forward.step(input: x.baseAddress! + t * inputStride)
-                        _ = loss.stepSignal(t: t, readout: forward.readout.pointer, delta: record.delta.pointer)
-                        fill(record)
-                        records.append(record)
+        try inputs.withUnsafeBufferPointer { x in
+            try finalDelta.withUnsafeBufferPointer { deferredDelta in
+                for (segmentIndex, start) in segmentStarts.enumerated().reversed() {
+                    let end = Swift.min(start + interval, steps)
+                    if segmentIndex != segmentStarts.count - 1 {
+                        records = []
+                        forward.restore(snapshots[start]!)
+                        _ = try driver.run(inputs: x.baseAddress!, steps: start..<end) { _, delta in records.append(record(delta: delta)) }
+                        peakBytes = Swift.max(peakBytes, storedBytes())
                     }
-                    peakBytes = Swift.max(peakBytes, records.map(\.bytes).reduce(0, +) + snapshots.values.map(\.bytes).reduce(0, +))
-                }
-                let segmentStartSpike = snapshots[start]!.spike
-                for t in stride(from: end - 1, through: start, by: -1) {
-                    let record = records[t - start]
-                    let previousSpike = t > start ? UnsafePointer(records[t - start - 1].spike.pointer) : nil
-                    adjoint.backwardStep(
-                        blocks: forward.blocks(from: record.entries, previousSpikeGradient: record.entries),
-                        spike: record.spike.pointer,
-                        previousSpike: previousSpike,
-                        segmentStartSpike: segmentStartSpike,
-                        delta: loss.isDeferred ? finalDelta.pointer : record.delta.pointer,
-                        input: x.baseAddress! + t * inputStride,
-                        parameters: forward.parameters)
+                    let segmentStartSpike = snapshots[start]!.spike
+                    for t in stride(from: end - 1, through: start, by: -1) {
+                        let record = records[t - start]
+                        adjoint.backwardStep(
+                            blocks: forward.blocks(from: record.entries, previousSpikeGradient: record.entries),
+                            spike: record.spike.pointer,
+                            previousSpike: t > start ? UnsafePointer(records[t - start - 1].spike.pointer) : nil,
+                            segmentStartSpike: segmentStartSpike,
+                            delta: loss.isDeferred ? deferredDelta.baseAddress! : UnsafePointer(record.delta.pointer),
+                            input: x.baseAddress! + t * inputStride,
+                            parameters: forward.parameters)
+                    }
                 }
             }
         }
-        return GradientResult(loss: total, gradients: adjoint.gradients, spikeCount: spikes,
-                              storageBytes: peakBytes + adjoint.bytes + forward.bytes + forward.parameters.bytes)
+        return GradientResult(loss: outcome.loss, gradients: adjoint.gradients, spikeCount: outcome.spikes,
+                              storageBytes: peakBytes + adjoint.bytes + forward.bytes + forward.parameters.bytes, readouts: outcome.readouts)
     }
 
-    private func makeRecord() -> Record {
+    /// Copies the step just taken: its varying blocks, its spikes and δ_t.
+    private func record(delta: UnsafePointer<T>) -> Record {
         let size = forward.batch * forward.shape.hidden
-        return Record(entries: forward.entries.map { _ in ScalarBuffer(count: size) }, spike: ScalarBuffer(count: size),
-                      delta: ScalarBuffer(count: forward.batch * forward.shape.outputs))
-    }
-
-    private func fill(_ record: Record) {
+        let record = Record(entries: forward.entries.map { _ in ScalarBuffer(count: size) }, spike: ScalarBuffer(count: size),
+                            delta: ScalarBuffer(count: forward.batch * forward.shape.outputs))
         for (target, source) in zip(record.entries, forward.entryBuffers) { target.pointer.update(from: source.pointer, count: source.count) }
         record.spike.pointer.update(from: forward.spike.pointer, count: forward.spike.count)
-    }
-
-    private func checkFinite(_ t: Int) throws {
-        if let bad = (0..<forward.readout.count).first(where: { !forward.readout[$0].isFinite }) {
-            throw PlasticityError.invalidConfiguration("the readout became \(forward.readout[bad]) at step \(t); lower the weights or the input scale")
-        }
+        record.delta.pointer.update(from: delta, count: record.delta.count)
+        return record
     }
 }
 

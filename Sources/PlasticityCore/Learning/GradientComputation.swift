@@ -17,42 +17,28 @@ public enum GradientComputation {
         switch rule {
         case .bptt:
             let bptt = try BPTT(network: network, parameters: parameters, batch: batch, options: options)
-            return try bptt.run(inputs: inputs, steps: steps, loss: loss)
+            return try bptt.run(inputs: inputs, steps: steps, loss: loss, recordReadouts: options.recordReadouts)
         case .eprop:
-            return runOnline(try EProp(network: network, parameters: parameters, batch: batch, options: options, deferred: loss.isDeferred), inputs, steps, loss)
+            return try runOnline(try EProp(network: network, parameters: parameters, batch: batch, options: options, deferred: loss.isDeferred), inputs, steps, loss, recordReadouts: options.recordReadouts)
         case .rtrl:
-            return runOnline(try RTRL(network: network, parameters: parameters, batch: batch, options: options, deferred: loss.isDeferred), inputs, steps, loss)
+            return try runOnline(try RTRL(network: network, parameters: parameters, batch: batch, options: options, deferred: loss.isDeferred), inputs, steps, loss, recordReadouts: options.recordReadouts)
         case .denseEprop:
-            return runOnline(try DenseEProp(network: network, parameters: parameters, batch: batch, options: options, deferred: loss.isDeferred), inputs, steps, loss)
+            return try runOnline(try DenseEProp(network: network, parameters: parameters, batch: batch, options: options, deferred: loss.isDeferred), inputs, steps, loss, recordReadouts: options.recordReadouts)
         }
     }
 
     /// Drives an online rule through whole sequences.
-    static func runOnline<Rule: OnlineRule>(_ rule: Rule, _ inputs: [Rule.Scalar], _ steps: Int, _ loss: Loss<Rule.Scalar>) -> GradientResult<Rule.Scalar> {
+    static func runOnline<Rule: OnlineRule>(_ rule: Rule, _ inputs: [Rule.Scalar], _ steps: Int, _ loss: Loss<Rule.Scalar>,
+                                            recordReadouts: Bool) throws -> GradientResult<Rule.Scalar> {
         let forward = rule.forward
-        let batch = forward.batch, outputs = forward.shape.outputs, stride = batch * forward.shape.inputs
-        let delta = ScalarBuffer<Rule.Scalar>(count: batch * outputs)
-        let summedReadout = ScalarBuffer<Rule.Scalar>(count: loss.isDeferred ? batch * outputs : 0)
-        var total = 0.0
-        var spikes = 0
+        let driver = SequenceDriver(forward: forward, loss: loss)
         forward.reset()
         rule.resetTraces()
-        inputs.withUnsafeBufferPointer { x in
-            for t in 0..<steps {
-                forward.step(input: x.baseAddress! + t * stride)
-                spikes += forward.spike.array.reduce(0) { $0 + ($1 > 0 ? 1 : 0) }
-                total += loss.stepSignal(t: t, readout: forward.readout.pointer, delta: delta.pointer)
-                if loss.isDeferred {
-                    for index in 0..<summedReadout.count { summedReadout[index] += forward.readout[index] }
-                }
-                rule.learn(delta: delta.pointer)
-            }
+        let outcome = try inputs.withUnsafeBufferPointer { x in
+            try driver.run(inputs: x.baseAddress!, steps: 0..<steps, recordReadouts: recordReadouts) { _, delta in rule.learn(delta: delta) }
         }
-        if loss.isDeferred {
-            total += loss.finalSignal(summedReadout: summedReadout.pointer, delta: delta.pointer)
-            rule.finishDeferred(delta: delta.pointer)
-        }
-        return GradientResult(loss: total, gradients: rule.takeGradients(), spikeCount: spikes,
-                              storageBytes: rule.storageBytes + forward.bytes + forward.parameters.bytes)
+        if loss.isDeferred { rule.finishDeferred(delta: driver.delta.pointer) }
+        return GradientResult(loss: outcome.loss, gradients: rule.takeGradients(), spikeCount: outcome.spikes,
+                              storageBytes: rule.storageBytes + forward.bytes + forward.parameters.bytes, readouts: outcome.readouts)
     }
 }

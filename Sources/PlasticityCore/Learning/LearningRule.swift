@@ -27,11 +27,15 @@ public struct RuleOptions: Sendable {
     public var spikes: ExpressionGraph.SpikeMode
     /// BPTT only: store every k-th state and recompute the rest (nil: store every step).
     public var checkpointInterval: Int?
+    /// Keep y_t of every step in the result (for accuracy).
+    public var recordReadouts: Bool
 
-    public init(feedback: Feedback = .symmetric, spikes: ExpressionGraph.SpikeMode = .heaviside, checkpointInterval: Int? = nil) {
+    public init(feedback: Feedback = .symmetric, spikes: ExpressionGraph.SpikeMode = .heaviside, checkpointInterval: Int? = nil,
+                recordReadouts: Bool = false) {
         self.feedback = feedback
         self.spikes = spikes
         self.checkpointInterval = checkpointInterval
+        self.recordReadouts = recordReadouts
     }
 }
 
@@ -45,6 +49,8 @@ public struct GradientResult<T: KernelScalar> {
     /// blocks, the rule's traces, influence matrices or stored states, gradient accumulators
     /// and the weights.
     public var storageBytes: Int
+    /// y_t for every step (T×B×C) if `RuleOptions.recordReadouts`, otherwise empty.
+    public var readouts: [T] = []
 }
 
 /// A rule that learns while the sequence runs: after each forward step it updates its traces

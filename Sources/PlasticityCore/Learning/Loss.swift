@@ -57,6 +57,20 @@ public struct Loss<T: KernelScalar> {
         }
     }
 
+    /// How much step t of sequence b counts: the mask, or whether the loss reads that step.
+    public func weight(step t: Int, sequence b: Int) -> T {
+        switch kind {
+        case .crossEntropyLastStep: return t == steps - 1 ? 1 : 0
+        case .crossEntropySummed: return 1
+        case .crossEntropyEveryStep, .meanSquaredError: return mask?[t * batch + b] ?? 1
+        }
+    }
+
+    /// The class label of sequence b at step t (cross-entropy losses).
+    public func label(sequence b: Int, step t: Int) -> Int {
+        kind == .crossEntropyEveryStep ? labels[t * batch + b] : labels[b]
+    }
+
     /// Whether the error signal is only known after the last step.
     public var isDeferred: Bool { kind == .crossEntropySummed }
 

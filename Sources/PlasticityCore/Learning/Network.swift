@@ -56,7 +56,7 @@ public final class Network {
 /// Layouts are row-major with the postsynaptic index first (as PyTorch's `Linear.weight`):
 /// `inputWeights` N×I, `recurrentWeights` N×N (empty without recurrence), `bias` N (empty
 /// without bias), `outputWeights` C×N, `outputBias` C.
-public struct ParameterSet<T: KernelScalar>: Equatable {
+public struct ParameterSet<T: KernelScalar>: Equatable, Codable {
     public var inputWeights: [T]
     public var recurrentWeights: [T]
     public var bias: [T]
