@@ -106,6 +106,21 @@ struct LearningRuleTests {
             ParameterSet(zerosFor: fixture.network.shape).with(outputWeights: bptt.outputWeights)) < 1e-10, "the readout gradient is exact in every rule")
     }
 
+    @Test("a direct error on the spikes (the rate regulariser) enters every rule alike", arguments: TestPlugins.names)
+    func spikeErrorAgreement(model: String) throws {
+        let spikeError = (0..<5).map { Double($0) * 0.02 - 0.03 }
+        let options = RuleOptions(spikeError: spikeError)
+        for (recurrent, decay) in [(false, 0.0), (false, 0.6), (true, 0.6)] {
+            let fixture = try RuleFixture(model: model, recurrent: recurrent, readoutDecay: decay)
+            let bptt = try fixture.gradients(.bptt, options: options).gradients
+            #expect(relativeError(bptt, try fixture.gradients(.bptt).gradients) > 1e-6, "the error must change the gradient")
+            #expect(relativeError(try fixture.gradients(.rtrl, options: options).gradients, bptt) < 1e-10)
+            let eprop = try fixture.gradients(.eprop, options: options).gradients
+            #expect(relativeError(try fixture.gradients(.denseEprop, options: options).gradients, eprop) < 1e-10)
+            if !recurrent { #expect(relativeError(eprop, bptt) < 1e-10, "κ=\(decay)") }
+        }
+    }
+
     @Test("random feedback changes the hidden gradients, not the readout's")
     func randomFeedback() throws {
         let fixture = try RuleFixture(model: "LIF", recurrent: false)

@@ -20,7 +20,8 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
     case malformedArray(name: String, reason: String)
     case missingArray(name: String, file: String)
     case noRuleFits(policy: String, reasons: String)
-    case nonFinite(quantity: String, value: String, step: Int)
+    case nonFinite(quantity: String, value: String, location: String)
+    case invalidCheckpoint(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -63,8 +64,10 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
             return "array '\(name)': \(reason)"
         case .missingArray(let name, let file):
             return "\(file) has no array '\(name)'"
-        case .nonFinite(let quantity, let value, let step):
-            return "\(quantity) became \(value) at step \(step); stopping (lower the learning rate or the input scale, or clip gradients)"
+        case .nonFinite(let quantity, let value, let location):
+            return "\(quantity) is \(value) at \(location); stopping (check the data, lower the learning rate or the input scale, or clip gradients)"
+        case .invalidCheckpoint(let path, let reason):
+            return "checkpoint \(path) \(reason)"
         case .noRuleFits(let policy, let reasons):
             return "no learning rule satisfies the '\(policy)' policy within the memory budget: \(reasons). Raise --memory, shorten the sequences, shrink the batch or relax the policy"
         }

@@ -10,6 +10,13 @@ public struct SequenceBatch<T: KernelScalar> {
     public let steps: Int
     public let batch: Int
     public let loss: Loss<T>
+
+    public init(inputs: [T], steps: Int, batch: Int, loss: Loss<T>) {
+        self.inputs = inputs
+        self.steps = steps
+        self.batch = batch
+        self.loss = loss
+    }
 }
 
 /// A source of labelled or target sequences. Implement it to train on your own data: the

@@ -28,7 +28,11 @@ final class BPTT<T: KernelScalar> {
             throw PlasticityError.invalidConfiguration("the checkpoint interval must be at least 1, got \(interval)")
         }
         checkpointInterval = options.checkpointInterval
+        spikeError = options.spikeError.map { $0.map { T($0) } }
     }
+
+    /// ∂E/∂z_t^j added directly at every step (N values).
+    private let spikeError: [T]?
 
     func run(inputs: [T], steps: Int, loss: Loss<T>, recordReadouts: Bool) throws -> GradientResult<T> {
         let shape = forward.shape, batch = forward.batch
@@ -52,7 +56,7 @@ final class BPTT<T: KernelScalar> {
 
         // Backward, segment by segment from the end; earlier segments are recomputed from
         // their snapshots.
-        let adjoint = Adjoint<T>(stateCount: forward.neuron.stateCount, batch: batch, shape: shape)
+        let adjoint = Adjoint<T>(stateCount: forward.neuron.stateCount, batch: batch, shape: shape, spikeError: spikeError)
         try inputs.withUnsafeBufferPointer { x in
             try finalDelta.withUnsafeBufferPointer { deferredDelta in
                 for (segmentIndex, start) in segmentStarts.enumerated().reversed() {
@@ -79,7 +83,8 @@ final class BPTT<T: KernelScalar> {
             }
         }
         return GradientResult(loss: outcome.loss, gradients: adjoint.gradients, spikeCount: outcome.spikes,
-                              storageBytes: peakBytes + adjoint.bytes + forward.bytes + forward.parameters.bytes, readouts: outcome.readouts)
+                              storageBytes: peakBytes + adjoint.bytes + forward.bytes + forward.parameters.bytes, readouts: outcome.readouts,
+                              neuronSpikes: outcome.neuronSpikes)
     }
 
     /// Copies the step just taken: its varying blocks, its spikes and δ_t.
@@ -111,7 +116,11 @@ private final class Adjoint<T: KernelScalar> {
     private let outputWeightGradient: ScalarBuffer<T>
     private let outputBiasGradient: ScalarBuffer<T>
 
-    init(stateCount: Int, batch: Int, shape: NetworkShape) {
+    /// ∂E/∂z_t^j added at every step, if any.
+    private let spikeError: [T]?
+
+    init(stateCount: Int, batch: Int, shape: NetworkShape, spikeError: [T]?) {
+        self.spikeError = spikeError
         self.stateCount = stateCount
         self.batch = batch
         self.shape = shape
@@ -144,7 +153,7 @@ private final class Adjoint<T: KernelScalar> {
             LinearAlgebra.transposedProduct(into: spikeAdjoint.pointer, weights: w.baseAddress!, input: filteredDelta.pointer, batch: batch, rows: outputs, columns: n)
         }
         for element in 0..<size {
-            let dz = spikeAdjoint[element] + ownCarry[element] + recurrentCarry[element]
+            let dz = spikeAdjoint[element] + ownCarry[element] + recurrentCarry[element] + (spikeError?[element % n] ?? 0)
             var g: T = 0
             for m in 0..<k {
                 let value = dz * blocks.spikeGradient[m][element] + stateCarry[m][element]

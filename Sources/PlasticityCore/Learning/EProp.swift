@@ -20,7 +20,15 @@ final class EProp<T: KernelScalar>: OnlineRule {
             : nil
         readoutGradient = ReadoutGradient(shape: shape, batch: batch, deferred: deferred)
         learningSignal = LearningSignal(shape: shape, batch: batch, feedback: options.feedback)
+        spikeError = options.spikeError.map { values in
+            let buffer = ScalarBuffer<T>(count: batch * shape.hidden)
+            for index in 0..<buffer.count { buffer[index] = T(values[index % shape.hidden]) }
+            return buffer
+        }
     }
+
+    /// ∂E/∂z_t directly on the spikes (B×N), if any.
+    private let spikeError: ScalarBuffer<T>?
 
     func resetTraces() {
         inputTraces.reset()
@@ -30,8 +38,9 @@ final class EProp<T: KernelScalar>: OnlineRule {
 
     func learn(delta: UnsafePointer<T>) {
         learningSignal.compute(delta: delta, outputWeights: forward.parameters.outputWeights, batch: forward.batch)
-        inputTraces.step(presynaptic: forward.presynaptic.pointer, blocks: forward.blocks, signal: learningSignal.values.pointer)
-        recurrentTraces?.step(presynaptic: forward.previousSpike.pointer, blocks: forward.blocks, signal: learningSignal.values.pointer)
+        let direct = spikeError.map { UnsafePointer($0.pointer) }
+        inputTraces.step(presynaptic: forward.presynaptic.pointer, blocks: forward.blocks, signal: learningSignal.values.pointer, spikeError: direct)
+        recurrentTraces?.step(presynaptic: forward.previousSpike.pointer, blocks: forward.blocks, signal: learningSignal.values.pointer, spikeError: direct)
         readoutGradient.learn(spikes: forward.spike.pointer, delta: delta)
     }
 

@@ -21,7 +21,8 @@ final class EligibilityTraces<T: KernelScalar> {
     private let sharedComponents: [Int]
     private let synapticComponents: [Int]
     let gradient: ScalarBuffer<T>                    // [j][i]
-    private let scratch: ScalarBuffer<T>             // weighted signals for the rank-B update
+    private let scratch: ScalarBuffer<T>             // L + R for the rank-B update
+    private let weightedSignal: ScalarBuffer<T>      // (L + R)·c_m
     private let newValues: UnsafeMutablePointer<T>
 
     init(structure: BlockStructure, batch: Int, hidden: Int, presynapticCount: Int, readoutDecay: Double, deferred: Bool) {
@@ -44,6 +45,7 @@ final class EligibilityTraces<T: KernelScalar> {
         accumulated = ScalarBuffer(count: deferred ? synapseSize : 0)
         gradient = ScalarBuffer(count: hidden * presynapticCount)
         scratch = ScalarBuffer(count: batch * hidden)
+        weightedSignal = ScalarBuffer(count: batch * hidden)
         newValues = .allocate(capacity: Swift.max(stateCount, 1))
     }
 
@@ -54,16 +56,22 @@ final class EligibilityTraces<T: KernelScalar> {
     }
 
     var bytes: Int {
-        (shared + sharedPrevious + synaptic + [filtered, accumulated, gradient, scratch]).map(\.bytes).reduce(0, +)
+        (shared + sharedPrevious + synaptic + [filtered, accumulated, gradient, scratch, weightedSignal]).map(\.bytes).reduce(0, +)
     }
 
-    /// One step: x̂ (B×P), the step's blocks, and the learning signal L (B×N).
-    func step(presynaptic x: UnsafePointer<T>, blocks: BlockValues<T>, signal: UnsafePointer<T>) {
+    /// One step: x̂ (B×P), the step's blocks, the learning signal L (B×N) that reaches the
+    /// readout (filtered by κ), and an optional error R (B×N) directly on the spikes (not filtered).
+    func step(presynaptic x: UnsafePointer<T>, blocks: BlockValues<T>, signal: UnsafePointer<T>, spikeError: UnsafePointer<T>?) {
         updateSharedTraces(x, blocks)
         if synapticComponents.isEmpty && !filters {
-            accumulateSharedGradient(blocks, signal)
+            if let spikeError {
+                for index in 0..<(batch * hidden) { scratch[index] = signal[index] + spikeError[index] }
+                accumulateSharedGradient(blocks, scratch.pointer)
+            } else {
+                accumulateSharedGradient(blocks, signal)
+            }
         } else {
-            fusedSynapticPass(x, blocks, signal)
+            fusedSynapticPass(x, blocks, signal, spikeError)
         }
     }
 
@@ -91,14 +99,14 @@ final class EligibilityTraces<T: KernelScalar> {
         for m in sharedComponents {
             let c = blocks.spikeGradient[m]
             if c.isZero { continue }
-            for index in 0..<(batch * hidden) { scratch[index] = signal[index] * c[index] }
-            LinearAlgebra.accumulateOuterProducts(into: gradient.pointer, left: scratch.pointer, right: shared[m].pointer,
+            for index in 0..<(batch * hidden) { weightedSignal[index] = signal[index] * c[index] }
+            LinearAlgebra.accumulateOuterProducts(into: gradient.pointer, left: weightedSignal.pointer, right: shared[m].pointer,
                                                   batch: batch, rows: hidden, columns: presynapticCount)
         }
     }
 
     /// One pass over [b][j][i]: per-synapse trace update, e, ē and the gradient together.
-    private func fusedSynapticPass(_ x: UnsafePointer<T>, _ blocks: BlockValues<T>, _ signal: UnsafePointer<T>) {
+    private func fusedSynapticPass(_ x: UnsafePointer<T>, _ blocks: BlockValues<T>, _ signal: UnsafePointer<T>, _ spikeError: UnsafePointer<T>?) {
         let p = presynapticCount, k = stateCount
         var coefficients = [T](repeating: 0, count: k * k)
         var gains = [T](repeating: 0, count: k)
@@ -114,6 +122,7 @@ final class EligibilityTraces<T: KernelScalar> {
                 }
                 for m in 0..<k { readouts[m] = blocks.spikeGradient[m][element] }
                 let learningSignal = signal[element]
+                let directError = spikeError?[element] ?? 0
                 let row = (b * hidden + j) * p
                 let gradientRow = gradient.pointer + j * p
                 for i in 0..<p {
@@ -142,8 +151,9 @@ final class EligibilityTraces<T: KernelScalar> {
                         let eBar = decay * filtered[row + i] + e
                         filtered[row + i] = eBar
                         if deferred { accumulated[row + i] += eBar } else { gradientRow[i] += learningSignal * eBar }
+                        gradientRow[i] += directError * e
                     } else {
-                        gradientRow[i] += learningSignal * e
+                        gradientRow[i] += (learningSignal + directError) * e
                     }
                 }
             }

@@ -14,6 +14,14 @@ public enum GradientComputation {
             throw PlasticityError.invalidConfiguration("the loss is for \(loss.steps) steps × \(loss.batch) sequences × \(loss.outputs) outputs, the data for \(steps) × \(batch) × \(shape.outputs)")
         }
         guard steps > 0 else { throw PlasticityError.invalidConfiguration("a sequence needs at least one step") }
+        if let bad = inputs.firstIndex(where: { !$0.isFinite }) {
+            let (t, rest) = bad.quotientAndRemainder(dividingBy: batch * shape.inputs)
+            throw PlasticityError.nonFinite(quantity: "input x[t=\(t), b=\(rest / shape.inputs), i=\(rest % shape.inputs)]", value: "\(inputs[bad])",
+                                            location: "time step \(t)")
+        }
+        if let spikeError = options.spikeError, spikeError.count != shape.hidden {
+            throw PlasticityError.shapeMismatch(name: "spike error", expected: "\(shape.hidden) values", found: "\(spikeError.count) values")
+        }
         switch rule {
         case .bptt:
             let bptt = try BPTT(network: network, parameters: parameters, batch: batch, options: options)
@@ -39,6 +47,7 @@ public enum GradientComputation {
         }
         if loss.isDeferred { rule.finishDeferred(delta: driver.delta.pointer) }
         return GradientResult(loss: outcome.loss, gradients: rule.takeGradients(), spikeCount: outcome.spikes,
-                              storageBytes: rule.storageBytes + forward.bytes + forward.parameters.bytes, readouts: outcome.readouts)
+                              storageBytes: rule.storageBytes + forward.bytes + forward.parameters.bytes, readouts: outcome.readouts,
+                              neuronSpikes: outcome.neuronSpikes)
     }
 }

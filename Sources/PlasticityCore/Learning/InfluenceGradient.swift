@@ -55,7 +55,9 @@ final class SensitivityGradient<T: KernelScalar> {
         accumulated.zero()
     }
 
-    func accumulate(sensitivity: UnsafePointer<T>, signal: UnsafePointer<T>) {
+    /// `spikeError` (B×N), an error directly on the spikes, meets the unfiltered sensitivity.
+    func accumulate(sensitivity: UnsafePointer<T>, signal: UnsafePointer<T>, spikeError: UnsafePointer<T>?) {
+        if let spikeError { contract(sensitivity, spikeError) }
         let size = batch * hidden * parameterCount
         var source = sensitivity
         if filtered.count > 0 {

@@ -23,7 +23,15 @@ final class InfluenceState<T: KernelScalar> {
         sensitivityGradient = SensitivityGradient(layout: layout, batch: batch, readoutDecay: shape.readoutDecay, deferred: deferred)
         readoutGradient = ReadoutGradient(shape: shape, batch: batch, deferred: deferred)
         learningSignal = LearningSignal(shape: shape, batch: batch, feedback: options.feedback)
+        spikeError = options.spikeError.map { values in
+            let buffer = ScalarBuffer<T>(count: batch * shape.hidden)
+            for index in 0..<buffer.count { buffer[index] = T(values[index % shape.hidden]) }
+            return buffer
+        }
     }
+
+    /// ∂E/∂z_t directly on the spikes (B×N), if any.
+    let spikeError: ScalarBuffer<T>?
 
     var bytes: Int {
         influence.bytes + spikeSensitivity.bytes + sensitivityGradient.bytes + readoutGradient.bytes + learningSignal.values.bytes
@@ -54,7 +62,8 @@ extension InfluenceRecursion {
     func learn(delta: UnsafePointer<Scalar>) {
         updateInfluence()
         state.learningSignal.compute(delta: delta, outputWeights: forward.parameters.outputWeights, batch: forward.batch)
-        state.sensitivityGradient.accumulate(sensitivity: state.spikeSensitivity.pointer, signal: state.learningSignal.values.pointer)
+        state.sensitivityGradient.accumulate(sensitivity: state.spikeSensitivity.pointer, signal: state.learningSignal.values.pointer,
+                                             spikeError: state.spikeError.map { UnsafePointer($0.pointer) })
         state.readoutGradient.learn(spikes: forward.spike.pointer, delta: delta)
     }
 

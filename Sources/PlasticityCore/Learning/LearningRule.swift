@@ -14,7 +14,7 @@ public enum LearningRuleKind: String, CaseIterable, Sendable, Codable {
 }
 
 /// Where e-prop's learning signal L_t = δ_t F comes from.
-public enum Feedback: Sendable, Equatable {
+public enum Feedback: Sendable, Equatable, Codable {
     /// F = W_out: the symmetric e-prop learning signal.
     case symmetric
     /// A fixed random C×N matrix (random e-prop), drawn from a seed.
@@ -29,13 +29,17 @@ public struct RuleOptions: Sendable {
     public var checkpointInterval: Int?
     /// Keep y_t of every step in the result (for accuracy).
     public var recordReadouts: Bool
+    /// A direct error on each neuron's spikes, ∂E/∂z_t^j, the same at every step (N values):
+    /// how the firing-rate regulariser enters every rule.
+    public var spikeError: [Double]?
 
     public init(feedback: Feedback = .symmetric, spikes: ExpressionGraph.SpikeMode = .heaviside, checkpointInterval: Int? = nil,
-                recordReadouts: Bool = false) {
+                recordReadouts: Bool = false, spikeError: [Double]? = nil) {
         self.feedback = feedback
         self.spikes = spikes
         self.checkpointInterval = checkpointInterval
         self.recordReadouts = recordReadouts
+        self.spikeError = spikeError
     }
 }
 
@@ -51,6 +55,13 @@ public struct GradientResult<T: KernelScalar> {
     public var storageBytes: Int
     /// y_t for every step (T×B×C) if `RuleOptions.recordReadouts`, otherwise empty.
     public var readouts: [T] = []
+    /// Spikes per hidden neuron over the batch and sequence.
+    public var neuronSpikes: [Int] = []
+
+    /// Spikes per neuron and step, averaged over the batch.
+    public func firingRates(hidden: Int, steps: Int, batch: Int) -> [Double] {
+        neuronSpikes.map { Double($0) / Double(steps * batch) }
+    }
 }
 
 /// A rule that learns while the sequence runs: after each forward step it updates its traces

@@ -44,7 +44,7 @@ public protocol Optimizer<T> {
 }
 
 /// Stochastic gradient descent with optional momentum and (coupled, L2) weight decay.
-public struct SGD<T: KernelScalar>: Optimizer {
+public struct SGD<T: KernelScalar>: Optimizer, Codable {
     public var momentum: Double
     public var weightDecay: Double
     private var velocity: ParameterSet<T>?
@@ -69,7 +69,7 @@ public struct SGD<T: KernelScalar>: Optimizer {
 }
 
 /// Adam (Kingma & Ba 2015); with `decoupledWeightDecay` it is AdamW (Loshchilov & Hutter 2019).
-public struct Adam<T: KernelScalar>: Optimizer {
+public struct Adam<T: KernelScalar>: Optimizer, Codable {
     public var beta1: Double
     public var beta2: Double
     public var epsilon: Double

@@ -18,6 +18,8 @@ struct SequenceDriver<T: KernelScalar> {
     struct Outcome {
         var loss = 0.0
         var spikes = 0
+        /// Spikes per hidden neuron.
+        var neuronSpikes: [Int] = []
         /// y_t for every step (T×B×C), when asked for.
         var readouts: [T] = []
     }
@@ -28,15 +30,20 @@ struct SequenceDriver<T: KernelScalar> {
     func run(inputs: UnsafePointer<T>, steps range: Range<Int>, recordReadouts: Bool = false,
              beforeStep: (Int) -> Void = { _ in }, afterStep: (Int, UnsafePointer<T>) throws -> Void) throws -> Outcome {
         var outcome = Outcome()
+        let hidden = forward.shape.hidden
+        outcome.neuronSpikes = [Int](repeating: 0, count: hidden)
         let stride = forward.batch * forward.shape.inputs
         if recordReadouts { outcome.readouts.reserveCapacity(range.count * forward.readout.count) }
         for t in range {
             beforeStep(t)
             forward.step(input: inputs + t * stride)
-            for index in 0..<forward.spike.count where forward.spike[index] != 0 { outcome.spikes += 1 }
+            for index in 0..<forward.spike.count where forward.spike[index] != 0 {
+                outcome.spikes += 1
+                outcome.neuronSpikes[index % hidden] += 1
+            }
             outcome.loss += loss.stepSignal(t: t, readout: forward.readout.pointer, delta: delta.pointer)
             if let bad = (0..<forward.readout.count).first(where: { !forward.readout[$0].isFinite }) {
-                throw PlasticityError.nonFinite(quantity: "readout", value: "\(forward.readout[bad])", step: t)
+                throw PlasticityError.nonFinite(quantity: "the readout", value: "\(forward.readout[bad])", location: "time step \(t)")
             }
             if loss.isDeferred { for index in 0..<summedReadout.count { summedReadout[index] += forward.readout[index] } }
             if recordReadouts { outcome.readouts.append(contentsOf: UnsafeBufferPointer(start: forward.readout.pointer, count: forward.readout.count)) }

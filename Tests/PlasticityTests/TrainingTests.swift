@@ -1,0 +1,129 @@
+import Foundation
+import PlasticityCore
+import Testing
+
+@Suite("Training")
+struct TrainingTests {
+    static func smallEvidence() throws -> EvidenceAccumulation {
+        var configuration = EvidenceAccumulation.Configuration()
+        configuration.channelsPerGroup = 4
+        configuration.cues = 3
+        configuration.cueSteps = 4
+        configuration.pauseSteps = 2
+        configuration.delaySteps = 8
+        configuration.recallSteps = 5
+        configuration.trainingExamples = 64
+        configuration.testExamples = 32
+        return try EvidenceAccumulation(configuration)
+    }
+
+    static func trainer(_ model: String, _ dataset: any SequenceDataset, hidden: Int = 16, recurrent: Bool = true, decay: Double = 0,
+                        configure: (inout TrainingConfiguration) -> Void = { _ in }, checkpoint: URL? = nil, resume: Bool = false) throws -> Trainer {
+        let shape = NetworkShape(inputs: dataset.inputCount, hidden: hidden, outputs: dataset.outputCount, recurrent: recurrent, bias: true, readoutDecay: decay)
+        var configuration = TrainingConfiguration()
+        configuration.epochs = 4
+        configuration.batchSize = 16
+        configuration.learningRate = 1e-2
+        configure(&configuration)
+        return try Trainer(network: Network(shape: shape, neuron: TestPlugins.compile(model)), dataset: dataset, configuration: configuration,
+                           checkpoint: checkpoint, resume: resume)
+    }
+
+    @Test("a few iterations lower the loss on every task")
+    func lossFalls() throws {
+        var pattern = PatternRegression.Configuration()
+        pattern.inputs = 10
+        pattern.steps = 60
+        pattern.trainingExamples = 16
+        pattern.testExamples = 4
+        var shdConfiguration = SpikingHeidelbergDigits.Configuration()
+        shdConfiguration.steps = 50
+        shdConfiguration.channelPooling = 5
+        let tasks: [(String, any SequenceDataset, LearningRuleKind, Double)] = [
+            ("ALIF", try Self.smallEvidence(), .eprop, 0),
+            ("LIF", PatternRegression(pattern), .eprop, 0.8),
+            ("AdLIF", try SpikingHeidelbergDigits(directory: DatasetTests.fixtures, configuration: shdConfiguration), .bptt, 0.5),
+        ]
+        for (model, task, rule, decay) in tasks {
+            let trainer = try Self.trainer(model, task, decay: decay) { $0.rule = rule; $0.batchSize = 8 }
+            try trainer.run()
+            let history = trainer.state.history
+            #expect(history.count == 4)
+            #expect(history.last!.trainingLoss < history.first!.trainingLoss, "\(task.name): \(history.map(\.trainingLoss))")
+            #expect(history.allSatisfy { $0.testLoss.isFinite })
+        }
+    }
+
+    @Test("an interrupted run resumed from its checkpoint ends with the same weights")
+    func resume() throws {
+        let task = try Self.smallEvidence()
+        let directory = try temporaryDirectory()
+        let configure: (inout TrainingConfiguration) -> Void = { $0.epochs = 2; $0.checkpointEvery = 1; $0.rateRegularization = 0.1; $0.optimizer = .adamw; $0.weightDecay = 0.01 }
+        let uninterrupted = try Self.trainer("ALIF", task, configure: configure, checkpoint: directory.appendingPathComponent("a.json"))
+        try uninterrupted.run()
+
+        let path = directory.appendingPathComponent("b.json")
+        try Self.trainer("ALIF", task, configure: configure, checkpoint: path).run(stopAfterUpdates: 5)
+        let saved = try TrainingCheckpoint.read(from: path)
+        #expect(saved.epoch == 1 && saved.batchInEpoch == 1, "stopped mid-epoch")
+        let resumed = try Self.trainer("ALIF", task, configure: configure, checkpoint: path, resume: true)
+        try resumed.run()
+        #expect(resumed.parameters == uninterrupted.parameters)
+        #expect(resumed.state.history.map(\.testLoss) == uninterrupted.state.history.map(\.testLoss))
+        #expect(throws: PlasticityError.self) { try Self.trainer("ALIF", task, configure: { $0.epochs = 3 }, checkpoint: path, resume: true) }
+    }
+
+    @Test("NaN in the data stops training, naming the step and the quantity, keeping the last good checkpoint")
+    func nanGuard() throws {
+        let path = try temporaryDirectory().appendingPathComponent("c.json")
+        let poisoned = PoisonedDataset(base: try Self.smallEvidence(), cleanBatches: 2)
+        let trainer = try Self.trainer("LIF", poisoned, configure: { $0.checkpointEvery = 1 }, checkpoint: path)
+        do {
+            try trainer.run()
+            Issue.record("NaN inputs must stop training")
+        } catch {
+            #expect("\(error)".contains("input x[t=15, b=8, i=0] is nan at time step 15 of update 3 (epoch 1, batch 3)"), "\(error)")
+        }
+        let saved = try TrainingCheckpoint.read(from: path)
+        #expect(saved.updates == 2 && saved.parameters.firstNonFiniteTensor == nil, "the last good checkpoint is kept")
+    }
+
+    @Test("schedules: warm-up then cosine decay")
+    func schedule() {
+        var configuration = TrainingConfiguration()
+        configuration.learningRate = 1
+        configuration.warmupSteps = 10
+        configuration.cosineDecay = true
+        configuration.minimumLearningRate = 0.1
+        #expect(configuration.learningRate(step: 0, total: 110) == 0.1)
+        #expect(configuration.learningRate(step: 9, total: 110) == 1)
+        #expect(Swift.abs(configuration.learningRate(step: 60, total: 110) - 0.55) < 1e-12)
+        #expect(Swift.abs(configuration.learningRate(step: 110, total: 110) - 0.1) < 1e-12)
+    }
+}
+
+/// A dataset whose batches turn to NaN after the first few: malformed data mid-run.
+final class PoisonedDataset: SequenceDataset {
+    let base: EvidenceAccumulation
+    let cleanBatches: Int
+    private var served = 0
+    init(base: EvidenceAccumulation, cleanBatches: Int) {
+        self.base = base
+        self.cleanBatches = cleanBatches
+    }
+    var name: String { base.name }
+    var inputCount: Int { base.inputCount }
+    var outputCount: Int { base.outputCount }
+    var steps: Int { base.steps }
+    func count(_ split: Split) -> Int { base.count(split) }
+    func batch<T: KernelScalar>(_ split: Split, indices: [Int], as type: T.Type) throws -> SequenceBatch<T> {
+        let clean = try base.batch(split, indices: indices, as: type)
+        guard split == .training else { return clean }
+        served += 1
+        guard served > cleanBatches else { return clean }
+        var inputs = clean.inputs
+        inputs[inputs.count / 2] = .nan
+        return SequenceBatch(inputs: inputs, steps: clean.steps, batch: clean.batch, loss: clean.loss)
+    }
+    func accuracy<T: KernelScalar>(readouts: [T], batch: SequenceBatch<T>) -> Double? { base.accuracy(readouts: readouts, batch: batch) }
+}
