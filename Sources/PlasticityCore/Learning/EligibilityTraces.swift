@@ -23,7 +23,7 @@ final class EligibilityTraces<T: KernelScalar> {
     let gradient: ScalarBuffer<T>                    // [j][i]
     private let scratch: ScalarBuffer<T>             // L + R for the rank-B update
     private let weightedSignal: ScalarBuffer<T>      // (L + R)·c_m
-    private let newValues: UnsafeMutablePointer<T>
+    private let rowScratch: ScalarBuffer<T>           // new per-synapse rows (k × P), then e (P)
 
     init(structure: BlockStructure, batch: Int, hidden: Int, presynapticCount: Int, readoutDecay: Double, deferred: Bool) {
         self.batch = batch
@@ -46,17 +46,15 @@ final class EligibilityTraces<T: KernelScalar> {
         gradient = ScalarBuffer(count: hidden * presynapticCount)
         scratch = ScalarBuffer(count: batch * hidden)
         weightedSignal = ScalarBuffer(count: batch * hidden)
-        newValues = .allocate(capacity: Swift.max(stateCount, 1))
+        rowScratch = ScalarBuffer(count: (stateCount + 1) * presynapticCount)
     }
-
-    deinit { newValues.deallocate() }
 
     func reset() {
         (shared + sharedPrevious + synaptic + [filtered, accumulated]).forEach { $0.zero() }
     }
 
     var bytes: Int {
-        (shared + sharedPrevious + synaptic + [filtered, accumulated, gradient, scratch, weightedSignal]).map(\.bytes).reduce(0, +)
+        (shared + sharedPrevious + synaptic + [filtered, accumulated, gradient, scratch, weightedSignal, rowScratch]).map(\.bytes).reduce(0, +)
     }
 
     /// One step: x̂ (B×P), the step's blocks, the learning signal L (B×N) that reaches the
@@ -106,55 +104,65 @@ final class EligibilityTraces<T: KernelScalar> {
     }
 
     /// One pass over [b][j][i]: per-synapse trace update, e, ē and the gradient together.
+    /// Per (b, j) every term is a pointer to a row indexed by the presynaptic input i (a
+    /// per-synapse row or a shared per-presynaptic row), so each operation is a vectorisable
+    /// loop over the row, and the row stays in L1 between them: every trace still crosses
+    /// memory once per step.
     private func fusedSynapticPass(_ x: UnsafePointer<T>, _ blocks: BlockValues<T>, _ signal: UnsafePointer<T>, _ spikeError: UnsafePointer<T>?) {
         let p = presynapticCount, k = stateCount
-        var coefficients = [T](repeating: 0, count: k * k)
-        var gains = [T](repeating: 0, count: k)
-        var readouts = [T](repeating: 0, count: k)
-        let hasShared = !sharedComponents.isEmpty
+        let newRows = rowScratch.pointer, e = rowScratch.pointer + k * p
+        let singleSynaptic = synapticComponents.count == 1
         for b in 0..<batch {
             let xRow = x + b * p
             for j in 0..<hidden {
                 let element = b * hidden + j
+                let row = (b * hidden + j) * p
+                // New per-synapse components (into scratch unless one component updates in place).
                 for m in synapticComponents {
-                    gains[m] = blocks.currentGain[m][element]
-                    for n in 0..<k { coefficients[m * k + n] = blocks.total(m, n, element) }
+                    let target = singleSynaptic ? synaptic[m].pointer + row : newRows + m * p
+                    let gain = blocks.currentGain[m][element]
+                    let own = blocks.total(m, m, element)
+                    let old = synaptic[m].pointer + row
+                    for i in 0..<p { target[i] = own * old[i] + gain * xRow[i] }
+                    for n in 0..<k where n != m {
+                        let coefficient = blocks.total(m, n, element)
+                        if coefficient == 0 { continue }
+                        let source: UnsafeMutablePointer<T>
+                        switch storage[n] {
+                        case .perSynapse: source = synaptic[n].pointer + row
+                        case .perPresynaptic: source = sharedPrevious[n].pointer + b * p
+                        case .zero: continue
+                        }
+                        for i in 0..<p { target[i] += coefficient * source[i] }
+                    }
                 }
-                for m in 0..<k { readouts[m] = blocks.spikeGradient[m][element] }
+                if !singleSynaptic {
+                    for m in synapticComponents { (synaptic[m].pointer + row).update(from: newRows + m * p, count: p) }
+                }
+                // e = Σ_m c_m ε_m over per-synapse and shared components.
+                e.update(repeating: 0, count: p)
+                for m in 0..<k where storage[m] != .zero {
+                    let c = blocks.spikeGradient[m][element]
+                    if c == 0 { continue }
+                    let source = storage[m] == .perSynapse ? synaptic[m].pointer + row : shared[m].pointer + b * p
+                    for i in 0..<p { e[i] += c * source[i] }
+                }
                 let learningSignal = signal[element]
                 let directError = spikeError?[element] ?? 0
-                let row = (b * hidden + j) * p
                 let gradientRow = gradient.pointer + j * p
-                for i in 0..<p {
-                    for m in synapticComponents {
-                        var value = gains[m] * xRow[i]
-                        for n in 0..<k {
-                            let coefficient = coefficients[m * k + n]
-                            if coefficient == 0 { continue }
-                            switch storage[n] {
-                            case .perSynapse: value += coefficient * synaptic[n][row + i]
-                            case .perPresynaptic: value += coefficient * sharedPrevious[n][b * p + i]
-                            case .zero: break
-                            }
-                        }
-                        newValues[m] = value
+                if filters {
+                    let eBar = filtered.pointer + row
+                    for i in 0..<p { eBar[i] = decay * eBar[i] + e[i] }
+                    if deferred {
+                        let sum = accumulated.pointer + row
+                        for i in 0..<p { sum[i] += eBar[i] }
+                    } else if learningSignal != 0 {
+                        for i in 0..<p { gradientRow[i] += learningSignal * eBar[i] }
                     }
-                    var e: T = 0
-                    for m in synapticComponents {
-                        synaptic[m][row + i] = newValues[m]
-                        e += readouts[m] * newValues[m]
-                    }
-                    if hasShared {
-                        for m in sharedComponents { e += readouts[m] * shared[m][b * p + i] }
-                    }
-                    if filters {
-                        let eBar = decay * filtered[row + i] + e
-                        filtered[row + i] = eBar
-                        if deferred { accumulated[row + i] += eBar } else { gradientRow[i] += learningSignal * eBar }
-                        gradientRow[i] += directError * e
-                    } else {
-                        gradientRow[i] += (learningSignal + directError) * e
-                    }
+                    if directError != 0 { for i in 0..<p { gradientRow[i] += directError * e[i] } }
+                } else {
+                    let total = learningSignal + directError
+                    if total != 0 { for i in 0..<p { gradientRow[i] += total * e[i] } }
                 }
             }
         }

@@ -168,6 +168,9 @@ public final class Trainer {
         }
     }
 
+    /// The most storage one gradient computation held during this run (see `GradientResult.storageBytes`).
+    public private(set) var peakStorageBytes = 0
+
     public var configuration: TrainingConfiguration { state.configuration }
     public var parameters: ParameterSet<Float> { state.parameters }
 
@@ -234,6 +237,7 @@ public final class Trainer {
             throw PlasticityError.nonFinite(quantity: quantity, value: value, location: "\(inner) of \(location)")
         }
         let step = state.updates
+        peakStorageBytes = Swift.max(peakStorageBytes, result.storageBytes)
         guard result.loss.isFinite else { throw PlasticityError.nonFinite(quantity: "the loss", value: "\(result.loss)", location: location) }
         var gradients = result.gradients
         if let bad = gradients.firstNonFiniteTensor { throw PlasticityError.nonFinite(quantity: "the gradient of \(bad)", value: "NaN or infinity", location: location) }

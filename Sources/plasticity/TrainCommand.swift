@@ -1,0 +1,148 @@
+import ArgumentParser
+import Foundation
+import PlasticityCore
+
+extension OptimizerKind: @retroactive ExpressibleByArgument {}
+
+/// The optimisation options of a training run.
+struct OptimizationOptions: ParsableArguments {
+    @Option(help: "Epochs.")
+    var epochs: Int = 10
+
+    @Option(help: "Sequences per mini-batch.")
+    var batchSize: Int = 32
+
+    @Option(help: "Learning rate.")
+    var learningRate: Double = 5e-3
+
+    @Option(help: "sgd, adam or adamw.")
+    var optimizer: OptimizerKind = .adam
+
+    @Option(help: "SGD momentum.")
+    var momentum: Double = 0
+
+    @Option(help: "Weight decay (L2 for sgd, decoupled for adamw).")
+    var weightDecay: Double = 0
+
+    @Option(help: "Clip gradients to this norm.")
+    var clip: Double?
+
+    @Option(help: "Linear learning-rate warm-up over this many updates.")
+    var warmup: Int = 0
+
+    @Flag(help: "Cosine decay of the learning rate over the run.")
+    var cosine = false
+
+    @Option(help: "Firing-rate regularisation strength (0: off).")
+    var rateRegularization: Double = 0
+
+    @Option(help: "Target firing rate per step for the regulariser.")
+    var targetRate: Double = 0.01
+
+    @Option(help: "Seed for weights and batch order.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Checkpoint every this many updates (and at each epoch end).")
+    var checkpointEvery: Int = 50
+
+    func configuration(rule: LearningRuleKind, feedback: Feedback) -> TrainingConfiguration {
+        var configuration = TrainingConfiguration()
+        configuration.rule = rule
+        configuration.epochs = epochs
+        configuration.batchSize = batchSize
+        configuration.learningRate = learningRate
+        configuration.optimizer = optimizer
+        configuration.momentum = momentum
+        configuration.weightDecay = weightDecay
+        configuration.clipNorm = clip
+        configuration.warmupSteps = warmup
+        configuration.cosineDecay = cosine
+        configuration.rateRegularization = rateRegularization
+        configuration.targetRate = targetRate
+        configuration.feedback = feedback
+        configuration.seed = seed
+        configuration.checkpointEvery = checkpointEvery
+        return configuration
+    }
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a network on a task, with checkpoints, evaluation each epoch and metrics as JSON lines.")
+
+    @Option(help: "The neuron model.")
+    var model: String
+
+    @Option(help: "Hidden neurons N.")
+    var hidden: Int = 64
+
+    @Flag(inversion: .prefixedNo, help: "Recurrent weights W_rec.")
+    var recurrent = true
+
+    @Option(help: "Readout leak κ in [0, 1).")
+    var readoutDecay: Double = 0
+
+    @Option(help: "Where to keep the checkpoint.")
+    var checkpoint: String = "plasticity-checkpoint.json"
+
+    @Flag(help: "Continue from the checkpoint.")
+    var resume = false
+
+    @Option(help: "Append one JSON line of metrics per epoch to this file.")
+    var metrics: String?
+
+    @Option(help: "Write the trained weights to this .npz file.")
+    var saveWeights: String?
+
+    @OptionGroup var task: TaskOptions
+    @OptionGroup var optimization: OptimizationOptions
+    @OptionGroup var ruleSettings: RuleSettings
+    @OptionGroup var settings: ModelSettings
+    @OptionGroup var pluginOptions: PluginOptions
+
+    func run() throws {
+        let dataset = try task.dataset()
+        let neuron = try pluginOptions.loadRegistry().model(named: model).compile(try settings.configuration())
+        let shape = NetworkShape(inputs: dataset.inputCount, hidden: hidden, outputs: dataset.outputCount, recurrent: recurrent, bias: true, readoutDecay: readoutDecay)
+        let network = try Network(shape: shape, neuron: neuron)
+        let deferred = try dataset.batch(.training, indices: [0], as: Float.self).loss.isDeferred
+        let (rule, options) = try ruleSettings.resolve(neuron: neuron, shape: shape,
+                                                       workload: Workload(batch: optimization.batchSize, steps: dataset.steps, deferredLoss: deferred))
+        let configuration = optimization.configuration(rule: rule, feedback: options.feedback)
+        let trainer = try Trainer(network: network, dataset: dataset, configuration: configuration,
+                                  checkpoint: URL(fileURLWithPath: checkpoint), resume: resume)
+        print("training \(neuron.name) (N=\(hidden)\(recurrent ? ", recurrent" : "")) on \(dataset.name) with \(rule.rawValue): "
+            + "\(dataset.count(.training)) training / \(dataset.count(.test)) test sequences of \(dataset.steps) steps")
+        let progress = ProgressReporter(label: "")
+        let metricsFile = metrics.map { URL(fileURLWithPath: $0) }
+        try trainer.run { event in
+            progress.report(event)
+            if case .epoch(let metrics) = event {
+                print(Self.summary(metrics))
+                if let metricsFile { Self.append(metrics, to: metricsFile) }
+            }
+        }
+        if let saveWeights {
+            try NumPyArchive.write(NetworkArrays.arrays(of: trainer.parameters, shape: shape), to: URL(fileURLWithPath: saveWeights))
+        }
+    }
+
+    static func summary(_ metrics: EpochMetrics) -> String {
+        var text = String(format: "epoch %d: train loss %.4f", metrics.epoch, metrics.trainingLoss)
+        if let accuracy = metrics.trainingAccuracy { text += String(format: " acc %.1f%%", accuracy * 100) }
+        text += String(format: ", test loss %.4f", metrics.testLoss)
+        if let accuracy = metrics.testAccuracy { text += String(format: " acc %.1f%%", accuracy * 100) }
+        return text + String(format: ", rate %.3f spikes/step, %.1f s", metrics.firingRate, metrics.seconds)
+    }
+
+    static func append(_ metrics: EpochMetrics, to url: URL) {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let line = try? encoder.encode(metrics) else { return }
+        if !FileManager.default.fileExists(atPath: url.path) { FileManager.default.createFile(atPath: url.path, contents: nil) }
+        guard let handle = try? FileHandle(forWritingTo: url) else { return }
+        handle.seekToEndOfFile()
+        handle.write(line + Data("\n".utf8))
+        handle.closeFile()
+    }
+}
