@@ -12,8 +12,8 @@ struct RuleSettings: ParsableArguments {
     @Option(help: "e-prop feedback: 'symmetric' (W_out) or 'random:SEED' (a fixed random matrix).")
     var feedback: String = "symmetric"
 
-    @Option(help: "BPTT: keep every K-th state and recompute the rest.")
-    var checkpoint: Int?
+    @Option(name: .customLong("bptt-checkpoint"), help: "BPTT: keep every K-th state and recompute the rest.")
+    var bpttCheckpoint: Int?
 
     @OptionGroup var planOptions: PlanOptions
 
@@ -43,7 +43,7 @@ struct RuleSettings: ParsableArguments {
         } else {
             throw ValidationError("--feedback must be 'symmetric' or 'random:SEED', got '\(feedback)'")
         }
-        return RuleOptions(feedback: parsedFeedback, spikes: spikes, checkpointInterval: checkpoint)
+        return RuleOptions(feedback: parsedFeedback, spikes: spikes, checkpointInterval: bpttCheckpoint)
     }
 }
 

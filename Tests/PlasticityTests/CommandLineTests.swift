@@ -41,6 +41,13 @@ struct CommandLineTests {
         #expect(alif.output.contains("ε_a: per synapse"))
     }
 
+    @Test("every subcommand's options parse (no two share a name)", arguments: ["demo", "train", "models", "inspect", "plan", "grad", "compare"])
+    func helpParses(command: String) throws {
+        let result = try runTool([command, "--help"])
+        #expect(result.status == 0, "\(result.output)\(result.error)")
+        #expect(!result.output.contains("Validation failed"))
+    }
+
     @Test("bad input is a one-line error and a non-zero exit")
     func errors() throws {
         let unknown = try runTool(["inspect", "Nope"])

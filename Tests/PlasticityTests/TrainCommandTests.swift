@@ -1,0 +1,72 @@
+import Foundation
+import PlasticityCore
+import Testing
+
+@Suite("plasticity train and demo")
+struct TrainCommandTests {
+    static func trainArguments(checkpoint: URL, epochs: Int) -> [String] {
+        ["train", "--model", "LIF", "--task", "evidence", "--train-examples", "128", "--test-examples", "32", "--hidden", "12",
+         "--epochs", "\(epochs)", "--batch-size", "16", "--checkpoint-every", "1", "--checkpoint", checkpoint.path, "--seed", "5"]
+    }
+
+    @Test("a run killed mid-epoch and resumed ends with the weights of an uninterrupted run")
+    func killAndResume() throws {
+        let directory = try temporaryDirectory()
+        let reference = directory.appendingPathComponent("reference.json")
+        let uninterrupted = try runTool(Self.trainArguments(checkpoint: reference, epochs: 4))
+        #expect(uninterrupted.status == 0, "\(uninterrupted.error)")
+
+        let interrupted = directory.appendingPathComponent("interrupted.json")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: PluginLoader.executableDirectory()).appendingPathComponent("plasticity")
+        process.arguments = Self.trainArguments(checkpoint: interrupted, epochs: 4)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill it hard once a few updates, but not a whole epoch, are saved.
+        var killedAt: TrainingCheckpoint?
+        while process.isRunning {
+            if let saved = try? TrainingCheckpoint.read(from: interrupted), saved.updates >= 3 {
+                kill(process.processIdentifier, SIGKILL)
+                killedAt = saved
+                break
+            }
+            usleep(2_000)
+        }
+        process.waitUntilExit()
+        guard killedAt != nil, process.terminationReason == .uncaughtSignal else {
+            Issue.record("the run finished before it could be killed; make it longer")
+            return
+        }
+        let resumed = try runTool(Self.trainArguments(checkpoint: interrupted, epochs: 4) + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.error)")
+        let final = try TrainingCheckpoint.read(from: interrupted), expected = try TrainingCheckpoint.read(from: reference)
+        #expect(final.epoch == 4)
+        #expect(final.parameters == expected.parameters)
+        #expect(final.history.map(\.testAccuracy) == expected.history.map(\.testAccuracy))
+    }
+
+    @Test("train writes metrics as JSON lines; a bad resume is refused")
+    func metricsAndBadResume() throws {
+        let directory = try temporaryDirectory()
+        let checkpoint = directory.appendingPathComponent("c.json"), metrics = directory.appendingPathComponent("m.jsonl")
+        let run = try runTool(Self.trainArguments(checkpoint: checkpoint, epochs: 2) + ["--metrics", metrics.path])
+        #expect(run.status == 0 && run.output.contains("epoch 2: train loss"))
+        let lines = try String(contentsOf: metrics, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 2)
+        let decoded = try JSONDecoder().decode(EpochMetrics.self, from: Data(lines[1].utf8))
+        #expect(decoded.epoch == 2 && decoded.testAccuracy != nil)
+        let mismatch = try runTool(Self.trainArguments(checkpoint: checkpoint, epochs: 3) + ["--resume", "--learning-rate", "0.1"])
+        #expect(mismatch.status != 0 && mismatch.error.contains("was written by a different run"))
+        try Data("{".utf8).write(to: checkpoint)
+        let corrupt = try runTool(Self.trainArguments(checkpoint: checkpoint, epochs: 2) + ["--resume"])
+        #expect(corrupt.error.contains("is not a Plasticity checkpoint"))
+    }
+
+    @Test("the demo trains with both rules and prints the comparison")
+    func demo() throws {
+        let result = try runTool(["demo", "--hidden", "12", "--epochs", "1", "--train-examples", "64"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("eprop") && result.output.contains("bptt") && result.output.contains("peak storage"))
+    }
+}
