@@ -76,7 +76,7 @@ public struct CostModel {
 
     /// Scalars of the forward pass every rule runs, and of the weights.
     private var forwardScalars: Double {
-        B * P + 3 * B * N + Double(k) * B * N + B * C + N * P + 2 * Double(varying) * B * N
+        B * P + 3 * B * N + Double(k) * B * N + B * C + N * (P + recurrentColumns + C) + 2 * Double(varying) * B * N
     }
     private var weightScalars: Double { N * Double(shape.inputs) + N * recurrentColumns + (shape.bias ? N : 0) + C * N + C }
     private var readoutScalars: Double { B * N * (workload.deferredLoss ? 2 : 1) + C * N + C + B * N }

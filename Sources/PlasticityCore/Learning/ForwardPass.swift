@@ -23,7 +23,11 @@ public final class ForwardPass<T: KernelScalar> {
     public private(set) var blocks: BlockValues<T>
 
     private let kernel: NeuronStepKernel<T>
-    private let inputWeights: ScalarBuffer<T>   // N × inputColumns: W_in with the bias as last column
+    /// W_in with the bias as a last column, transposed (inputColumns × N), and W_rec and
+    /// W_out transposed: presynaptic-major, so a zero presynaptic value skips a whole row.
+    private let inputWeightsTransposed: ScalarBuffer<T>
+    private let recurrentWeightsTransposed: ScalarBuffer<T>
+    private let outputWeightsTransposed: ScalarBuffer<T>
     /// The varying block entries of the step just taken, in `entries` order.
     private(set) var entryBuffers: [ScalarBuffer<T>]
     private var previousSpikeGradientBuffers: [ScalarBuffer<T>]
@@ -41,7 +45,9 @@ public final class ForwardPass<T: KernelScalar> {
         state = (0..<neuron.stateCount).map { _ in ScalarBuffer(count: size) }
         current = ScalarBuffer(count: size)
         readout = ScalarBuffer(count: batch * shape.outputs)
-        inputWeights = ScalarBuffer(count: shape.hidden * shape.inputColumns)
+        inputWeightsTransposed = ScalarBuffer(count: shape.hidden * shape.inputColumns)
+        recurrentWeightsTransposed = ScalarBuffer(count: shape.recurrent ? shape.hidden * shape.hidden : 0)
+        outputWeightsTransposed = ScalarBuffer(count: shape.outputs * shape.hidden)
         entryBuffers = kernel.entries.map { _ in ScalarBuffer(count: size) }
         previousSpikeGradientBuffers = kernel.entries.map { _ in ScalarBuffer(count: size) }
         self.parameters = parameters
@@ -57,10 +63,14 @@ public final class ForwardPass<T: KernelScalar> {
             throw PlasticityError.shapeMismatch(name: given.name, expected: "\(expected.values.count) values", found: "\(given.values.count) values")
         }
         self.parameters = parameters
-        let columns = shape.inputColumns
-        for j in 0..<shape.hidden {
-            for i in 0..<shape.inputs { inputWeights[j * columns + i] = parameters.inputWeights[j * shape.inputs + i] }
-            if shape.bias { inputWeights[j * columns + shape.inputs] = parameters.bias[j] }
+        let n = shape.hidden
+        for j in 0..<n {
+            for i in 0..<shape.inputs { inputWeightsTransposed[i * n + j] = parameters.inputWeights[j * shape.inputs + i] }
+            if shape.bias { inputWeightsTransposed[shape.inputs * n + j] = parameters.bias[j] }
+            if shape.recurrent {
+                for l in 0..<n { recurrentWeightsTransposed[l * n + j] = parameters.recurrentWeights[j * n + l] }
+            }
+            for c in 0..<shape.outputs { outputWeightsTransposed[j * shape.outputs + c] = parameters.outputWeights[c * n + j] }
         }
     }
 
@@ -90,20 +100,19 @@ public final class ForwardPass<T: KernelScalar> {
             if shape.bias { presynaptic[b * columns + shape.inputs] = 1 }
         }
         current.zero()
-        LinearAlgebra.accumulateProduct(into: current.pointer, weights: inputWeights.pointer, input: presynaptic.pointer, batch: batch, rows: n, columns: columns)
+        LinearAlgebra.accumulateSparseProduct(into: current.pointer, weights: inputWeightsTransposed.pointer, input: presynaptic.pointer,
+                                              batch: batch, rows: columns, columns: n)
         if shape.recurrent {
-            parameters.recurrentWeights.withUnsafeBufferPointer { w in
-                LinearAlgebra.accumulateProduct(into: current.pointer, weights: w.baseAddress!, input: previousSpike.pointer, batch: batch, rows: n, columns: n)
-            }
+            LinearAlgebra.accumulateSparseProduct(into: current.pointer, weights: recurrentWeightsTransposed.pointer, input: previousSpike.pointer,
+                                                  batch: batch, rows: n, columns: n)
         }
         let statePointers = state.map(\.pointer)
         kernel.run(previousState: statePointers.map { UnsafePointer($0) }, previousSpike: previousSpike.pointer, current: current.pointer,
                    newState: statePointers, spike: spike.pointer, entryOutputs: entryBuffers.map(\.pointer), count: batch * n)
         let decay = T(shape.readoutDecay), outputs = shape.outputs
         for index in 0..<(batch * outputs) { readout[index] = decay * readout[index] + parameters.outputBias[index % outputs] }
-        parameters.outputWeights.withUnsafeBufferPointer { w in
-            LinearAlgebra.accumulateProduct(into: readout.pointer, weights: w.baseAddress!, input: spike.pointer, batch: batch, rows: outputs, columns: n)
-        }
+        LinearAlgebra.accumulateSparseProduct(into: readout.pointer, weights: outputWeightsTransposed.pointer, input: spike.pointer,
+                                              batch: batch, rows: n, columns: outputs)
         blocks = makeBlocks()
     }
 
@@ -150,6 +159,6 @@ public final class ForwardPass<T: KernelScalar> {
 
     /// Bytes held by the forward pass (state, spikes, blocks, weights copy).
     public var bytes: Int {
-        ([presynaptic, previousSpike, spike, current, readout, inputWeights] + state + entryBuffers + previousSpikeGradientBuffers).map(\.bytes).reduce(0, +)
+        ([presynaptic, previousSpike, spike, current, readout, inputWeightsTransposed, recurrentWeightsTransposed, outputWeightsTransposed] + state + entryBuffers + previousSpikeGradientBuffers).map(\.bytes).reduce(0, +)
     }
 }

@@ -1,21 +1,6 @@
 /// The dense products the network needs, written for the layouts used throughout:
 /// row-major, batch first, postsynaptic index first in weight matrices.
 enum LinearAlgebra {
-    /// out[b][m] += Σ_k weights[m][k] · input[b][k]   (weights M×K, input B×K, out B×M).
-    @inline(__always)
-    static func accumulateProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
-                                                   batch: Int, rows: Int, columns: Int) {
-        for b in 0..<batch {
-            let x = input + b * columns
-            for m in 0..<rows {
-                let w = weights + m * columns
-                var sum: T = 0
-                for k in 0..<columns { sum += w[k] * x[k] }
-                out[b * rows + m] += sum
-            }
-        }
-    }
-
     /// out[m][k] += Σ_b left[b][m] · right[b][k]   (a rank-B update of an M×K matrix).
     @inline(__always)
     static func accumulateOuterProducts<T: KernelScalar>(into out: UnsafeMutablePointer<T>, left: UnsafePointer<T>, right: UnsafePointer<T>,
@@ -31,11 +16,11 @@ enum LinearAlgebra {
         }
     }
 
-    /// out[b][k] = Σ_m input[b][m] · weights[m][k]   (weights M×K: a transposed product).
+    /// out[b][k] += Σ_m input[b][m] · weights[m][k] (weights M×K), skipping zero inputs: the
+    /// cheap way to apply weights to spikes, which are mostly zero.
     @inline(__always)
-    static func transposedProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
-                                                   batch: Int, rows: Int, columns: Int) {
-        out.update(repeating: 0, count: batch * columns)
+    static func accumulateSparseProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
+                                                         batch: Int, rows: Int, columns: Int) {
         for b in 0..<batch {
             let o = out + b * columns
             for m in 0..<rows {
@@ -45,6 +30,14 @@ enum LinearAlgebra {
                 for k in 0..<columns { o[k] += scale * w[k] }
             }
         }
+    }
+
+    /// out[b][k] = Σ_m input[b][m] · weights[m][k]   (weights M×K: a transposed product).
+    @inline(__always)
+    static func transposedProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
+                                                   batch: Int, rows: Int, columns: Int) {
+        out.update(repeating: 0, count: batch * columns)
+        accumulateSparseProduct(into: out, weights: weights, input: input, batch: batch, rows: rows, columns: columns)
     }
 }
 

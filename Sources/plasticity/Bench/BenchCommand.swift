@@ -1,0 +1,277 @@
+import ArgumentParser
+import Foundation
+import PlasticityCore
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Reproduce the paper's Figure 1: time per step against N, and peak memory against T, for every rule.",
+        subcommands: [BenchScaling.self, BenchMemory.self])
+}
+
+/// What every benchmark shares: the model, the network around it and the output formats.
+struct BenchOptions: ParsableArguments {
+    @Option(help: "The neuron model.")
+    var model: String = "LIF"
+
+    @Option(help: "Comma-separated rules.")
+    var rules: String = LearningRuleKind.allCases.map(\.rawValue).joined(separator: ",")
+
+    @Option(help: "Input channels I.")
+    var inputs: Int = 140
+
+    @Option(help: "Readout classes C.")
+    var outputs: Int = 20
+
+    @Option(help: "Sequences per batch B.")
+    var batch: Int = 16
+
+    @Flag(help: "Add recurrent weights W_rec.")
+    var recurrent = false
+
+    @Option(help: "Repetitions per point (median, min and max are reported).")
+    var repetitions: Int = 3
+
+    @Option(help: "Skip a point predicted to take longer than this many seconds per repetition.")
+    var maxSeconds: Double = 60
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    @Option(help: "Also write an SVG chart (log–log) to this file.")
+    var plot: String?
+
+    @OptionGroup var settings: ModelSettings
+    @OptionGroup var pluginOptions: PluginOptions
+
+    func selectedRules() throws -> [LearningRuleKind] {
+        try rules.split(separator: ",").map { name in
+            guard let rule = LearningRuleKind(rawValue: String(name)) else { throw ValidationError("unknown rule '\(name)'") }
+            return rule
+        }
+    }
+
+    func neuron() throws -> CompiledNeuron {
+        try pluginOptions.loadRegistry().model(named: model).compile(try settings.configuration())
+    }
+}
+
+/// One measured point.
+struct BenchPoint: Codable {
+    let rule: LearningRuleKind
+    let hidden: Int
+    let steps: Int
+    /// Steps actually run per repetition (fewer than `steps` when a slow rule would exceed the time limit).
+    let measuredSteps: Int?
+    let medianSecondsPerStep: Double?
+    let minSecondsPerStep: Double?
+    let maxSecondsPerStep: Double?
+    let predictedSecondsPerStep: Double
+    let storageBytes: Int?
+    let predictedBytes: Int
+    let checkpointInterval: Int?
+    let skipped: String?
+}
+
+/// A benchmark run with the facts needed to reproduce it.
+struct BenchReport: Codable {
+    let benchmark: String
+    let model: String
+    let machine: String
+    let cores: Int
+    let build: String
+    let date: String
+    let inputs: Int
+    let outputs: Int
+    let batch: Int
+    let recurrent: Bool
+    let repetitions: Int
+    let points: [BenchPoint]
+    /// Fitted exponent of median time per step against N, per rule (scaling only).
+    let exponents: [String: Double]
+
+    static func machineDescription() -> String {
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        return info.split(separator: "\n").first { $0.hasPrefix("model name") }.map { String($0.split(separator: ":", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
+    }
+
+    static var buildConfiguration: String {
+        #if DEBUG
+        return "debug"
+        #else
+        return "release"
+        #endif
+    }
+
+    func emit(json: Bool, plot: String?, xLabel: String, yLabel: String, x: (BenchPoint) -> Double, y: (BenchPoint) -> Double?) throws {
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(self), as: UTF8.self))
+        } else {
+            print(table)
+        }
+        guard let plot else { return }
+        let rules = points.map(\.rule).reduce(into: [LearningRuleKind]()) { if !$0.contains($1) { $0.append($1) } }
+        let series = rules.map { rule in
+            SVGChart.Series(name: rule.rawValue + (exponents[rule.rawValue].map { String(format: " (slope %.2f)", $0) } ?? ""),
+                            points: points.filter { $0.rule == rule }.compactMap { point in y(point).map { (x(point), $0) } })
+        }
+        let chart = SVGChart(title: "\(benchmark): \(model), B=\(batch), I=\(inputs)\(recurrent ? ", W_rec" : ""), \(build) build, \(machine)",
+                             panels: [.lines(title: benchmark, xLabel: xLabel, yLabel: yLabel, series: series)])
+        try chart.svg.write(toFile: plot, atomically: true, encoding: .utf8)
+    }
+
+    var table: String {
+        var lines = ["\(benchmark): \(model), I=\(inputs), C=\(outputs), B=\(batch)\(recurrent ? ", W_rec" : ""); \(machine), \(cores) cores, \(build) build, \(repetitions) repetitions, \(date)", ""]
+        var rows = [["rule", "N", "T", "steps run", "median/step", "min", "max", "predicted", "storage", "predicted", "note"]]
+        for p in points {
+            rows.append([p.rule.rawValue, "\(p.hidden)", "\(p.steps)", p.measuredSteps.map(String.init) ?? "",
+                         p.medianSecondsPerStep.map(formatDuration) ?? "", p.minSecondsPerStep.map(formatDuration) ?? "", p.maxSecondsPerStep.map(formatDuration) ?? "",
+                         formatDuration(p.predictedSecondsPerStep), p.storageBytes.map(MemorySize.format) ?? "", MemorySize.format(p.predictedBytes),
+                         p.skipped.map { "skipped: \($0)" } ?? (p.checkpointInterval.map { "checkpoint every \($0)" } ?? "")])
+        }
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max()! }
+        lines += rows.map { row in row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ") }
+        if !exponents.isEmpty {
+            lines.append("")
+            lines.append("fitted exponent of time per step in N: " + exponents.sorted { $0.key < $1.key }.map { String(format: "%@ %.2f", $0.key, $0.value) }.joined(separator: ", "))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Runs one rule on random Poisson input and returns per-step times of each repetition.
+struct BenchRunner {
+    let neuron: CompiledNeuron
+    let options: BenchOptions
+
+    func measure(rule: LearningRuleKind, hidden: Int, steps: Int, checkpointInterval: Int?) throws -> (times: [Double], storage: Int) {
+        let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: options.recurrent)
+        let network = try Network(shape: shape, neuron: neuron)
+        let parameters = ParameterSet<Float>(randomFor: shape, seed: 1, inputGain: 4)
+        var generator = SeededGenerator(seed: 2)
+        let batch = options.batch
+        let inputs = (0..<(steps * batch * shape.inputs)).map { _ in Double.random(in: 0..<1, using: &generator) < 0.05 ? Float(1) : 0 }
+        let labels = (0..<(steps * batch)).map { _ in Int.random(in: 0..<shape.outputs, using: &generator) }
+        let loss = try Loss<Float>(.crossEntropyEveryStep, steps: steps, batch: batch, outputs: shape.outputs, labels: labels)
+        var times: [Double] = []
+        var storage = 0
+        for _ in 0..<options.repetitions {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let result = try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: inputs, steps: steps, batch: batch,
+                                                     loss: loss, options: RuleOptions(checkpointInterval: checkpointInterval))
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
+            storage = result.storageBytes
+        }
+        return (times.sorted(), storage)
+    }
+}
+
+struct BenchScaling: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "scaling", abstract: "Time per step against the number of hidden neurons N (Figure 1a).")
+
+    @Option(help: "Comma-separated N.")
+    var sizes: String = "32,64,128,256,512,1024"
+
+    @Option(help: "Sequence length T.")
+    var steps: Int = 1000
+
+    @OptionGroup var options: BenchOptions
+
+    func run() throws {
+        let neuron = try options.neuron()
+        let runner = BenchRunner(neuron: neuron, options: options)
+        let sizes = sizes.split(separator: ",").compactMap { Int($0) }
+        var points: [BenchPoint] = []
+        for rule in try options.selectedRules() {
+            for hidden in sizes {
+                let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: options.recurrent)
+                let predicted = CostModel(neuron: neuron, shape: shape, workload: Workload(batch: options.batch, steps: steps)).cost(of: rule)
+                // Per-step time does not depend on T: run fewer steps when T would exceed the limit.
+                let affordable = Int(options.maxSeconds / Swift.max(predicted.secondsPerStep, 1e-9))
+                guard affordable >= 3 else {
+                    points.append(BenchPoint(rule: rule, hidden: hidden, steps: steps, measuredSteps: nil, medianSecondsPerStep: nil, minSecondsPerStep: nil,
+                                             maxSecondsPerStep: nil, predictedSecondsPerStep: predicted.secondsPerStep, storageBytes: nil,
+                                             predictedBytes: predicted.peakBytes, checkpointInterval: nil,
+                                             skipped: "predicted \(formatDuration(predicted.secondsPerStep)) per step"))
+                    continue
+                }
+                let measuredSteps = Swift.min(steps, affordable)
+                let (times, storage) = try runner.measure(rule: rule, hidden: hidden, steps: measuredSteps, checkpointInterval: nil)
+                points.append(BenchPoint(rule: rule, hidden: hidden, steps: steps, measuredSteps: measuredSteps, medianSecondsPerStep: times[times.count / 2],
+                                         minSecondsPerStep: times.first, maxSecondsPerStep: times.last, predictedSecondsPerStep: predicted.secondsPerStep,
+                                         storageBytes: storage, predictedBytes: predicted.peakBytes, checkpointInterval: nil, skipped: nil))
+            }
+        }
+        var exponents: [String: Double] = [:]
+        for rule in try options.selectedRules() {
+            let measured = points.filter { $0.rule == rule && $0.medianSecondsPerStep != nil }
+            if measured.count >= 2 {
+                exponents[rule.rawValue] = Self.slope(measured.map { (Foundation.log(Double($0.hidden)), Foundation.log($0.medianSecondsPerStep!)) })
+            }
+        }
+        let report = BenchReport(benchmark: "time per step against N", model: neuron.name, machine: BenchReport.machineDescription(),
+                                 cores: ProcessInfo.processInfo.activeProcessorCount, build: BenchReport.buildConfiguration,
+                                 date: ISO8601DateFormatter().string(from: Date()), inputs: options.inputs, outputs: options.outputs, batch: options.batch,
+                                 recurrent: options.recurrent, repetitions: options.repetitions, points: points, exponents: exponents)
+        try report.emit(json: options.json, plot: options.plot, xLabel: "hidden neurons N", yLabel: "seconds per step",
+                        x: { Double($0.hidden) }, y: { $0.medianSecondsPerStep })
+    }
+
+    /// Least-squares slope of y against x.
+    static func slope(_ points: [(Double, Double)]) -> Double {
+        let n = Double(points.count)
+        let mx = points.map(\.0).reduce(0, +) / n, my = points.map(\.1).reduce(0, +) / n
+        let covariance = points.map { ($0.0 - mx) * ($0.1 - my) }.reduce(0, +)
+        let variance = points.map { ($0.0 - mx) * ($0.0 - mx) }.reduce(0, +)
+        return covariance / variance
+    }
+}
+
+struct BenchMemory: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "memory", abstract: "Peak storage against the sequence length T (Figure 1b).")
+
+    @Option(help: "Hidden neurons N.")
+    var hidden: Int = 128
+
+    @Option(help: "Comma-separated T.")
+    var lengths: String = "100,1000,10000,100000"
+
+    @Option(help: "Memory budget: BPTT checkpoints beyond it.")
+    var memory: String = "2GiB"
+
+    @OptionGroup var options: BenchOptions
+
+    func run() throws {
+        let neuron = try options.neuron()
+        let runner = BenchRunner(neuron: neuron, options: options)
+        let budget = try MemorySize.parse(memory)
+        var points: [BenchPoint] = []
+        for rule in try options.selectedRules() {
+            for steps in lengths.split(separator: ",").compactMap({ Int($0) }) {
+                let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: options.recurrent)
+                let model = CostModel(neuron: neuron, shape: shape, workload: Workload(batch: options.batch, steps: steps))
+                var predicted = model.cost(of: rule)
+                if rule == .bptt, predicted.peakBytes > budget { predicted = model.bpttCheckpointing(within: budget) }
+                let seconds = predicted.secondsPerStep * Double(steps)
+                if seconds > options.maxSeconds || predicted.peakBytes > budget {
+                    let reason = predicted.peakBytes > budget ? "needs \(MemorySize.format(predicted.peakBytes))" : String(format: "predicted %.0f s", seconds)
+                    points.append(BenchPoint(rule: rule, hidden: hidden, steps: steps, measuredSteps: nil, medianSecondsPerStep: nil, minSecondsPerStep: nil,
+                                             maxSecondsPerStep: nil, predictedSecondsPerStep: predicted.secondsPerStep, storageBytes: nil,
+                                             predictedBytes: predicted.peakBytes, checkpointInterval: predicted.checkpointInterval, skipped: reason))
+                    continue
+                }
+                let (times, storage) = try runner.measure(rule: rule, hidden: hidden, steps: steps, checkpointInterval: predicted.checkpointInterval)
+                points.append(BenchPoint(rule: rule, hidden: hidden, steps: steps, measuredSteps: steps, medianSecondsPerStep: times[times.count / 2],
+                                         minSecondsPerStep: times.first, maxSecondsPerStep: times.last, predictedSecondsPerStep: predicted.secondsPerStep,
+                                         storageBytes: storage, predictedBytes: predicted.peakBytes, checkpointInterval: predicted.checkpointInterval, skipped: nil))
+            }
+        }
+        let report = BenchReport(benchmark: "peak storage against T", model: neuron.name, machine: BenchReport.machineDescription(),
+                                 cores: ProcessInfo.processInfo.activeProcessorCount, build: BenchReport.buildConfiguration,
+                                 date: ISO8601DateFormatter().string(from: Date()), inputs: options.inputs, outputs: options.outputs, batch: options.batch,
+                                 recurrent: options.recurrent, repetitions: options.repetitions, points: points, exponents: [:])
+        try report.emit(json: options.json, plot: options.plot, xLabel: "sequence length T", yLabel: "bytes held",
+                        x: { Double($0.steps) }, y: { $0.storageBytes.map(Double.init) })
+    }
+}
