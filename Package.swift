@@ -12,12 +12,14 @@ func pluginTarget(_ name: String) -> Target {
 }
 
 let pluginNames = ["LIF", "ALIF", "AdLIF"]
+/// Plugins written in C against the plugin ABI header.
+let cPluginNames = ["Izhikevich"]
 
 let package = Package(
     name: "Plasticity",
     products: [
         .executable(name: "plasticity", targets: ["plasticity"]),
-    ] + pluginNames.map { .library(name: $0, type: .dynamic, targets: [$0]) },
+    ] + (pluginNames + cPluginNames).map { .library(name: $0, type: .dynamic, targets: [$0]) },
     dependencies: [
         .package(path: "Sources/PlasticityCore"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -29,6 +31,8 @@ let package = Package(
             path: "Sources/plasticity"
         ),
         .testTarget(name: "PlasticityTests", dependencies: [core], exclude: ["Fixtures"]),
-    ] + pluginNames.map(pluginTarget),
+    ] + pluginNames.map(pluginTarget) + cPluginNames.map {
+        .target(name: $0, dependencies: [.product(name: "CPluginABI", package: "PlasticityCore")], path: "Plugins/\($0)")
+    },
     swiftLanguageModes: [.v5]
 )

@@ -8,6 +8,8 @@ let package = Package(
     name: "PlasticityCore",
     products: [
         .library(name: "PlasticityCore", type: .dynamic, targets: ["PlasticityCore"]),
+        // The C header a C plugin includes (plasticity_plugin.h).
+        .library(name: "CPluginABI", targets: ["CPluginABI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-numerics", from: "1.1.1"),
@@ -17,13 +19,18 @@ let package = Package(
         .target(
             name: "PlasticityCore",
             dependencies: [
+                "CPluginABI",
+                "CFFI",
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             path: ".",
-            exclude: ["Package.swift"],
+            exclude: ["Package.swift", "CPluginABI", "CFFI"],
             sources: ["SparseAD", "Core", "Learning", "Data"]
         ),
+        .target(name: "CPluginABI", path: "CPluginABI"),
+        // libffi calls C plugin kernels whose arity is known only at run time.
+        .systemLibrary(name: "CFFI", path: "CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -9,7 +9,7 @@ struct PluginOptions: ParsableArguments {
     var plugins: [String] = []
 
     /// The plugins built with this package.
-    static let builtIn = ["LIF", "ALIF", "AdLIF"]
+    static let builtIn = ["LIF", "ALIF", "AdLIF", "Izhikevich"]
 
     func loadRegistry() throws -> ModelRegistry {
         let registry = ModelRegistry()

@@ -14,7 +14,7 @@ struct ModelCase: Sendable, CustomTestStringConvertible {
     }
 
     static let all: [ModelCase] = TestPlugins.names.flatMap { model in
-        [[:], ["resetGradient": 1.0]].flatMap { parameters in
+        TestPlugins.resetVariants(model).flatMap { parameters in
             ["triangle", "sigmoid(slope=3)"].map { ModelCase(model: model, parameters: parameters, surrogate: $0) }
         }
     }
@@ -27,8 +27,8 @@ struct JacobianTests {
     /// curvature without hiding a wrong term.
     static let tolerance = 1e-6
 
-    static func randomState(_ k: Int, _ rng: inout SplitMix64) -> [Double] {
-        (0..<k).map { _ in Double.random(in: -0.5...1.5, using: &rng) }
+    static func randomState(_ neuron: CompiledNeuron, _ rng: inout SplitMix64) -> [Double] {
+        TestPlugins.stateRanges(neuron.name, count: neuron.stateCount).map { Double.random(in: $0, using: &rng) }
     }
 
     static func centralDifference(_ f: ([Double]) -> Double, at x: [Double], _ index: Int) -> Double {
@@ -45,7 +45,7 @@ struct JacobianTests {
         let k = neuron.stateCount
         var rng = SplitMix64(seed: 11)
         for _ in 0..<25 {
-            let h = Self.randomState(k, &rng)
+            let h = Self.randomState(neuron, &rng)
             let z = Double.random(in: 0...1, using: &rng)
             let current = Double.random(in: -1...2, using: &rng)
             let point = h + [z, current]
@@ -76,7 +76,7 @@ struct JacobianTests {
         var rng = SplitMix64(seed: 23)
         var sawSurrogateGradient = false
         for _ in 0..<25 {
-            let h0 = Self.randomState(k, &rng)
+            let h0 = Self.randomState(neuron, &rng)
             let first = KernelStep(neuron, state: h0, previousSpike: 0, current: Double.random(in: -1...2, using: &rng), spikes: .smooth)
             let h1 = first.newState
             let current = Double.random(in: -1...2, using: &rng)

@@ -7,8 +7,8 @@ struct RuleCase: Sendable, CustomTestStringConvertible {
     let model: String
     let resetGradient: Double
     var testDescription: String { "\(model) resetGradient=\(Int(resetGradient))" }
-    var parameters: [String: Double] { ["resetGradient": resetGradient] }
-    static let all = TestPlugins.names.flatMap { model in [0.0, 1.0].map { RuleCase(model: model, resetGradient: $0) } }
+    var parameters: [String: Double] { model == "Izhikevich" ? [:] : ["resetGradient": resetGradient] }
+    static let all = TestPlugins.names.flatMap { model in TestPlugins.resetVariants(model).map { RuleCase(model: model, resetGradient: $0["resetGradient"] ?? 0) } }
 }
 
 @Suite("Learning rules against each other and finite differences")
@@ -17,7 +17,7 @@ struct LearningRuleTests {
     /// differentiated (resetGradient = 1) because finite differences see through stopGradient.
     @Test("BPTT matches finite differences in smooth mode with W_rec", arguments: TestPlugins.names, LossKind.allCases)
     func bpttMatchesFiniteDifferences(model: String, lossKind: LossKind) throws {
-        let fixture = try RuleFixture(model: model, modelParameters: ["resetGradient": 1], recurrent: true, readoutDecay: 0.6, lossKind: lossKind)
+        let fixture = try RuleFixture(model: model, modelParameters: TestPlugins.resetVariants(model).last!, recurrent: true, readoutDecay: 0.6, lossKind: lossKind)
         let smooth = RuleOptions(spikes: .smooth)
         let analytic = try fixture.gradients(.bptt, options: smooth).gradients
         let h = 1e-6

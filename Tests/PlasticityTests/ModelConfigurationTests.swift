@@ -53,7 +53,7 @@ struct ModelConfigurationTests {
 
     @Test("an unknown model name lists the loaded ones")
     func unknownModel() {
-        #expect(message { _ = try TestPlugins.registry.model(named: "Izhikevich") } == "no model named 'Izhikevich'; loaded models: ALIF, AdLIF, LIF")
+        #expect(message { _ = try TestPlugins.registry.model(named: "HodgkinHuxley") } == "no model named 'HodgkinHuxley'; loaded models: ALIF, AdLIF, Izhikevich, LIF")
     }
 
     @Test("the chosen surrogate is the one the blocks use")

@@ -16,8 +16,9 @@ struct RuleFixture {
         let neuron = try TestPlugins.compile(model, modelParameters, surrogate: surrogate)
         let shape = NetworkShape(inputs: inputCount, hidden: hidden, outputs: outputs, recurrent: recurrent, bias: true, readoutDecay: readoutDecay)
         network = try Network(shape: shape, neuron: neuron)
-        // AdLIF scales its input current by (1 − α) ≈ 0.05, so it needs ~20× the drive to spike.
-        let drive = model == "AdLIF" ? 20.0 : 1.0
+        // AdLIF scales its input current by (1 − α) ≈ 0.05, so it needs ~20× the drive to
+        // spike; an Izhikevich neuron at rest needs a current of ~5–10.
+        let drive = ["AdLIF": 20.0, "Izhikevich": 8.0][model] ?? 1.0
         var parameters = ParameterSet<Double>(randomFor: shape, seed: seed, inputGain: 3 * drive, recurrentGain: 1.5 * drive)
         parameters.bias = (0..<hidden).map { Double($0) * 0.05 }
         parameters.outputBias = (0..<outputs).map { Double($0) * 0.1 - 0.1 }

@@ -16,7 +16,22 @@ struct SplitMix64: RandomNumberGenerator {
 
 /// The plugins built with the package, loaded once through the real loader.
 enum TestPlugins {
-    static let names = ["LIF", "ALIF", "AdLIF"]
+    /// The Swift plugins and the C plugin, all loaded through the same loader.
+    static let names = ["LIF", "ALIF", "AdLIF", "Izhikevich"]
+
+    /// The plugins written in Swift (their values cross the dlopen boundary as core types).
+    static let swiftNames = ["LIF", "ALIF", "AdLIF"]
+
+    /// Where to sample each state variable so that spikes and surrogate gradients occur (an
+    /// Izhikevich neuron at v ≈ −15 mV reaches the threshold region within one step).
+    static func stateRanges(_ model: String, count: Int) -> [ClosedRange<Double>] {
+        model == "Izhikevich" ? [-20...(-10), -15...(-5)] : [ClosedRange<Double>](repeating: -0.5...1.5, count: count)
+    }
+
+    /// Parameter settings worth testing: both reset conventions where a model has them.
+    static func resetVariants(_ model: String) -> [[String: Double]] {
+        model == "Izhikevich" ? [[:]] : [[:], ["resetGradient": 1.0]]
+    }
 
     static let registry: ModelRegistry = {
         let registry = ModelRegistry()

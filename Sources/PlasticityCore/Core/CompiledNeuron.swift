@@ -39,8 +39,13 @@ public final class CompiledNeuron {
     public var currentSlot: Int { stateCount + 1 }
     public func newStateSlot(_ i: Int) -> Int { stateCount + 2 + i }
 
+    /// Traces a Swift model type.
+    public convenience init(model: any NeuronModel.Type, configuration: ModelConfiguration = .init()) throws {
+        try self.init(model: ModelDescription(model), configuration: configuration)
+    }
+
     /// Traces `model` with `configuration` and derives its annotated blocks.
-    public init(model: any NeuronModel.Type, configuration: ModelConfiguration = .init()) throws {
+    public init(model: ModelDescription, configuration: ModelConfiguration = .init()) throws {
         name = model.name
         let specs = model.parameters
         let known = specs.map(\.name)
@@ -68,7 +73,7 @@ public final class CompiledNeuron {
         let graph = ExpressionGraph(variableNames: stateNames.map { "\($0)[t-1]" } + ["z[t-1]", "I[t]"] + stateNames.map { "\($0)[t]" })
         self.graph = graph
         let parameterValues = ParameterValues(model: name, values: values)
-        let instance = model.init(parameters: parameterValues)
+        let instance = model.makeStep(parameterValues)
         let previous = (0..<k).map(graph.variable)
         let inputs = NeuronStepInputs(state: previous, previousSpike: graph.variable(k), current: graph.variable(k + 1))
         let update = instance.update(inputs)

@@ -2,7 +2,7 @@ import Foundation
 
 /// A model available to the host, with the plugin file it came from.
 public struct RegisteredModel {
-    public let model: any NeuronModel.Type
+    public let model: ModelDescription
     /// The plugin library's absolute path, or a description such as `in-process`.
     public let source: String
     public var name: String { model.name }
@@ -34,7 +34,7 @@ public final class ModelRegistry: @unchecked Sendable {
     public func hasLoaded(_ source: String) -> Bool { lock.withLock { sources.contains(source) } }
 
     /// Registers every model of `manifest` from `source`, or none if any name is taken.
-    public func register(_ manifest: [any NeuronModel.Type], from source: String) throws {
+    public func register(_ manifest: [ModelDescription], from source: String) throws {
         try lock.withLock {
             if sources.contains(source) { throw PlasticityError.pluginAlreadyLoaded(path: source) }
             var names = Set<String>()

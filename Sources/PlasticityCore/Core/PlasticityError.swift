@@ -22,6 +22,7 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
     case noRuleFits(policy: String, reasons: String)
     case nonFinite(quantity: String, value: String, location: String)
     case invalidCheckpoint(path: String, reason: String)
+    case verificationFailed(path: String, detail: String)
 
     public var description: String {
         switch self {
@@ -36,7 +37,7 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
         case .notALibrary(let path, let reason):
             return "\(path) is not a loadable plugin library: \(reason)"
         case .missingSymbol(let path, let symbol):
-            return "\(path) does not export '\(symbol)'; it is not a Plasticity plugin (see Documentation/WritingAPlugin.md)"
+            return "\(path) does not export \(symbol); it is not a Plasticity plugin (see Documentation/WritingAPlugin.md)"
         case .abiVersionMismatch(let path, let found, let expected):
             return "\(path) was built for plugin ABI version \(found), but this Plasticity speaks version \(expected); rebuild the plugin against this core"
         case .foreignCore(let path):
@@ -66,6 +67,8 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
             return "\(file) has no array '\(name)'"
         case .nonFinite(let quantity, let value, let location):
             return "\(quantity) is \(value) at \(location); stopping (check the data, lower the learning rate or the input scale, or clip gradients)"
+        case .verificationFailed(let path, let detail):
+            return "\(path) was refused: \(detail). Fix the rule or its annotation; `plasticity verify \(path)` prints every check"
         case .invalidCheckpoint(let path, let reason):
             return "checkpoint \(path) \(reason)"
         case .noRuleFits(let policy, let reasons):

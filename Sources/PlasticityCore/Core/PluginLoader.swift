@@ -1,4 +1,5 @@
 import Foundation
+import CPluginABI
 
 /// Finds plugin libraries and loads them into a `ModelRegistry`.
 ///
@@ -49,12 +50,24 @@ public struct PluginLoader {
         throw PlasticityError.pluginNotFound(name: plugin, searched: searchPath)
     }
 
-    /// Opens `plugin`, checks its ABI version and registers its models.
+    /// Opens `plugin`, checks its ABI version, verifies every model's Jacobian rules against
+    /// finite differences and registers its models (none if any fails).
     /// - Returns: the absolute path that was loaded.
     @discardableResult
     public func load(_ plugin: String, into registry: ModelRegistry) throws -> String {
+        let (path, models) = try open(plugin, refusing: registry)
+        for model in models {
+            let report = try model.verify()
+            if let failure = report.failure { throw PlasticityError.verificationFailed(path: path, detail: failure) }
+        }
+        try registry.register(models, from: path)
+        return path
+    }
+
+    /// Opens `plugin` and reads its models without verifying or registering them.
+    public func open(_ plugin: String, refusing registry: ModelRegistry? = nil) throws -> (path: String, models: [ModelDescription]) {
         let path = try resolve(plugin)
-        if registry.hasLoaded(path) { throw PlasticityError.pluginAlreadyLoaded(path: path) }
+        if registry?.hasLoaded(path) == true { throw PlasticityError.pluginAlreadyLoaded(path: path) }
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let reason = dlerror().map { String(cString: $0) } ?? "dlopen failed"
             throw PlasticityError.notALibrary(path: path, reason: reason)
@@ -62,14 +75,21 @@ public struct PluginLoader {
         typealias VersionFunction = @convention(c) () -> Int32
         typealias EntryFunction = @convention(c) () -> UnsafeMutableRawPointer?
         guard let versionSymbol = dlsym(handle, PluginABI.versionSymbol) else {
-            throw PlasticityError.missingSymbol(path: path, symbol: PluginABI.versionSymbol)
+            throw PlasticityError.missingSymbol(path: path, symbol: "'\(PluginABI.versionSymbol)'")
         }
         let version = unsafeBitCast(versionSymbol, to: VersionFunction.self)()
         guard version == PluginABI.version else {
             throw PlasticityError.abiVersionMismatch(path: path, found: version, expected: PluginABI.version)
         }
+        if let cEntry = dlsym(handle, PluginABI.cEntrySymbol) {
+            typealias CEntryFunction = @convention(c) () -> UnsafeRawPointer?
+            guard let plugin = unsafeBitCast(cEntry, to: CEntryFunction.self)() else {
+                throw PlasticityError.invalidModel(model: path, reason: "the C plugin's entry function returned no descriptor")
+            }
+            return (path, try NativeModelReader.models(from: plugin.assumingMemoryBound(to: plasticity_c_plugin.self), path: path))
+        }
         guard let entrySymbol = dlsym(handle, PluginABI.swiftEntrySymbol) else {
-            throw PlasticityError.missingSymbol(path: path, symbol: PluginABI.swiftEntrySymbol)
+            throw PlasticityError.missingSymbol(path: path, symbol: "'\(PluginABI.swiftEntrySymbol)' (Swift) or '\(PluginABI.cEntrySymbol)' (C)")
         }
         guard let pointer = unsafeBitCast(entrySymbol, to: EntryFunction.self)() else {
             throw PlasticityError.invalidModel(model: path, reason: "the plugin's entry function returned no manifest")
@@ -77,8 +97,7 @@ public struct PluginLoader {
         guard let manifest = Unmanaged<AnyObject>.fromOpaque(pointer).takeRetainedValue() as? PluginManifest else {
             throw PlasticityError.foreignCore(path: path)
         }
-        try registry.register(manifest.models, from: path)
-        return path
+        return (path, manifest.models.map(ModelDescription.init))
     }
 }
 

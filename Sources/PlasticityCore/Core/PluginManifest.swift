@@ -7,6 +7,8 @@ public enum PluginABI {
     public static let versionSymbol = "plasticity_plugin_abi_version"
     /// `@convention(c) () -> UnsafeMutableRawPointer`: a retained `PluginManifest`.
     public static let swiftEntrySymbol = "plasticity_plugin_entry"
+    /// `const plasticity_c_plugin *(void)`: a C plugin's models (see plasticity_plugin.h).
+    public static let cEntrySymbol = "plasticity_c_plugin_entry"
 }
 
 /// What a Swift plugin hands to the host: the models it provides.

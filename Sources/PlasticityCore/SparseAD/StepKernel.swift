@@ -35,6 +35,8 @@ public final class StepKernel<T: KernelScalar> {
     private let program: Program
     private let storage: UnsafeMutablePointer<T>
     private var registers: [UnsafeMutablePointer<T>]
+    /// Double arguments and result of vectorised primitives (one chunk each).
+    private let doubleScratch: UnsafeMutablePointer<Double>
 
     /// The number of variable arrays `run` reads and output arrays it writes.
     public var inputCount: Int { program.inputRegisters.count }
@@ -57,6 +59,8 @@ public final class StepKernel<T: KernelScalar> {
         for (register, value) in program.constants {
             registers[register].update(repeating: T(value), count: chunk)
         }
+        let widest = program.instructions.map(\.arguments.count).max() ?? 0
+        doubleScratch = .allocate(capacity: (widest + 1) * chunk)
     }
 
     /// Orders the nodes that `outputs` need (depth first, so aliases resolve to nodes computed
@@ -114,7 +118,10 @@ public final class StepKernel<T: KernelScalar> {
         return program
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        doubleScratch.deallocate()
+    }
 
     /// Evaluates the program for `count` elements: `inputs[i]` and `outputs[o]` each point to
     /// `count` values.
@@ -170,6 +177,15 @@ public final class StepKernel<T: KernelScalar> {
         case .smoothSpike(let surrogate):
             let a = registers[args[0]]
             for i in 0..<n { o[i] = T(surrogate.antiderivative(Double(a[i]))) }
+        case .generic(let primitive as any VectorizedPrimitive):
+            let doubles = doubleScratch
+            for (k, register) in args.enumerated() {
+                let source = registers[register], target = doubles + k * Self.chunkSize
+                for i in 0..<n { target[i] = Double(source[i]) }
+            }
+            let result = doubles + args.count * Self.chunkSize
+            primitive.evaluate(count: n, arguments: (0..<args.count).map { UnsafePointer(doubles + $0 * Self.chunkSize) }, into: result)
+            for i in 0..<n { o[i] = T(result[i]) }
         case .generic(let primitive):
             var values = [Double](repeating: 0, count: args.count)
             for i in 0..<n {

@@ -1,0 +1,82 @@
+/*
+ * The C plugin ABI of Plasticity (version 1).
+ *
+ * A C plugin is a shared library that exports two functions:
+ *
+ *   int32_t plasticity_plugin_abi_version(void);                 returns PLASTICITY_PLUGIN_ABI_VERSION
+ *   const plasticity_c_plugin *plasticity_c_plugin_entry(void);  returns its models
+ *
+ * A model gives its state update F and spike argument f as kernels, and one kernel per
+ * non-zero partial derivative of F and f, each annotated. The host applies the spike and the
+ * surrogate derivative itself, composes the Jacobian blocks, and checks every rule against
+ * finite differences of F and f when the plugin is loaded.
+ *
+ * Kernels are vectorised: one call per step computes `count` neurons. They are called through
+ * libffi with arguments laid out from the descriptor (k = state_count, P = parameter_count):
+ *
+ *   update F and its partials:
+ *     void kernel(size_t count, const double *h_0, ..., const double *h_{k-1},
+ *                 const double *previous_spike, const double *current,
+ *                 double p_0, ..., double p_{P-1},
+ *                 double *out_0, ..., double *out_{n-1});        n = k for F, 1 for a partial
+ *   spike argument f and its partials:
+ *     void kernel(size_t count, const double *h_0, ..., const double *h_{k-1},
+ *                 double p_0, ..., double p_{P-1}, double *out);
+ *
+ * h_i[n] is state variable i of neuron n; for F these are h[t-1], for f the new state h[t].
+ */
+#ifndef PLASTICITY_PLUGIN_H
+#define PLASTICITY_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PLASTICITY_PLUGIN_ABI_VERSION 1
+
+/* Which partial derivative a rule gives. */
+typedef enum {
+    PLASTICITY_D_UPDATE_D_STATE = 0,          /* dF_row / dh_column[t-1] */
+    PLASTICITY_D_UPDATE_D_PREVIOUS_SPIKE = 1, /* dF_row / dz[t-1]       */
+    PLASTICITY_D_UPDATE_D_CURRENT = 2,        /* dF_row / dI[t]         */
+    PLASTICITY_D_SPIKE_ARGUMENT_D_STATE = 3   /* df / dh_column[t]      (row is 0) */
+} plasticity_partial;
+
+/* How an entry behaves. Entries not listed are zero. */
+typedef enum {
+    PLASTICITY_ENTRY_ZERO = 0,      /* structurally zero: checked, never computed */
+    PLASTICITY_ENTRY_CONSTANT = 1,  /* the same value everywhere: checked, folded into the rules */
+    PLASTICITY_ENTRY_VARYING = 2,   /* computed by `kernel` every step */
+    PLASTICITY_ENTRY_STOPPED = 3    /* treated as zero by choice (a stopped gradient): not checked */
+} plasticity_entry_kind;
+
+typedef struct {
+    plasticity_partial partial;
+    uint32_t row;
+    uint32_t column;
+    plasticity_entry_kind kind;
+    double constant;   /* the value when kind is CONSTANT */
+    void *kernel;      /* the kernel when kind is VARYING */
+} plasticity_partial_rule;
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    uint32_t state_count;
+    const char *const *state_names;
+    const double *initial_state;
+    uint32_t parameter_count;
+    const char *const *parameter_names;
+    const double *parameter_defaults;
+    const char *default_surrogate;   /* e.g. "fast-sigmoid(slope=10)"; NULL: triangle */
+    void *update;                    /* F */
+    void *spike_argument;            /* f */
+    uint32_t rule_count;
+    const plasticity_partial_rule *rules;
+} plasticity_model_descriptor;
+
+typedef struct {
+    uint32_t model_count;
+    const plasticity_model_descriptor *models;
+} plasticity_c_plugin;
+
+#endif
