@@ -69,11 +69,11 @@ public enum JacobianVerifier {
             let current = Double.random(in: -2...2, using: &generator)
             let point = state + [spike, current]
             let variables = point + state
-            let describe = "h = \(state.map { String(format: "%.4g", $0) }), z = \(String(format: "%.3g", spike)), I = \(String(format: "%.3g", current))"
+            let describe = "h = (\(state.map { String(format: "%.4g", $0) }.joined(separator: ", "))), z = \(String(format: "%.3g", spike)), I = \(String(format: "%.3g", current))"
             let frozen = graph.stopGradientValues(variables: variables)
             let forward = graph.evaluate(neuron.update + [neuron.spikeArgument], variables: variables, frozen: frozen)
             if let bad = forward.firstIndex(where: { !$0.isFinite }) {
-                nonFinite = "its \(bad < k ? "state update for \(neuron.stateNames[bad])" : "spike argument") is \(forward[bad]) at \(describe)"
+                nonFinite = "its \(bad < k ? "state update for \(neuron.stateNames[bad])" : "spike argument") is \(forward[bad].isNaN ? "NaN" : "\(forward[bad])") at \(describe)"
                 break
             }
             for (index, (entry, _, expression)) in entries.enumerated() where !stopped.contains(entry) {

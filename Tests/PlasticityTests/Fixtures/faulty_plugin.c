@@ -1,0 +1,83 @@
+/*
+ * A leaky neuron as a C plugin, built by the tests with one planted fault at a time:
+ *   v_t = alpha v + I - z,  f = v - 1.
+ * -DFAULT_WRONG_DERIVATIVE, -DFAULT_FALSE_ZERO, -DFAULT_WRONG_CONSTANT, -DFAULT_NAN,
+ * -DFAULT_VERSION, -DFAULT_MISSING_KERNEL; without any it is a correct plugin.
+ */
+#include <math.h>
+#include <plasticity_plugin.h>
+
+static void update(size_t n, const double *v, const double *z, const double *current, double alpha, double *out) {
+    for (size_t i = 0; i < n; i++) {
+#ifdef FAULT_NAN
+        out[i] = v[i] > -100 ? sqrt(-1.0 - v[i] * v[i]) : 0;
+#else
+        out[i] = alpha * v[i] + current[i] - z[i];
+#endif
+    }
+}
+
+static void spike_argument(size_t n, const double *v, double alpha, double *out) {
+    (void)alpha;
+    for (size_t i = 0; i < n; i++) out[i] = v[i] - 1;
+}
+
+static void dv_dv(size_t n, const double *v, const double *z, const double *current, double alpha, double *out) {
+    (void)v; (void)z; (void)current;
+#ifdef FAULT_WRONG_DERIVATIVE
+    for (size_t i = 0; i < n; i++) out[i] = alpha + 0.1 * v[i];
+#else
+    for (size_t i = 0; i < n; i++) out[i] = alpha;
+#endif
+}
+
+static const char *const state_names[] = {"v"};
+static const double initial_state[] = {0};
+static const char *const parameter_names[] = {"alpha"};
+static const double parameter_defaults[] = {0.9};
+
+static const plasticity_partial_rule rules[] = {
+    {PLASTICITY_D_UPDATE_D_STATE, 0, 0, PLASTICITY_ENTRY_VARYING, 0, (void *)dv_dv},
+#ifdef FAULT_FALSE_ZERO
+    {PLASTICITY_D_UPDATE_D_PREVIOUS_SPIKE, 0, 0, PLASTICITY_ENTRY_ZERO, 0, 0},
+#else
+    {PLASTICITY_D_UPDATE_D_PREVIOUS_SPIKE, 0, 0, PLASTICITY_ENTRY_CONSTANT, -1, 0},
+#endif
+#ifdef FAULT_WRONG_CONSTANT
+    {PLASTICITY_D_UPDATE_D_CURRENT, 0, 0, PLASTICITY_ENTRY_CONSTANT, 0.5, 0},
+#else
+    {PLASTICITY_D_UPDATE_D_CURRENT, 0, 0, PLASTICITY_ENTRY_CONSTANT, 1, 0},
+#endif
+    {PLASTICITY_D_SPIKE_ARGUMENT_D_STATE, 0, 0, PLASTICITY_ENTRY_CONSTANT, 1, 0},
+};
+
+static const plasticity_model_descriptor models[] = {{
+    .name = MODEL_NAME,
+    .summary = "leaky test neuron",
+    .state_count = 1,
+    .state_names = state_names,
+    .initial_state = initial_state,
+    .parameter_count = 1,
+    .parameter_names = parameter_names,
+    .parameter_defaults = parameter_defaults,
+#ifdef FAULT_MISSING_KERNEL
+    .update = 0,
+#else
+    .update = (void *)update,
+#endif
+    .spike_argument = (void *)spike_argument,
+    .rule_count = sizeof rules / sizeof rules[0],
+    .rules = rules,
+}};
+
+static const plasticity_c_plugin plugin = {.model_count = 1, .models = models};
+
+int32_t plasticity_plugin_abi_version(void) {
+#ifdef FAULT_VERSION
+    return PLASTICITY_PLUGIN_ABI_VERSION + 1;
+#else
+    return PLASTICITY_PLUGIN_ABI_VERSION;
+#endif
+}
+
+const plasticity_c_plugin *plasticity_c_plugin_entry(void) { return &plugin; }
