@@ -39,6 +39,12 @@ struct OptimizationOptions: ParsableArguments {
     @Option(help: "Target firing rate per step for the regulariser.")
     var targetRate: Double = 0.01
 
+    @Option(help: "Initial input weights: Gaussian with this scale over √(inputs).")
+    var inputGain: Double = 2
+
+    @Option(help: "Initial recurrent weights: Gaussian with this scale over √N.")
+    var recurrentGain: Double = 1
+
     @Option(help: "Seed for weights and batch order.")
     var seed: UInt64 = 1
 
@@ -60,6 +66,8 @@ struct OptimizationOptions: ParsableArguments {
         configuration.rateRegularization = rateRegularization
         configuration.targetRate = targetRate
         configuration.feedback = feedback
+        configuration.inputGain = inputGain
+        configuration.recurrentGain = recurrentGain
         configuration.seed = seed
         configuration.checkpointEvery = checkpointEvery
         return configuration

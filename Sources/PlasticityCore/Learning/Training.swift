@@ -26,6 +26,10 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var rateRegularization = 0.0
     public var targetRate = 0.01
     public var feedback: Feedback = .symmetric
+    /// Scale of the initial input and recurrent weights (times 1/√fan-in): models whose input
+    /// current is scaled down (by Δt/τ, say) need more to spike at all.
+    public var inputGain = 2.0
+    public var recurrentGain = 1.0
     public var seed: UInt64 = 1
     /// Write a checkpoint every this many updates (and at every epoch end).
     public var checkpointEvery = 50
@@ -160,7 +164,8 @@ public final class Trainer {
             }
             state = saved
         } else {
-            let parameters = initialParameters ?? ParameterSet(randomFor: network.shape, seed: configuration.seed, inputGain: 2, recurrentGain: 1)
+            let parameters = initialParameters ?? ParameterSet(randomFor: network.shape, seed: configuration.seed, inputGain: configuration.inputGain,
+                                                               recurrentGain: configuration.recurrentGain)
             state = TrainingCheckpoint(model: network.neuron.name, dataset: dataset.name, shape: network.shape, configuration: configuration,
                                        parameters: parameters, optimizer: OptimizerState(configuration), epoch: 0, batchInEpoch: 0, updates: 0,
                                        firingRates: [Double](repeating: configuration.targetRate, count: network.shape.hidden), history: [],
