@@ -2,7 +2,14 @@
 // The core lives in its own package so that it can be exposed ONLY as a dynamic library:
 // the host tool, the tests and every plugin then share one copy of it, and type identity
 // (as? casts, protocol conformances, the model registry) holds across dlopen.
+import Foundation
 import PackageDescription
+
+/// Opt-in: `PLASTICITY_CPU=native swift build -c release` (or x86-64-v3, …) compiles the core
+/// for that CPU, so its loops use AVX2/AVX-512 and FMA. The default build runs on any x86-64.
+let cpuFlags: [SwiftSetting] = ProcessInfo.processInfo.environment["PLASTICITY_CPU"].map {
+    [.unsafeFlags(["-target-cpu", $0]), .unsafeFlags(["-Xcc", "-march=\($0)"])]
+} ?? []
 
 let package = Package(
     name: "PlasticityCore",
@@ -26,7 +33,8 @@ let package = Package(
             ],
             path: ".",
             exclude: ["Package.swift", "CPluginABI", "CFFI"],
-            sources: ["SparseAD", "Core", "Learning", "Data"]
+            sources: ["SparseAD", "Core", "Learning", "Data"],
+            swiftSettings: cpuFlags
         ),
         .target(name: "CPluginABI", path: "CPluginABI"),
         // libffi calls C plugin kernels whose arity is known only at run time.

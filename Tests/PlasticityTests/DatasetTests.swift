@@ -45,7 +45,7 @@ struct DatasetTests {
         #expect(batch.inputs.count == 50 * 2 * 140)
         let archive = try NumPyArchive.read(Self.fixtures.appendingPathComponent("shd_train.npz"))
         let offsets = try archive["offsets"]!.integers(name: "offsets")
-        let spikesInWindow = (try archive["times"]!.doubles)[0..<offsets[1]].filter { $0 < 0.5 }.count
+        let spikesInWindow = archive["times"]!.doubles[0..<offsets[1]].filter { $0 < 0.5 }.count
         #expect(Int(batch.inputs.enumerated().filter { ($0.offset / 140) % 2 == 0 }.map(\.element).reduce(0, +)) == spikesInWindow,
                 "every spike of sample 0 inside the window lands in a bin")
     }
