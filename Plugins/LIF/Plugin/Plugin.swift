@@ -1,4 +1,5 @@
 import PlasticityCore
+import LIFModel
 
 // The two C symbols every Swift plugin exports (see Documentation/WritingAPlugin.md).
 // The version is a literal so that it records the ABI this plugin was compiled for.
@@ -8,5 +9,5 @@ public func pluginABIVersion() -> Int32 { 1 }
 
 @_cdecl("plasticity_plugin_entry")
 public func pluginEntry() -> UnsafeMutableRawPointer {
-    PluginManifest(models: [ALIF.self]).retainedPointer()
+    PluginManifest(models: [LIF.self]).retainedPointer()
 }

@@ -1,4 +1,5 @@
 import PlasticityCore
+import AdLIFModel
 
 // The two C symbols every Swift plugin exports (see Documentation/WritingAPlugin.md).
 // The version is a literal so that it records the ABI this plugin was compiled for.
