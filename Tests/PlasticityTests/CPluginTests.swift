@@ -11,13 +11,9 @@ struct CPluginTests {
     /// Builds the test plugin with `defines`, as a model called `name`.
     static func build(_ name: String, defines: [String] = []) throws -> String {
         let output = try temporaryDirectory().appendingPathComponent("lib\(name).so").path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["clang", "-shared", "-fPIC", "-O1", "-I", header.path, "-DMODEL_NAME=\"\(name)\""] + defines.map { "-D\($0)" }
-            + ["-o", output, source.path, "-lm"]
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw PlasticityError.invalidConfiguration("clang failed for \(name)") }
+        let result = try runProgram("clang", ["-shared", "-fPIC", "-O1", "-I", header.path, "-DMODEL_NAME=\"\(name)\""] + defines.map { "-D\($0)" }
+            + ["-o", output, source.path, "-lm"])
+        guard result.status == 0 else { throw PlasticityError.invalidConfiguration("clang failed for \(name): \(result.error)") }
         return output
     }
 

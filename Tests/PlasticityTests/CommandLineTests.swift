@@ -5,17 +5,7 @@ import Testing
 /// Runs the built `plasticity` tool (it sits next to the test binary) and returns its exit
 /// status and output.
 func runTool(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: PluginLoader.executableDirectory()).appendingPathComponent("plasticity")
-    process.arguments = arguments
-    let output = Pipe(), error = Pipe()
-    process.standardOutput = output
-    process.standardError = error
-    try process.run()
-    let out = output.fileHandleForReading.readDataToEndOfFile()
-    let err = error.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    try runProgram(URL(fileURLWithPath: PluginLoader.executableDirectory()).appendingPathComponent("plasticity").path, arguments)
 }
 
 @Suite("Command line")

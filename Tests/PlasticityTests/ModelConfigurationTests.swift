@@ -28,32 +28,23 @@ struct WrongArityModel: NeuronModel {
 
 @Suite("Model configuration errors")
 struct ModelConfigurationTests {
-    func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return "no error"
-        } catch {
-            return "\(error)"
-        }
-    }
-
     @Test("unknown and out-of-range parameters are refused by name")
     func parameters() {
-        #expect(message { _ = try TestPlugins.compile("LIF", ["tau": 3]) }
+        #expect(errorMessage { _ = try TestPlugins.compile("LIF", ["tau": 3]) }
             == "model LIF has no parameter 'tau'; its parameters are tauMembrane, dt, threshold, resetGradient")
-        #expect(message { _ = try TestPlugins.compile("LIF", ["tauMembrane": -5]) }.contains("parameter tauMembrane = -5.0 of model LIF is outside its valid range"))
-        #expect(message { _ = try TestPlugins.compile("ALIF", ["beta": .nan]) }.contains("parameter beta = nan of model ALIF"))
+        #expect(errorMessage { _ = try TestPlugins.compile("LIF", ["tauMembrane": -5]) }.contains("parameter tauMembrane = -5.0 of model LIF is outside its valid range"))
+        #expect(errorMessage { _ = try TestPlugins.compile("ALIF", ["beta": .nan]) }.contains("parameter beta = nan of model ALIF"))
     }
 
     @Test("a model reading an undeclared parameter or returning the wrong state is refused")
     func invalidModels() {
-        #expect(message { _ = try CompiledNeuron(model: UndeclaredParameterModel.self) } == "model Undeclared reads parameter 'gain' that it does not declare")
-        #expect(message { _ = try CompiledNeuron(model: WrongArityModel.self) } == "model WrongArity is invalid: update returns 1 expressions for 2 state variables")
+        #expect(errorMessage { _ = try CompiledNeuron(model: UndeclaredParameterModel.self) } == "model Undeclared reads parameter 'gain' that it does not declare")
+        #expect(errorMessage { _ = try CompiledNeuron(model: WrongArityModel.self) } == "model WrongArity is invalid: update returns 1 expressions for 2 state variables")
     }
 
     @Test("an unknown model name lists the loaded ones")
     func unknownModel() {
-        #expect(message { _ = try TestPlugins.registry.model(named: "HodgkinHuxley") } == "no model named 'HodgkinHuxley'; loaded models: ALIF, AdLIF, Izhikevich, LIF")
+        #expect(errorMessage { _ = try TestPlugins.registry.model(named: "HodgkinHuxley") } == "no model named 'HodgkinHuxley'; loaded models: ALIF, AdLIF, Izhikevich, LIF")
     }
 
     @Test("the chosen surrogate is the one the blocks use")

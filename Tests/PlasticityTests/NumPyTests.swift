@@ -4,15 +4,6 @@ import Testing
 
 @Suite("NumPy .npy and .npz interop")
 struct NumPyTests {
-    func message(_ body: () throws -> Void) -> String {
-        do {
-            try body()
-            return "no error"
-        } catch {
-            return "\(error)"
-        }
-    }
-
     @Test("arrays of every type round-trip through the .npy encoding")
     func npyRoundTrip() throws {
         let arrays = [
@@ -32,18 +23,18 @@ struct NumPyTests {
     @Test("malformed .npy data is refused with the array's name and the reason")
     func malformedNpy() {
         let good = NumPyArray([Double](arrayLiteral: 1, 2, 3, 4), shape: [4]).encoded()
-        #expect(message { _ = try NumPyArray(npy: Data("hello".utf8), name: "w") } == "array 'w': not a .npy array (bad magic)")
-        #expect(message { _ = try NumPyArray(npy: good.dropLast(8), name: "w") }.contains("holds 24 bytes of data, but shape [4] of float64 needs 32 (truncated?)"))
+        #expect(errorMessage { _ = try NumPyArray(npy: Data("hello".utf8), name: "w") } == "array 'w': not a .npy array (bad magic)")
+        #expect(errorMessage { _ = try NumPyArray(npy: good.dropLast(8), name: "w") }.contains("holds 24 bytes of data, but shape [4] of float64 needs 32 (truncated?)"))
         func replacing(_ old: String, _ new: String) -> Data {
             var data = good
             data.replaceSubrange(data.range(of: Data(old.utf8))!, with: Data(new.utf8))
             return data
         }
         let bigEndian = replacing("<f8", ">f8")
-        #expect(message { _ = try NumPyArray(npy: bigEndian, name: "w") }.contains("unsupported dtype '>f8'"))
+        #expect(errorMessage { _ = try NumPyArray(npy: bigEndian, name: "w") }.contains("unsupported dtype '>f8'"))
         let fortran = replacing("False", "True ")
-        #expect(message { _ = try NumPyArray(npy: fortran, name: "w") }.contains("Fortran-ordered"))
-        #expect(message { _ = try NumPyArray([1.5], shape: [1]).integers(name: "labels") } == "array 'labels': expected integers, found 1.5")
+        #expect(errorMessage { _ = try NumPyArray(npy: fortran, name: "w") }.contains("Fortran-ordered"))
+        #expect(errorMessage { _ = try NumPyArray([1.5], shape: [1]).integers(name: "labels") } == "array 'labels': expected integers, found 1.5")
     }
 
     @Test(".npz archives round-trip, and a file that is not one is a clear error")
@@ -56,7 +47,7 @@ struct NumPyTests {
         #expect(try NumPyArchive.read(url).keys.sorted() == ["c"], "writing replaces the file")
         let junk = try temporaryDirectory().appendingPathComponent("junk.npz")
         try Data("not a zip".utf8).write(to: junk)
-        #expect(message { _ = try NumPyArchive.read(junk) }.contains("not a readable .npz (zip) file"))
+        #expect(errorMessage { _ = try NumPyArchive.read(junk) }.contains("not a readable .npz (zip) file"))
     }
 }
 

@@ -9,16 +9,8 @@ struct OutOfTreePluginTests {
     /// Builds Examples/QuadraticIF as its own package (as a user outside this repository would).
     static func buildExample() throws -> String {
         let scratch = repository.appendingPathComponent(".build-examples")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["swift", "build", "--package-path", repository.appendingPathComponent("Examples/QuadraticIF").path, "--scratch-path", scratch.path]
-        let log = Pipe()
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
-        let output = String(decoding: log.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw PlasticityError.invalidConfiguration("building the example failed:\n\(output)") }
+        let result = try runProgram("swift", ["build", "--package-path", repository.appendingPathComponent("Examples/QuadraticIF").path, "--scratch-path", scratch.path])
+        guard result.status == 0 else { throw PlasticityError.invalidConfiguration("building the example failed:\n\(result.output)\(result.error)") }
         return scratch.appendingPathComponent("debug/libQuadraticIF.so").path
     }
 

@@ -4,16 +4,6 @@ import Testing
 
 @Suite("Plugin loading")
 struct PluginLoaderTests {
-    /// The error `body` throws, as the user would read it.
-    func message(_ body: () throws -> Void) -> String? {
-        do {
-            try body()
-            return nil
-        } catch {
-            return "\(error)"
-        }
-    }
-
     @Test("the built plugins load through the loader and share the host's core types")
     func builtPluginsShareTypeIdentity() throws {
         let registry = ModelRegistry()
@@ -36,8 +26,8 @@ struct PluginLoaderTests {
     func sameFileTwice() throws {
         let registry = ModelRegistry()
         try PluginLoader().load("LIF", into: registry)
-        let text = message { try PluginLoader().load("LIF", into: registry) }
-        #expect(text?.contains("libLIF.so is already loaded") == true, "\(text ?? "no error")")
+        let text = errorMessage { try PluginLoader().load("LIF", into: registry) }
+        #expect(text.contains("libLIF.so is already loaded") , "\(text)")
     }
 
     @Test("two models with one name are refused, naming both files")
@@ -46,20 +36,20 @@ struct PluginLoaderTests {
         let original = try PluginLoader().load("LIF", into: registry)
         let copy = try temporaryDirectory().appendingPathComponent("libLIFCopy.so").path
         try FileManager.default.copyItem(atPath: original, toPath: copy)
-        let text = message { try PluginLoader().load(copy, into: registry) }
-        #expect(text?.contains("model 'LIF' from \(copy) is already registered by \(original)") == true, "\(text ?? "no error")")
+        let text = errorMessage { try PluginLoader().load(copy, into: registry) }
+        #expect(text.contains("model 'LIF' from \(copy) is already registered by \(original)") , "\(text)")
         #expect(registry.all.count == 1)
     }
 
     @Test("a library without the entry points is not a plugin")
     func missingSymbols() throws {
         let none = try buildCLibrary(named: "Nothing", source: "int unrelated(void) { return 0; }\n")
-        let text = message { try PluginLoader().load(none, into: ModelRegistry()) }
-        #expect(text?.contains("does not export 'plasticity_plugin_abi_version'") == true, "\(text ?? "no error")")
+        let text = errorMessage { try PluginLoader().load(none, into: ModelRegistry()) }
+        #expect(text.contains("does not export 'plasticity_plugin_abi_version'") , "\(text)")
 
         let versionOnly = try buildCLibrary(named: "VersionOnly", source: "int plasticity_plugin_abi_version(void) { return 1; }\n")
-        let entryText = message { try PluginLoader().load(versionOnly, into: ModelRegistry()) }
-        #expect(entryText?.contains("does not export 'plasticity_plugin_entry'") == true, "\(entryText ?? "no error")")
+        let entryText = errorMessage { try PluginLoader().load(versionOnly, into: ModelRegistry()) }
+        #expect(entryText.contains("does not export 'plasticity_plugin_entry'") , "\(entryText)")
     }
 
     @Test("a plugin built for another ABI version is refused with both versions")
@@ -68,8 +58,8 @@ struct PluginLoaderTests {
             int plasticity_plugin_abi_version(void) { return 99; }
             void *plasticity_plugin_entry(void) { return 0; }
             """)
-        let text = message { try PluginLoader().load(library, into: ModelRegistry()) }
-        #expect(text?.contains("built for plugin ABI version 99, but this Plasticity speaks version \(PluginABI.version)") == true, "\(text ?? "no error")")
+        let text = errorMessage { try PluginLoader().load(library, into: ModelRegistry()) }
+        #expect(text.contains("built for plugin ABI version 99, but this Plasticity speaks version \(PluginABI.version)") , "\(text)")
     }
 
     @Test("an entry function that returns nothing is refused")
@@ -78,26 +68,26 @@ struct PluginLoaderTests {
             int plasticity_plugin_abi_version(void) { return 1; }
             void *plasticity_plugin_entry(void) { return 0; }
             """)
-        let text = message { try PluginLoader().load(library, into: ModelRegistry()) }
-        #expect(text?.contains("returned no manifest") == true, "\(text ?? "no error")")
+        let text = errorMessage { try PluginLoader().load(library, into: ModelRegistry()) }
+        #expect(text.contains("returned no manifest") , "\(text)")
     }
 
     @Test("a file that is not a library, and a missing file, are clear errors")
     func notALibrary() throws {
         let junk = try temporaryDirectory().appendingPathComponent("libJunk.so").path
         try "not an ELF file".write(toFile: junk, atomically: true, encoding: .utf8)
-        let text = message { try PluginLoader().load(junk, into: ModelRegistry()) }
-        #expect(text?.contains("\(junk) is not a loadable plugin library") == true, "\(text ?? "no error")")
-        let missing = message { try PluginLoader().load("/nonexistent/libX.so", into: ModelRegistry()) }
+        let text = errorMessage { try PluginLoader().load(junk, into: ModelRegistry()) }
+        #expect(text.contains("\(junk) is not a loadable plugin library") , "\(text)")
+        let missing = errorMessage { try PluginLoader().load("/nonexistent/libX.so", into: ModelRegistry()) }
         #expect(missing == "plugin file /nonexistent/libX.so does not exist")
     }
 
     @Test("a plugin that cannot be found says where it looked and how to build it")
     func notFound() throws {
         let directory = try temporaryDirectory().path
-        let text = message { try PluginLoader(searchPath: [directory]).load("NoSuchModel", into: ModelRegistry()) }
-        #expect(text?.contains("plugin 'NoSuchModel' not found; looked in: \(directory)") == true, "\(text ?? "no error")")
-        #expect(text?.contains("swift build") == true)
+        let text = errorMessage { try PluginLoader(searchPath: [directory]).load("NoSuchModel", into: ModelRegistry()) }
+        #expect(text.contains("plugin 'NoSuchModel' not found; looked in: \(directory)") , "\(text)")
+        #expect(text.contains("swift build") == true)
     }
 
     @Test("the search path reads PLASTICITY_PLUGIN_PATH before the executable's directory")

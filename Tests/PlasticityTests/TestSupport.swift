@@ -51,6 +51,40 @@ func scaledError(_ a: Double, _ b: Double) -> Double {
     Swift.abs(a - b) / Swift.max(1, Swift.abs(a), Swift.abs(b))
 }
 
+/// The error `body` throws, as the user would read it ("no error" if it throws none).
+func errorMessage(_ body: () throws -> Void) -> String {
+    do {
+        try body()
+        return "no error"
+    } catch {
+        return "\(error)"
+    }
+}
+
+/// Runs a program found on PATH (or at an absolute path) and returns its status and output.
+func runProgram(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+    let process = Process()
+    if program.hasPrefix("/") {
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+    } else {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+    }
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    // Read both pipes while the program runs, so neither fills up and blocks it.
+    var errorData = Data()
+    let errorReader = Thread { errorData = error.fileHandleForReading.readDataToEndOfFile() }
+    errorReader.start()
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while !errorReader.isFinished { usleep(1_000) }
+    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+}
+
 /// Builds a shared library from C source with the toolchain's clang, for plugins that must
 /// be broken in specific ways.
 func buildCLibrary(named name: String, source: String) throws -> String {
@@ -58,12 +92,8 @@ func buildCLibrary(named name: String, source: String) throws -> String {
     let sourceFile = directory.appendingPathComponent("\(name).c")
     try source.write(to: sourceFile, atomically: true, encoding: .utf8)
     let output = directory.appendingPathComponent("lib\(name).so").path
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["clang", "-shared", "-fPIC", "-o", output, sourceFile.path]
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+    let result = try runProgram("clang", ["-shared", "-fPIC", "-o", output, sourceFile.path])
+    guard result.status == 0 else { throw PlasticityError.invalidConfiguration("clang failed: \(result.error)") }
     return output
 }
 

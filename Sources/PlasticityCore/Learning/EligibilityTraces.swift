@@ -173,16 +173,19 @@ final class EligibilityTraces<T: KernelScalar> {
     }
 
     /// The common case in one loop per row: one per-synapse component m (ALIF's adaptation,
-    /// a LIF whose reset is differentiated) and at most one shared component s:
+    /// a LIF whose reset is differentiated) and at most one shared component s (a row of zeros
+    /// stands in when there is none):
     /// ε_m ← D_mm ε_m + D_ms ε_s' + b_m x;  e = c_m ε_m + c_s ε_s;  then ē and the gradient.
     private func singleComponentPass(_ x: UnsafePointer<T>, _ blocks: BlockValues<T>, _ signal: UnsafePointer<T>, _ spikeError: UnsafePointer<T>?) {
         let p = presynapticCount
         let m = synapticComponents[0], s = sharedComponents.first
         let synapticTrace = synaptic[m].pointer
+        let zeros = rowScratch.pointer
+        zeros.update(repeating: 0, count: p)
         for b in 0..<batch {
             let xRow = x + b * p
-            let sharedOld = s.map { UnsafePointer(sharedPrevious[$0].pointer + b * p) }
-            let sharedNew = s.map { UnsafePointer(shared[$0].pointer + b * p) }
+            let sharedOld = UnsafePointer(s.map { sharedPrevious[$0].pointer + b * p } ?? zeros)
+            let sharedNew = UnsafePointer(s.map { shared[$0].pointer + b * p } ?? zeros)
             for j in 0..<hidden {
                 let element = b * hidden + j
                 let row = (b * hidden + j) * p
@@ -192,34 +195,13 @@ final class EligibilityTraces<T: KernelScalar> {
                 let cs = s.map { blocks.spikeGradient[$0][element] } ?? 0
                 let learningSignal = signal[element], directError = spikeError?[element] ?? 0
                 let gradientRow = gradient.pointer + j * p
-                if let sharedOld, let sharedNew {
-                    if filters {
-                        let eBar = filtered.pointer + row
-                        let sum = deferred ? accumulated.pointer + row : eBar
-                        for i in 0..<p {
-                            let value = own * trace[i] + cross * sharedOld[i] + gain * xRow[i]
-                            trace[i] = value
-                            let e = cm * value + cs * sharedNew[i]
-                            let filteredValue = decay * eBar[i] + e
-                            eBar[i] = filteredValue
-                            if deferred { sum[i] += filteredValue } else { gradientRow[i] += learningSignal * filteredValue }
-                            gradientRow[i] += directError * e
-                        }
-                    } else {
-                        let total = learningSignal + directError
-                        for i in 0..<p {
-                            let value = own * trace[i] + cross * sharedOld[i] + gain * xRow[i]
-                            trace[i] = value
-                            gradientRow[i] += total * (cm * value + cs * sharedNew[i])
-                        }
-                    }
-                } else if filters {
+                if filters {
                     let eBar = filtered.pointer + row
                     let sum = deferred ? accumulated.pointer + row : eBar
                     for i in 0..<p {
-                        let value = own * trace[i] + gain * xRow[i]
+                        let value = own * trace[i] + cross * sharedOld[i] + gain * xRow[i]
                         trace[i] = value
-                        let e = cm * value
+                        let e = cm * value + cs * sharedNew[i]
                         let filteredValue = decay * eBar[i] + e
                         eBar[i] = filteredValue
                         if deferred { sum[i] += filteredValue } else { gradientRow[i] += learningSignal * filteredValue }
@@ -228,9 +210,9 @@ final class EligibilityTraces<T: KernelScalar> {
                 } else {
                     let total = learningSignal + directError
                     for i in 0..<p {
-                        let value = own * trace[i] + gain * xRow[i]
+                        let value = own * trace[i] + cross * sharedOld[i] + gain * xRow[i]
                         trace[i] = value
-                        gradientRow[i] += total * cm * value
+                        gradientRow[i] += total * (cm * value + cs * sharedNew[i])
                     }
                 }
             }

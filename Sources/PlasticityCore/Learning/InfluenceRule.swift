@@ -23,11 +23,7 @@ final class InfluenceState<T: KernelScalar> {
         sensitivityGradient = SensitivityGradient(layout: layout, batch: batch, readoutDecay: shape.readoutDecay, deferred: deferred)
         readoutGradient = ReadoutGradient(shape: shape, batch: batch, deferred: deferred)
         learningSignal = LearningSignal(shape: shape, batch: batch, feedback: options.feedback)
-        spikeError = options.spikeError.map { values in
-            let buffer = ScalarBuffer<T>(count: batch * shape.hidden)
-            for index in 0..<buffer.count { buffer[index] = T(values[index % shape.hidden]) }
-            return buffer
-        }
+        spikeError = options.spikeError.map { ScalarBuffer(repeating: $0, times: batch) }
     }
 
     /// ∂E/∂z_t directly on the spikes (B×N), if any.
