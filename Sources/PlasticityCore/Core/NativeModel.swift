@@ -18,6 +18,14 @@ struct NativeOutputPrimitive: VectorizedPrimitive, @unchecked Sendable {
     var key: String { "native[\(UInt(bitPattern: kernel.function)):\(output):\(parameters)]" }
     var arity: Int { kernel.inputCount }
 
+    var callGroup: (id: String, output: Int, outputs: Int)? {
+        kernel.outputCount > 1 ? ("native[\(UInt(bitPattern: kernel.function)):\(parameters)]", output, kernel.outputCount) : nil
+    }
+
+    func evaluateGroup(count: Int, arguments: [UnsafePointer<Double>], into outputs: [UnsafeMutablePointer<Double>]) {
+        kernel.call(count: count, inputs: arguments, parameters: parameters, outputs: outputs)
+    }
+
     func value(_ arguments: [Double]) -> Double {
         var result = 0.0
         evaluate(count: 1, arguments: arguments.map { value in

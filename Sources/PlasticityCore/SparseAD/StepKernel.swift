@@ -15,6 +15,9 @@ public final class StepKernel<T: KernelScalar> {
         case builtin(BuiltinOp)
         case smoothSpike(any Surrogate)
         case generic(any Primitive)
+        /// One call of a multi-output vectorised primitive writing every sibling's register
+        /// (`scratchRegister` for outputs nothing reads).
+        case group(any VectorizedPrimitive, outputs: [Int])
     }
 
     struct Instruction {
@@ -30,13 +33,20 @@ public final class StepKernel<T: KernelScalar> {
         var inputRegisters: [Int] = []
         var outputRegisters: [Int] = []
         var constants: [(register: Int, value: Double)] = []
+        /// Whether it calls vectorised primitives (a C plugin's kernels): then every element
+        /// runs as one chunk, so each kernel is called once per step for the whole population.
+        var callsVectorized = false
     }
 
     private let program: Program
-    private let storage: UnsafeMutablePointer<T>
-    private var registers: [UnsafeMutablePointer<T>]
-    /// Double arguments and result of vectorised primitives (one chunk each).
-    private let doubleScratch: UnsafeMutablePointer<Double>
+    /// Elements per chunk: `chunkSize`, or every element when the program calls vectorised
+    /// primitives (grown on demand).
+    private var chunk = 0
+    private var storage: UnsafeMutablePointer<T>
+    private var registers: [UnsafeMutablePointer<T>] = []
+    /// Double arguments and results of vectorised primitives (one chunk each).
+    private var doubleScratch: UnsafeMutablePointer<Double>
+    private var doubleSlots = 0
 
     /// The number of variable arrays `run` reads and output arrays it writes.
     public var inputCount: Int { program.inputRegisters.count }
@@ -52,15 +62,27 @@ public final class StepKernel<T: KernelScalar> {
     ///   - spikes: evaluate spikes as Heaviside steps or, for verification, smoothly.
     public init(graph: ExpressionGraph, inputSlots: [Int], aliases: [Int: Sym] = [:], outputs: [Sym], spikes: ExpressionGraph.SpikeMode = .heaviside) {
         program = Self.compile(graph: graph, inputSlots: inputSlots, aliases: aliases, outputs: outputs, spikes: spikes)
-        let chunk = Self.chunkSize
-        storage = .allocate(capacity: program.registerCount * chunk)
+        storage = .allocate(capacity: 1)
+        doubleScratch = .allocate(capacity: 1)
+        doubleSlots = program.instructions.map { instruction -> Int in
+            if case .group(_, let outputs) = instruction.operation { return instruction.arguments.count + outputs.count }
+            return instruction.arguments.count + 1
+        }.max() ?? 0
+        allocate(chunk: Self.chunkSize)
+    }
+
+    /// (Re)allocates registers for `chunk` elements per chunk and fills the constants.
+    private func allocate(chunk: Int) {
+        storage.deallocate()
+        doubleScratch.deallocate()
+        self.chunk = chunk
+        storage = .allocate(capacity: Swift.max(1, program.registerCount * chunk))
         storage.initialize(repeating: 0, count: program.registerCount * chunk)
         registers = (0..<program.registerCount).map { [storage] in storage + $0 * chunk }
         for (register, value) in program.constants {
             registers[register].update(repeating: T(value), count: chunk)
         }
-        let widest = program.instructions.map(\.arguments.count).max() ?? 0
-        doubleScratch = .allocate(capacity: (widest + 1) * chunk)
+        doubleScratch = .allocate(capacity: Swift.max(1, doubleSlots * chunk))
     }
 
     /// Orders the nodes that `outputs` need (depth first, so aliases resolve to nodes computed
@@ -115,7 +137,45 @@ public final class StepKernel<T: KernelScalar> {
             return result
         }
         program.outputRegisters = outputs.map { register(for: graph.node(of: $0)) }
+        groupSiblingCalls(&program, newRegister: newRegister)
         return program
+    }
+
+    /// Replaces the instructions that are outputs of one multi-output call (same group, same
+    /// arguments) by a single call at the first one's place; the siblings' arguments are the
+    /// same registers, so they are ready there.
+    private static func groupSiblingCalls(_ program: inout Program, newRegister: () -> Int) {
+        var merged: [Instruction] = []
+        var groups: [String: Int] = [:]   // group key → index in `merged`
+        for instruction in program.instructions {
+            guard case .generic(let primitive as any VectorizedPrimitive) = instruction.operation else {
+                merged.append(instruction)
+                continue
+            }
+            program.callsVectorized = true
+            guard let group = primitive.callGroup else {
+                merged.append(instruction)
+                continue
+            }
+            let key = "\(group.id)|\(instruction.arguments)"
+            if let index = groups[key], case .group(let first, var outputs) = merged[index].operation {
+                outputs[group.output] = instruction.output
+                merged[index] = Instruction(operation: .group(first, outputs: outputs), output: merged[index].output, arguments: instruction.arguments)
+            } else {
+                var outputs = (0..<group.outputs).map { _ in -1 }
+                outputs[group.output] = instruction.output
+                groups[key] = merged.count
+                merged.append(Instruction(operation: .group(primitive, outputs: outputs), output: instruction.output, arguments: instruction.arguments))
+            }
+        }
+        // Outputs nothing reads still need somewhere to go.
+        for index in merged.indices {
+            if case .group(let primitive, let outputs) = merged[index].operation, outputs.contains(-1) {
+                let filled = outputs.map { $0 == -1 ? newRegister() : $0 }
+                merged[index] = Instruction(operation: .group(primitive, outputs: filled), output: merged[index].output, arguments: merged[index].arguments)
+            }
+        }
+        program.instructions = merged
     }
 
     deinit {
@@ -129,7 +189,7 @@ public final class StepKernel<T: KernelScalar> {
     @_specialize(where T == Double)
     public func run(inputs: [UnsafePointer<T>], outputs: [UnsafeMutablePointer<T>], count: Int) {
         precondition(inputs.count == inputCount && outputs.count == outputCount, "kernel called with the wrong number of arrays")
-        let chunk = Self.chunkSize
+        if program.callsVectorized, count > chunk { allocate(chunk: count) }
         var start = 0
         while start < count {
             let n = Swift.min(chunk, count - start)
@@ -178,20 +238,30 @@ public final class StepKernel<T: KernelScalar> {
             let a = registers[args[0]]
             for i in 0..<n { o[i] = T(surrogate.antiderivative(Double(a[i]))) }
         case .generic(let primitive as any VectorizedPrimitive):
-            let doubles = doubleScratch
-            for (k, register) in args.enumerated() {
-                let source = registers[register], target = doubles + k * Self.chunkSize
-                for i in 0..<n { target[i] = Double(source[i]) }
-            }
-            let result = doubles + args.count * Self.chunkSize
-            primitive.evaluate(count: n, arguments: (0..<args.count).map { UnsafePointer(doubles + $0 * Self.chunkSize) }, into: result)
-            for i in 0..<n { o[i] = T(result[i]) }
+            callVectorized(primitive, args, [instruction.output], n)
+        case .group(let primitive, let outputs):
+            callVectorized(primitive, args, outputs, n)
         case .generic(let primitive):
             var values = [Double](repeating: 0, count: args.count)
             for i in 0..<n {
                 for (k, register) in args.enumerated() { values[k] = Double(registers[register][i]) }
                 o[i] = T(primitive.value(values))
             }
+        }
+    }
+
+    /// Converts the arguments to Double, makes one call for all `outputs`, converts back.
+    private func callVectorized(_ primitive: any VectorizedPrimitive, _ args: [Int], _ outputs: [Int], _ n: Int) {
+        for (k, register) in args.enumerated() {
+            let source = registers[register], target = doubleScratch + k * chunk
+            for i in 0..<n { target[i] = Double(source[i]) }
+        }
+        let arguments = (0..<args.count).map { UnsafePointer(doubleScratch + $0 * chunk) }
+        let results = (0..<outputs.count).map { doubleScratch + (args.count + $0) * chunk }
+        primitive.evaluateGroup(count: n, arguments: arguments, into: results)
+        for (result, register) in zip(results, outputs) {
+            let o = registers[register]
+            for i in 0..<n { o[i] = T(result[i]) }
         }
     }
 
