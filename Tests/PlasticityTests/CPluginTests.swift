@@ -38,6 +38,21 @@ struct CPluginTests {
         }
     }
 
+    @Test("a C kernel is called once per step for the whole population, never per neuron")
+    func oncePerStep() throws {
+        let path = try Self.build("Counted")
+        let registry = ModelRegistry()
+        try PluginLoader().load(path, into: registry)
+        let handle = try #require(dlopen(path, RTLD_NOW | RTLD_NOLOAD))
+        let calls = unsafeBitCast(try #require(dlsym(handle, "test_update_calls")), to: (@convention(c) () -> Int).self)
+        let network = try Network(shape: NetworkShape(inputs: 3, hidden: 300, outputs: 2), neuron: registry.model(named: "Counted").compile())
+        let forward = try ForwardPass<Float>(network: network, parameters: ParameterSet(randomFor: network.shape, seed: 1), batch: 2)
+        let before = calls()
+        let input = [Float](repeating: 0.5, count: 2 * 3)
+        for _ in 0..<7 { input.withUnsafeBufferPointer { forward.step(input: $0.baseAddress!) } }
+        #expect(calls() - before == 7, "600 neurons, 7 steps: one call of F per step")
+    }
+
     @Test("planted faults are refused with the model, the entry and the mismatch; the process goes on",
           arguments: [
               ("FAULT_WRONG_DERIVATIVE", "entry ∂v[t]/∂v[t-1] is declared varying but finite differences disagree"),

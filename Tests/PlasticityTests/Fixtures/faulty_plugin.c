@@ -7,7 +7,12 @@
 #include <math.h>
 #include <plasticity_plugin.h>
 
+/* How often the host called update: the tests check it is once per step, not per neuron. */
+static long update_calls;
+long test_update_calls(void) { return update_calls; }
+
 static void update(size_t n, const double *v, const double *z, const double *current, double alpha, double *out) {
+    update_calls++;
     for (size_t i = 0; i < n; i++) {
 #ifdef FAULT_NAN
         out[i] = v[i] > -100 ? sqrt(-1.0 - v[i] * v[i]) : 0;
