@@ -134,7 +134,7 @@ public struct CostModel {
         let coupling = shape.recurrent ? 2 * B * N * N * theta : 0
         let flops = coupling + B * N * theta * kk * (4 + 2 * kk) + 2 * kk * B * N * (P + recurrentColumns) + influenceContraction
         let bytes = s * B * N * theta * (2 * kk + 2) + (shape.recurrent ? s * B * (N * N + 2 * N * theta) : 0)
-        let scalars = influenceScalars + (shape.recurrent ? N * theta : 0) + kk
+        let scalars = influenceScalars + (shape.recurrent ? N * theta : 0) + kk * theta
         return (flops, bytes, scalars)
     }
 

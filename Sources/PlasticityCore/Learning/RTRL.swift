@@ -11,16 +11,17 @@ final class RTRL<T: KernelScalar>: InfluenceRecursion {
     let state: InfluenceState<T>
     /// Σ_l W_rec[j,l] dz_{t−1}^l/dθ for one batch element, [j][θ].
     private let coupling: ScalarBuffer<T>
-    private let newValues: ScalarBuffer<T>
+    /// The new influence rows of one neuron (k × Θ) before they replace the old ones.
+    private let newRows: ScalarBuffer<T>
 
     init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions, deferred: Bool) throws {
         let layout = InfluenceLayout(shape: network.shape)
         coupling = ScalarBuffer(count: network.shape.recurrent ? network.shape.hidden * layout.count : 0)
-        newValues = ScalarBuffer(count: network.neuron.stateCount)
+        newRows = ScalarBuffer(count: network.neuron.stateCount * layout.count)
         state = try InfluenceState(network: network, parameters: parameters, batch: batch, options: options, deferred: deferred)
     }
 
-    var temporaryBytes: Int { coupling.bytes + newValues.bytes }
+    var temporaryBytes: Int { coupling.bytes + newRows.bytes }
 
     func updateInfluence() {
         let n = state.layout.hidden, theta = state.layout.count, k = state.stateCount
@@ -35,30 +36,33 @@ final class RTRL<T: KernelScalar>: InfluenceRecursion {
             }
             for j in 0..<n {
                 let element = b * n + j
-                let a = (0..<k).map { i in (0..<k).map { blocks.stateJacobian[i][$0][element] } }
-                let r = (0..<k).map { blocks.ownSpikeGain[$0][element] }
-                let gain = (0..<k).map { blocks.currentGain[$0][element] }
-                let c = (0..<k).map { blocks.spikeGradient[$0][element] }
                 let rows = state.influence.pointer + element * k * theta
                 let spikeRow = sensitivityOfBatch + j * theta
                 let couplingRow = coupling.pointer + j * theta
-                for index in 0..<theta {
-                    let previousSpike = spikeRow[index]
-                    let coupled = recurrent ? couplingRow[index] : 0
-                    for m in 0..<k {
-                        var value = r[m] * previousSpike + gain[m] * coupled
-                        for q in 0..<k { value += a[m][q] * rows[q * theta + index] }
-                        newValues[m] = value
+                // Row operations over θ (vectorisable): new_m = r_m·dz[t-1]/dθ + b_m·coupling + Σ_q A_mq·M_q.
+                for m in 0..<k {
+                    let target = newRows.pointer + m * theta
+                    let own = blocks.ownSpikeGain[m][element], gain = blocks.currentGain[m][element]
+                    for index in 0..<theta { target[index] = own * spikeRow[index] }
+                    if recurrent, gain != 0 { for index in 0..<theta { target[index] += gain * couplingRow[index] } }
+                    for q in 0..<k {
+                        let coefficient = blocks.stateJacobian[m][q][element]
+                        if coefficient == 0 { continue }
+                        let source = rows + q * theta
+                        for index in 0..<theta { target[index] += coefficient * source[index] }
                     }
-                    for m in 0..<k { rows[m * theta + index] = newValues[m] }
                 }
+                rows.update(from: newRows.pointer, count: k * theta)
+                let gains = (0..<k).map { blocks.currentGain[$0][element] }
                 state.layout.forEachDirectInput(neuron: j, batch: b, presynaptic: forward.presynaptic.pointer, previousSpike: forward.previousSpike.pointer) { index, x in
-                    for m in 0..<k { rows[m * theta + index] += gain[m] * x }
+                    for m in 0..<k { rows[m * theta + index] += gains[m] * x }
                 }
-                for index in 0..<theta {
-                    var value: T = 0
-                    for m in 0..<k { value += c[m] * rows[m * theta + index] }
-                    spikeRow[index] = value
+                spikeRow.update(repeating: 0, count: theta)
+                for m in 0..<k {
+                    let c = blocks.spikeGradient[m][element]
+                    if c == 0 { continue }
+                    let source = rows + m * theta
+                    for index in 0..<theta { spikeRow[index] += c * source[index] }
                 }
             }
         }
