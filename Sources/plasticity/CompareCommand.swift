@@ -37,6 +37,11 @@ struct Compare: ParsableCommand {
     @Option(help: "Also write an SVG chart to this file.")
     var plot: String?
 
+    @Option(help: "Also train each rule for this many epochs on --task from the same initial weights, and compare accuracy and loss curves.")
+    var train: Int?
+
+    @OptionGroup var task: TaskOptions
+
     @OptionGroup var network: NetworkOptions
     @OptionGroup var settings: ModelSettings
     @OptionGroup var pluginOptions: PluginOptions
@@ -56,22 +61,64 @@ struct Compare: ParsableCommand {
         let loss = try Loss<Float>(.crossEntropySummed, steps: steps, batch: batch, outputs: shape.outputs, labels: labels)
         let comparison = try RuleComparison.run(network: net, parameters: parameters, inputs: inputs, steps: steps, batch: batch, loss: loss,
                                                 rules: selected, memoryBudget: try MemorySize.parse(memory), timeLimit: timeLimit)
+        let training = try train.map { epochs in try trainEach(selected, epochs: epochs, neuron: neuron) }
+        let report = ComparisonReport(comparison: comparison, training: training)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(comparison), as: UTF8.self))
+            print(String(decoding: try encoder.encode(ComparisonOutput(gradients: comparison, training: training)), as: UTF8.self))
         } else {
-            print(ComparisonReport(comparison: comparison).text)
+            print(report.text)
         }
         if let plot {
-            try ComparisonReport(comparison: comparison).chart.svg.write(toFile: plot, atomically: true, encoding: .utf8)
+            try report.chart.svg.write(toFile: plot, atomically: true, encoding: .utf8)
         }
     }
+
+    /// Trains a network per rule on the task, all from the same seed; rules predicted to
+    /// exceed the time limit are skipped with the reason.
+    private func trainEach(_ rules: [LearningRuleKind], epochs: Int, neuron: CompiledNeuron) throws -> [TrainedRule] {
+        let dataset = try task.dataset()
+        let shape = NetworkShape(inputs: dataset.inputCount, hidden: network.hidden, outputs: dataset.outputCount, recurrent: network.recurrent,
+                                 bias: true, readoutDecay: network.readoutDecay)
+        let net = try Network(shape: shape, neuron: neuron)
+        let batchSize = Swift.min(32, dataset.count(.training))
+        return try rules.map { rule in
+            let perStep = CostModel(neuron: neuron, shape: shape, workload: Workload(batch: batchSize, steps: dataset.steps)).cost(of: rule).secondsPerStep
+            let predicted = perStep * Double(dataset.steps) * Double(dataset.count(.training) / batchSize) * Double(epochs)
+            if predicted > timeLimit {
+                return TrainedRule(rule: rule, epochs: [], skipped: String(format: "predicted %.0f s of training exceeds the %.0f s time limit", predicted, timeLimit))
+            }
+            var configuration = TrainingConfiguration()
+            configuration.rule = rule
+            configuration.epochs = epochs
+            configuration.batchSize = batchSize
+            configuration.learningRate = 1e-2
+            configuration.seed = seed
+            let trainer = try Trainer(network: net, dataset: dataset, configuration: configuration, checkpoint: nil, resume: false)
+            try trainer.run()
+            return TrainedRule(rule: rule, epochs: trainer.state.history, skipped: nil)
+        }
+    }
+}
+
+/// One rule's training curve in a comparison.
+struct TrainedRule: Codable {
+    let rule: LearningRuleKind
+    let epochs: [EpochMetrics]
+    let skipped: String?
+}
+
+/// What `compare --json` prints.
+struct ComparisonOutput: Codable {
+    let gradients: RuleComparison
+    let training: [TrainedRule]?
 }
 
 /// The table and chart of a comparison.
 struct ComparisonReport {
     let comparison: RuleComparison
+    let training: [TrainedRule]?
 
     var text: String {
         let shape = comparison.shape, workload = comparison.workload
@@ -103,6 +150,21 @@ struct ComparisonReport {
         for entry in comparison.rules where !entry.exactness.isExact {
             lines.append("\(entry.rule.rawValue) is approximate: \(entry.exactness.reasons.joined(separator: "; "))")
         }
+        if let training {
+            lines.append("")
+            lines.append("training (test accuracy and loss per epoch, same initial weights and data):")
+            for trained in training {
+                if let skipped = trained.skipped {
+                    lines.append("  \(trained.rule.rawValue): skipped: \(skipped)")
+                    continue
+                }
+                let curve = trained.epochs.map { metrics in
+                    (metrics.testAccuracy.map { String(format: "%.1f%%", $0 * 100) } ?? "–") + String(format: " (%.3f)", metrics.testLoss)
+                }
+                let seconds = trained.epochs.map(\.seconds).reduce(0, +) / Double(Swift.max(1, trained.epochs.count))
+                lines.append("  \(trained.rule.rawValue): " + curve.joined(separator: " → ") + String(format: "; %.1f s per epoch", seconds))
+            }
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -112,6 +174,16 @@ struct ComparisonReport {
             entry.cosineToReference.map { String(format: "cos %.3f", $0) } ?? (entry.exactness.isExact ? "exact" : "approx.")
         }
         let skipped = comparison.rules.filter { $0.skipped != nil }.map { "\($0.rule.rawValue) skipped" }
+        var trainingPanels: [SVGChart.Panel] = []
+        if let training {
+            let ran = training.filter { $0.skipped == nil }
+            trainingPanels = [
+                .lines(title: "test loss per epoch", xLabel: "epoch", yLabel: "loss", logarithmic: false,
+                       series: ran.map { SVGChart.Series(name: $0.rule.rawValue, points: $0.epochs.map { (Double($0.epoch), $0.testLoss) }) }),
+                .lines(title: "test accuracy per epoch", xLabel: "epoch", yLabel: "accuracy", logarithmic: false,
+                       series: ran.map { SVGChart.Series(name: $0.rule.rawValue, points: $0.epochs.compactMap { m in m.testAccuracy.map { (Double(m.epoch), $0) } }) }),
+            ]
+        }
         return SVGChart(
             title: "\(comparison.model), N=\(comparison.shape.hidden), B=\(comparison.workload.batch), T=\(comparison.workload.steps)"
                 + (skipped.isEmpty ? "" : " (" + skipped.joined(separator: ", ") + ")"),
@@ -121,6 +193,6 @@ struct ComparisonReport {
                 .bars(title: "storage held (dashed: predicted)", unit: "MiB", logarithmic: true,
                       bars: ran.map { SVGChart.Bar(label: $0.rule.rawValue, value: Double($0.measuredBytes!) / 1_048_576, marker: Double($0.predicted.peakBytes) / 1_048_576,
                                                    note: $0.exactness.isExact ? "exact" : "approx.") }),
-            ])
+            ] + trainingPanels)
     }
 }

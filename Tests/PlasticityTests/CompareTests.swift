@@ -32,9 +32,21 @@ struct CompareTests {
         let drawing = try String(contentsOf: svg, encoding: .utf8)
         #expect(drawing.hasPrefix("<svg"))
         for rule in LearningRuleKind.allCases { #expect(drawing.contains(">\(rule.rawValue)</text>")) }
-        let json = try runTool(["compare", "--model", "AdLIF", "--hidden", "6", "--inputs", "4", "--outputs", "2", "--steps", "20", "--json", "--rules", "eprop,bptt"])
-        let decoded = try JSONDecoder().decode(RuleComparison.self, from: Data(json.output.utf8))
-        #expect(decoded.rules.map(\.rule) == [.eprop, .bptt])
-        #expect(decoded.rules[0].relativeErrorToReference! < 1e-4, "without W_rec e-prop is exact (to Float precision)")
+        let json = try runTool(["compare", "--model", "AdLIF", "--hidden", "6", "--inputs", "4", "--outputs", "2", "--steps", "20", "--json", "--rules", "eprop,bptt",
+                                "--train", "2", "--train-examples", "32", "--test-examples", "16"])
+        let decoded = try JSONDecoder().decode(ComparisonJSON.self, from: Data(json.output.utf8))
+        #expect(decoded.gradients.rules.map(\.rule) == [.eprop, .bptt])
+        #expect(decoded.gradients.rules[0].relativeErrorToReference! < 1e-4, "without W_rec e-prop is exact (to Float precision)")
+        #expect(decoded.training?.map(\.epochs.count) == [2, 2], "each rule trained for two epochs")
     }
+}
+
+/// The shape of `compare --json`.
+struct ComparisonJSON: Decodable {
+    struct Trained: Decodable {
+        let rule: LearningRuleKind
+        let epochs: [EpochMetrics]
+    }
+    let gradients: RuleComparison
+    let training: [Trained]?
 }

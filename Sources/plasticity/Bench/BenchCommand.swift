@@ -34,6 +34,9 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Skip a point predicted to take longer than this many seconds per repetition.")
     var maxSeconds: Double = 60
 
+    @Option(help: "Memory budget: skip a point predicted to need more (memory: BPTT checkpoints beyond it).")
+    var memory: String = "8GiB"
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -117,7 +120,7 @@ struct BenchReport: Codable {
                             points: points.filter { $0.rule == rule }.compactMap { point in y(point).map { (x(point), $0) } })
         }
         let chart = SVGChart(title: "\(benchmark): \(model), B=\(batch), I=\(inputs)\(recurrent ? ", W_rec" : ""), \(build) build, \(machine)",
-                             panels: [.lines(title: benchmark, xLabel: xLabel, yLabel: yLabel, series: series)])
+                             panels: [.lines(title: benchmark, xLabel: xLabel, yLabel: yLabel, logarithmic: true, series: series)])
         try chart.svg.write(toFile: plot, atomically: true, encoding: .utf8)
     }
 
@@ -189,11 +192,13 @@ struct BenchScaling: ParsableCommand {
                 let predicted = CostModel(neuron: neuron, shape: shape, workload: Workload(batch: options.batch, steps: steps)).cost(of: rule)
                 // Per-step time does not depend on T: run fewer steps when T would exceed the limit.
                 let affordable = Int(options.maxSeconds / Swift.max(predicted.secondsPerStep, 1e-9))
-                guard affordable >= 3 else {
+                let budget = try MemorySize.parse(options.memory)
+                guard affordable >= 3, predicted.peakBytes <= budget else {
                     points.append(BenchPoint(rule: rule, hidden: hidden, steps: steps, measuredSteps: nil, medianSecondsPerStep: nil, minSecondsPerStep: nil,
                                              maxSecondsPerStep: nil, predictedSecondsPerStep: predicted.secondsPerStep, storageBytes: nil,
                                              predictedBytes: predicted.peakBytes, checkpointInterval: nil,
-                                             skipped: "predicted \(formatDuration(predicted.secondsPerStep)) per step"))
+                                             skipped: predicted.peakBytes > budget ? "needs \(MemorySize.format(predicted.peakBytes))"
+                                                 : "predicted \(formatDuration(predicted.secondsPerStep)) per step"))
                     continue
                 }
                 let measuredSteps = Swift.min(steps, affordable)
@@ -237,15 +242,12 @@ struct BenchMemory: ParsableCommand {
     @Option(help: "Comma-separated T.")
     var lengths: String = "100,1000,10000,100000"
 
-    @Option(help: "Memory budget: BPTT checkpoints beyond it.")
-    var memory: String = "2GiB"
-
     @OptionGroup var options: BenchOptions
 
     func run() throws {
         let neuron = try options.neuron()
         let runner = BenchRunner(neuron: neuron, options: options)
-        let budget = try MemorySize.parse(memory)
+        let budget = try MemorySize.parse(options.memory)
         var points: [BenchPoint] = []
         for rule in try options.selectedRules() {
             for steps in lengths.split(separator: ",").compactMap({ Int($0) }) {

@@ -18,7 +18,7 @@ struct SVGChart {
 
     enum Panel {
         case bars(title: String, unit: String, logarithmic: Bool, bars: [Bar])
-        case lines(title: String, xLabel: String, yLabel: String, series: [Series])
+        case lines(title: String, xLabel: String, yLabel: String, logarithmic: Bool, series: [Series])
     }
 
     let title: String
@@ -37,8 +37,8 @@ struct SVGChart {
             switch panel {
             case .bars(let title, let unit, let logarithmic, let bars):
                 body.append(barPanel(x0, y0, title, unit, logarithmic, bars))
-            case .lines(let title, let xLabel, let yLabel, let series):
-                body.append(linePanel(x0, y0, title, xLabel, yLabel, series))
+            case .lines(let title, let xLabel, let yLabel, let logarithmic, let series):
+                body.append(linePanel(x0, y0, title, xLabel, yLabel, logarithmic, series))
             }
         }
         body.append("</svg>")
@@ -75,12 +75,14 @@ struct SVGChart {
         return parts.joined(separator: "\n")
     }
 
-    private func linePanel(_ x0: Double, _ y0: Double, _ title: String, _ xLabel: String, _ yLabel: String, _ series: [Series]) -> String {
+    private func linePanel(_ x0: Double, _ y0: Double, _ title: String, _ xLabel: String, _ yLabel: String, _ logarithmic: Bool, _ series: [Series]) -> String {
         var parts = [text(x0 + panelWidth / 2, y0 - 10, title, size: 13, anchor: "middle", weight: "bold"), frame(x0, y0)]
         let xs = series.flatMap { $0.points.map(\.x) }.filter { $0 > 0 }, ys = series.flatMap { $0.points.map(\.y) }.filter { $0 > 0 }
         guard let xMin = xs.min(), let xMax = xs.max(), let yMin = ys.min(), let yMax = ys.max() else { return parts.joined() }
-        let xAxis = Axis(low: xMin / 1.3, high: xMax * 1.3, logarithmic: true, length: panelWidth)
-        let yAxis = Axis(low: yMin / 1.5, high: yMax * 1.5, logarithmic: true, length: panelHeight)
+        let xAxis = logarithmic ? Axis(low: xMin / 1.3, high: xMax * 1.3, logarithmic: true, length: panelWidth)
+                                : Axis(low: 0, high: xMax * 1.05, logarithmic: false, length: panelWidth)
+        let yAxis = logarithmic ? Axis(low: yMin / 1.5, high: yMax * 1.5, logarithmic: true, length: panelHeight)
+                                : Axis(low: 0, high: yMax * 1.1, logarithmic: false, length: panelHeight)
         for tick in xAxis.ticks {
             let x = x0 + xAxis.position(tick)
             parts.append(line(x, y0 + panelHeight, x, y0 + panelHeight + 4) + text(x, y0 + panelHeight + 16, Self.compact(tick), anchor: "middle"))
@@ -144,7 +146,10 @@ private struct Axis {
             return (Int(Foundation.floor(Foundation.log10(low)))...Int(Foundation.ceil(Foundation.log10(high))))
                 .map { Foundation.pow(10, Double($0)) }.filter { $0 >= low && $0 <= high }
         }
-        let step = Foundation.pow(10, Foundation.floor(Foundation.log10((high - low) / 4)))
+        // About five ticks at 1, 2 or 5 times a power of ten.
+        let raw = (high - low) / 5, magnitude = Foundation.pow(10, Foundation.floor(Foundation.log10(raw)))
+        let residual = raw / magnitude
+        let step = (residual > 5 ? 10 : residual > 2 ? 5 : residual > 1 ? 2 : 1) * magnitude
         return stride(from: 0, through: high, by: step).filter { $0 >= low }
     }
 }
