@@ -24,10 +24,11 @@ struct SVGChart {
     let title: String
     let panels: [Panel]
     static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
-    private let panelWidth = 420.0, panelHeight = 320.0, margin = 60.0
+    private let panelWidth = 420.0, panelHeight = 320.0, margin = 75.0
 
     var svg: String {
-        let width = Double(panels.count) * (panelWidth + margin) + margin
+        // Wide enough for the title at ~7.5 px a character.
+        let width = Swift.max(Double(panels.count) * (panelWidth + margin) + margin, Double(title.count) * 7.5 + 40)
         let height = panelHeight + 2 * margin + 40
         var body = [#"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(width))" height="\#(Int(height))" font-family="sans-serif" font-size="12">"#,
                     #"<rect width="100%" height="100%" fill="white"/>"#,
@@ -55,7 +56,7 @@ struct SVGChart {
             let y = y0 + panelHeight - axis.position(tick)
             return line(x0 - 4, y, x0, y) + text(x0 - 6, y + 4, Self.compact(tick), anchor: "end")
         })
-        parts.append(text(x0 - 45, y0 + panelHeight / 2, unit, anchor: "middle", rotate: true))
+        parts.append(text(x0 - 60, y0 + panelHeight / 2, unit, anchor: "middle", rotate: true))
         let slot = panelWidth / Double(Swift.max(bars.count, 1))
         for (index, bar) in bars.enumerated() {
             let x = x0 + Double(index) * slot + slot * 0.2, width = slot * 0.6
@@ -92,7 +93,7 @@ struct SVGChart {
             parts.append(line(x0 - 4, y, x0, y) + text(x0 - 6, y + 4, Self.compact(tick), anchor: "end"))
         }
         parts.append(text(x0 + panelWidth / 2, y0 + panelHeight + 34, xLabel, anchor: "middle"))
-        parts.append(text(x0 - 45, y0 + panelHeight / 2, yLabel, anchor: "middle", rotate: true))
+        parts.append(text(x0 - 60, y0 + panelHeight / 2, yLabel, anchor: "middle", rotate: true))
         for (index, entry) in series.enumerated() {
             let color = Self.palette[index % Self.palette.count]
             let points = entry.points.filter { $0.x > 0 && $0.y > 0 }
@@ -143,8 +144,10 @@ private struct Axis {
 
     var ticks: [Double] {
         if logarithmic {
-            return (Int(Foundation.floor(Foundation.log10(low)))...Int(Foundation.ceil(Foundation.log10(high))))
-                .map { Foundation.pow(10, Double($0)) }.filter { $0 >= low && $0 <= high }
+            // Decades, and 2× and 5× between them when the axis spans few decades.
+            let decades = (Int(Foundation.floor(Foundation.log10(low)))...Int(Foundation.ceil(Foundation.log10(high)))).map { Foundation.pow(10, Double($0)) }
+            let multiples: [Double] = Foundation.log10(high / low) < 3 ? [1, 2, 5] : [1]
+            return decades.flatMap { decade in multiples.map { $0 * decade } }.filter { $0 >= low && $0 <= high }
         }
         // About five ticks at 1, 2 or 5 times a power of ten.
         let raw = (high - low) / 5, magnitude = Foundation.pow(10, Foundation.floor(Foundation.log10(raw)))
