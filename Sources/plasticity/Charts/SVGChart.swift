@@ -27,8 +27,8 @@ struct SVGChart {
     private let panelWidth = 420.0, panelHeight = 320.0, margin = 75.0
 
     var svg: String {
-        // Wide enough for the title at ~7.5 px a character.
-        let width = Swift.max(Double(panels.count) * (panelWidth + margin) + margin, Double(title.count) * 7.5 + 40)
+        // Wide enough for the title (bold 16 px: ~9.5 px a character).
+        let width = Swift.max(Double(panels.count) * (panelWidth + margin) + margin, Double(title.count) * 9.5 + 40)
         let height = panelHeight + 2 * margin + 40
         var body = [#"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(width))" height="\#(Int(height))" font-family="sans-serif" font-size="12">"#,
                     #"<rect width="100%" height="100%" fill="white"/>"#,
