@@ -108,14 +108,17 @@ enum StepLoss {
         for b in 0..<batch {
             let w = weight(b)
             guard w != 0 else { continue }
+            // Plain loops, no temporary arrays: this runs every step for every sequence.
             let row = y.advanced(by: b * outputs)
-            let largest = (0..<outputs).map { Double(row[$0]) }.max()!
-            let exps = (0..<outputs).map { Foundation.exp(Double(row[$0]) - largest) }
-            let total: Double = exps.reduce(0.0) { $0 + $1 }
+            var largest = -Double.infinity
+            for c in 0..<outputs { largest = Swift.max(largest, Double(row[c])) }
+            var total = 0.0
+            for c in 0..<outputs { total += Foundation.exp(Double(row[c]) - largest) }
             let label = labelOf(b)
             loss += Double(w) * (Foundation.log(total) - (Double(row[label]) - largest))
             for c in 0..<outputs {
-                delta[b * outputs + c] = w * (T(exps[c] / total) - (c == label ? 1 : 0)) / T(batch)
+                let probability = Foundation.exp(Double(row[c]) - largest) / total
+                delta[b * outputs + c] = w * (T(probability) - (c == label ? 1 : 0)) / T(batch)
             }
         }
         return loss / Double(batch)
