@@ -143,8 +143,7 @@ struct ComparisonReport {
                 entry.exactness.isExact ? "yes" : "no",
             ])
         }
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max()! }
-        lines += rows.map { row in row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ") }
+        lines += alignedColumns(rows)
         lines.append("")
         lines.append("ratio agreement: (measured/predicted) relative to the fastest rule; 1 = the cost model ranks it exactly as measured")
         for entry in comparison.rules where !entry.exactness.isExact {

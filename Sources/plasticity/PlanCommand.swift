@@ -98,10 +98,7 @@ struct PlanReport {
                 assessment.ruledOut.map { "ruled out: \($0)" } ?? "CHOSEN",
             ])
         }
-        let widths = header.indices.map { column in rows.map { $0[column].count }.max()! }
-        for row in rows {
-            lines.append(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  "))
-        }
+        lines += alignedColumns(rows)
         lines.append("")
         for assessment in plan.assessments where !assessment.exactness.isExact {
             lines.append("\(assessment.cost.rule.rawValue) is approximate: \(assessment.exactness.reasons.joined(separator: "; "))")

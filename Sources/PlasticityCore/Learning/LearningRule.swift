@@ -59,7 +59,7 @@ public struct GradientResult<T: KernelScalar> {
     public var neuronSpikes: [Int] = []
 
     /// Spikes per neuron and step, averaged over the batch.
-    public func firingRates(hidden: Int, steps: Int, batch: Int) -> [Double] {
+    public func firingRates(steps: Int, batch: Int) -> [Double] {
         neuronSpikes.map { Double($0) / Double(steps * batch) }
     }
 }

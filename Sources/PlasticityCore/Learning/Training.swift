@@ -251,7 +251,7 @@ public final class Trainer {
         state.optimizer.update(&parameters, gradients: gradients, rate: configuration.learningRate(step: step, total: total))
         if let bad = parameters.firstNonFiniteTensor { throw PlasticityError.nonFinite(quantity: "weight tensor \(bad)", value: "NaN or infinity", location: location) }
         state.parameters = parameters
-        state.firingRates = result.firingRates(hidden: network.shape.hidden, steps: batch.steps, batch: batch.batch)
+        state.firingRates = result.firingRates(steps: batch.steps, batch: batch.batch)
         state.updates += 1
         state.batchInEpoch += 1
         state.epochLoss += result.loss

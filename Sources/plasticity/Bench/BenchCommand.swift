@@ -133,8 +133,7 @@ struct BenchReport: Codable {
                          formatDuration(p.predictedSecondsPerStep), p.storageBytes.map(MemorySize.format) ?? "", MemorySize.format(p.predictedBytes),
                          p.skipped.map { "skipped: \($0)" } ?? (p.checkpointInterval.map { "checkpoint every \($0)" } ?? "")])
         }
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max()! }
-        lines += rows.map { row in row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ") }
+        lines += alignedColumns(rows)
         if !exponents.isEmpty {
             lines.append("")
             lines.append("fitted exponent of time per step in N: " + exponents.sorted { $0.key < $1.key }.map { String(format: "%@ %.2f", $0.key, $0.value) }.joined(separator: ", "))
