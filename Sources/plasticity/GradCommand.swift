@@ -93,7 +93,8 @@ struct Grad: ParsableCommand {
         let network = try Network(shape: shape, neuron: neuron)
         let batch: (inputs: [T], steps: Int, batch: Int, loss: Loss<T>) = try NetworkArrays.readBatch(
             try NumPyArchive.read(URL(fileURLWithPath: inputs)), file: inputs, shape: shape, lossKind: loss)
-        let workload = Workload(batch: batch.batch, steps: batch.steps, scalarBytes: MemoryLayout<T>.size, deferredLoss: batch.loss.isDeferred)
+        let workload = Workload(batch: batch.batch, steps: batch.steps, scalarBytes: MemoryLayout<T>.size, deferredLoss: batch.loss.isDeferred,
+                                inputDensity: Workload.density(of: batch.inputs))
         let (rule, options) = try ruleSettings.resolve(neuron: neuron, shape: shape, workload: workload)
         let result = try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: batch.inputs,
                                                  steps: batch.steps, batch: batch.batch, loss: batch.loss, options: options)

@@ -52,6 +52,9 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Time steps per sequence T.")
     var steps: Int = 1000
 
+    @Option(help: "Fraction of input values that are spikes (non-zero), which the forward product alone touches; 1 prices the dense worst case.")
+    var inputDensity: Double = 1
+
     @Flag(help: "Print the plan as JSON.")
     var json = false
 
@@ -60,9 +63,13 @@ struct PlanCommand: ParsableCommand {
     @OptionGroup var settings: ModelSettings
     @OptionGroup var pluginOptions: PluginOptions
 
+    func validate() throws {
+        guard inputDensity > 0, inputDensity <= 1 else { throw ValidationError("--input-density must be in (0, 1], got \(inputDensity)") }
+    }
+
     func run() throws {
         let neuron = try pluginOptions.loadRegistry().model(named: model).compile(try settings.configuration())
-        let plan = try Planner.plan(neuron: neuron, shape: network.shape, workload: Workload(batch: batch, steps: steps),
+        let plan = try Planner.plan(neuron: neuron, shape: network.shape, workload: Workload(batch: batch, steps: steps, inputDensity: inputDensity),
                                     memoryBudget: try MemorySize.parse(planOptions.memory), policy: planOptions.policy)
         if json {
             let encoder = JSONEncoder()

@@ -31,7 +31,7 @@ struct CommandLineTests {
         #expect(alif.output.contains("ε_a: per synapse"))
     }
 
-    @Test("every subcommand's options parse (no two share a name)", arguments: ["demo", "train", "models", "inspect", "plan", "grad", "compare"])
+    @Test("every subcommand's options parse (no two share a name)", arguments: ["demo", "train", "models", "inspect", "plan", "grad", "compare", "bench", "verify"])
     func helpParses(command: String) throws {
         let result = try runTool([command, "--help"])
         #expect(result.status == 0, "\(result.output)\(result.error)")

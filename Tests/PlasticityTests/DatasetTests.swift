@@ -88,4 +88,90 @@ struct DatasetTests {
         }
         #expect(throws: PlasticityError.self) { try SpikingHeidelbergDigits(directory: URL(fileURLWithPath: "/nonexistent")) }
     }
+
+    /// Whether the optional libhdf5 loads here. CI installs it and sets PLASTICITY_REQUIRE_HDF5=1,
+    /// so there a missing library fails the HDF5 tests instead of testing the error path.
+    static let hdf5Loads: Bool = {
+        let loads = (try? HDF5File(path: fixtures.appendingPathComponent("shd_h5/shd_train.h5").path)) != nil
+        return loads
+    }()
+
+    static var hdf5Required: Bool { ProcessInfo.processInfo.environment["PLASTICITY_REQUIRE_HDF5"] == "1" }
+
+    /// Reads SHD from `directory` and returns the error's text, or nil if it loaded.
+    static func loadError(_ directory: URL) -> String? {
+        do {
+            _ = try SpikingHeidelbergDigits(directory: directory)
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    @Test("the published HDF5 files read like the .npz form, in their own dtypes too (with the optional libhdf5)")
+    func shdHDF5() throws {
+        guard Self.hdf5Loads else {
+            #expect(!Self.hdf5Required, "PLASTICITY_REQUIRE_HDF5=1 but libhdf5 could not be loaded")
+            let error = try #require(Self.loadError(Self.fixtures.appendingPathComponent("shd_h5")))
+            #expect(error.contains("reading HDF5 needs libhdf5") && error.contains("apt install libhdf5-103-1") && error.contains("shd_to_npz.py"), "\(error)")
+            return
+        }
+        var configuration = SpikingHeidelbergDigits.Configuration()
+        configuration.steps = 300   // 3 s: every spike of the fixture lands in a bin
+        configuration.channelPooling = 5
+        let npz = try SpikingHeidelbergDigits(directory: Self.fixtures, configuration: configuration)
+        let h5 = try SpikingHeidelbergDigits(directory: Self.fixtures.appendingPathComponent("shd_h5"), configuration: configuration)
+        let published = try SpikingHeidelbergDigits(directory: Self.fixtures.appendingPathComponent("shd_h5_published"), configuration: configuration)
+        for split in [Split.training, .test] {
+            let indices = Array(0..<npz.count(split))
+            #expect(h5.count(split) == indices.count && published.count(split) == indices.count)
+            #expect(h5.labels(split) == npz.labels(split) && published.labels(split) == npz.labels(split))
+            let reference = try npz.batch(split, indices: indices, as: Float.self).inputs
+            #expect(try h5.batch(split, indices: indices, as: Float.self).inputs == reference, "float32 times bin exactly as the .npz's")
+            // float16 times (the published files') may move a spike to a neighbouring bin, never
+            // to another channel or out of the sequence: per-sequence channel totals agree.
+            let halfPrecision = try published.batch(split, indices: indices, as: Float.self).inputs
+            func channelTotals(_ inputs: [Float]) -> [Float] {
+                var totals = [Float](repeating: 0, count: indices.count * npz.inputCount)
+                for (index, value) in inputs.enumerated() { totals[index % totals.count] += value }
+                return totals
+            }
+            #expect(channelTotals(halfPrecision) == channelTotals(reference))
+            #expect(reference.reduce(0, +) > 0)
+        }
+    }
+
+    @Test("malformed HDF5 SHD files are clear errors", arguments: [
+        ("missing_labels", "has no dataset 'labels'"), ("unit_out_of_range", "unit 700 is outside 0..<700"),
+        ("length_mismatch", "sample 1 has"), ("float_units", "dataset 'spikes/units' holds floating-point numbers, expected integers"),
+        ("flat_times", "dataset 'spikes/times' holds floating-point numbers, expected variable-length vectors"),
+        ("truncated", "is not a readable HDF5 file"),
+    ])
+    func malformedHDF5(fault: String, expected: String) throws {
+        let directory = try temporaryDirectory()
+        let good = Self.fixtures.appendingPathComponent("shd_h5")
+        let train = directory.appendingPathComponent("shd_train.h5")
+        if fault == "truncated" {
+            let bytes = try Data(contentsOf: good.appendingPathComponent("shd_train.h5"))
+            try bytes.prefix(bytes.count / 2).write(to: train)
+        } else {
+            try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("shd_h5_faults/\(fault).h5"), to: train)
+        }
+        try FileManager.default.copyItem(at: good.appendingPathComponent("shd_test.h5"), to: directory.appendingPathComponent("shd_test.h5"))
+        let error = try #require(Self.loadError(directory), "\(fault) must be refused")
+        if Self.hdf5Loads {
+            #expect(error.contains(expected), "\(error)")
+        } else {
+            #expect(!Self.hdf5Required)
+            #expect(error.contains("reading HDF5 needs libhdf5"), "\(error)")
+        }
+    }
+
+    @Test("a directory with neither form of a split says what it looked for")
+    func shdMissingSplit() throws {
+        let directory = try temporaryDirectory()
+        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("shd_train.npz"), to: directory.appendingPathComponent("shd_train.npz"))
+        let error = try #require(Self.loadError(directory))
+        #expect(error.contains("neither shd_test.npz nor shd_test.h5 is in"), "\(error)")
+    }
 }

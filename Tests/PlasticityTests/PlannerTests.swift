@@ -111,3 +111,46 @@ struct PlannerTests {
         #expect(try MemorySize.parse("4GiB") == 4 << 30)
     }
 }
+
+@Suite("Time model")
+struct TimeModelTests {
+    static let shape = NetworkShape(inputs: 140, hidden: 64, outputs: 20)
+    static let workload = Workload(batch: 4, steps: 100)
+
+    @Test("a C plugin's kernel calls are priced once per call and step; Swift models make none")
+    func externalCalls() throws {
+        let izhikevich = try TestPlugins.compile("Izhikevich")
+        #expect(try TestPlugins.compile("LIF").makeStepKernel(Float.self).externalCallCount == 0)
+        // F's two outputs come from one grouped call; then f and the seven VARYING partials.
+        let calls = izhikevich.makeStepKernel(Float.self).externalCallCount
+        #expect(calls == 9)
+        var free = MachineModel.reference
+        free.externalCallSeconds = 0
+        for rule in LearningRuleKind.allCases {
+            let priced = CostModel(neuron: izhikevich, shape: Self.shape, workload: Self.workload).cost(of: rule).secondsPerStep
+            let unpriced = CostModel(neuron: izhikevich, shape: Self.shape, workload: Self.workload, machine: free).cost(of: rule).secondsPerStep
+            #expect(abs(priced - unpriced - Double(calls) * MachineModel.reference.externalCallSeconds) < 1e-12, "\(rule)")
+        }
+    }
+
+    @Test("sparse inputs cut the forward product's work; cached working sets stream faster", arguments: ["LIF", "ALIF"])
+    func sparsityAndCache(model: String) throws {
+        let neuron = try TestPlugins.compile(model)
+        let sparse = Workload(batch: 4, steps: 100, inputDensity: 0.05)
+        let dense = CostModel(neuron: neuron, shape: Self.shape, workload: Self.workload)
+        let skipping = CostModel(neuron: neuron, shape: Self.shape, workload: sparse)
+        // The input product is 2·B·N·I flops when dense; 95% of it is skipped.
+        let saved = 2.0 * 4 * 64 * 140 * 0.95
+        for rule in LearningRuleKind.allCases {
+            #expect(abs(dense.cost(of: rule).flopsPerStep - skipping.cost(of: rule).flopsPerStep - saved) < 1, "\(rule)")
+        }
+        var uncached = MachineModel.reference
+        uncached.caches = []
+        let fromMemory = CostModel(neuron: neuron, shape: Self.shape, workload: Self.workload, machine: uncached)
+        for rule in LearningRuleKind.allCases {
+            #expect(fromMemory.cost(of: rule).secondsPerStep >= dense.cost(of: rule).secondsPerStep, "\(rule)")
+        }
+        // e-prop's traces at this size fit in cache, and it is limited by their traffic.
+        #expect(fromMemory.cost(of: .eprop).secondsPerStep > dense.cost(of: .eprop).secondsPerStep)
+    }
+}

@@ -26,6 +26,8 @@ public final class NeuronStepKernel<T: KernelScalar> {
 
     /// Instructions per (batch element, neuron) and step.
     public var instructionCount: Int { kernel.instructionCount }
+    /// Calls into a C plugin's kernels per step (zero for Swift models).
+    public var externalCallCount: Int { kernel.externalCallCount }
 
     /// The position of `entry` in `entryOutputs` of `run`, if the kernel computes it.
     public func index(of entry: CompiledNeuron.BlockEntry) -> Int? { entries.firstIndex(of: entry) }

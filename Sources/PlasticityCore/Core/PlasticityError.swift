@@ -19,6 +19,8 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
     case shapeMismatch(name: String, expected: String, found: String)
     case malformedArray(name: String, reason: String)
     case missingArray(name: String, file: String)
+    case hdf5Unavailable(tried: [String], reason: String)
+    case malformedHDF5(path: String, reason: String)
     case noRuleFits(policy: String, reasons: String)
     case nonFinite(quantity: String, value: String, location: String)
     case invalidCheckpoint(path: String, reason: String)
@@ -65,6 +67,12 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
             return "array '\(name)': \(reason)"
         case .missingArray(let name, let file):
             return "\(file) has no array '\(name)'"
+        case .hdf5Unavailable(let tried, let reason):
+            return "reading HDF5 needs libhdf5 1.10 or later, which is optional and could not be loaded (tried \(tried.joined(separator: ", ")): \(reason)). "
+                + "Install it (Debian: apt install libhdf5-103-1), set PLASTICITY_HDF5_LIBRARY to its path, "
+                + "or convert the files to .npz with Scripts/shd_to_npz.py (Documentation/Training.md)"
+        case .malformedHDF5(let path, let reason):
+            return "\(path) \(reason)"
         case .nonFinite(let quantity, let value, let location):
             return "\(quantity) is \(value) at \(location); stopping (check the data, lower the learning rate or the input scale, or clip gradients)"
         case .verificationFailed(let path, let detail):

@@ -2,10 +2,13 @@ import Foundation
 
 /// The Spiking Heidelberg Digits (Cramer et al. 2020): 700 input channels, 20 classes.
 ///
-/// Read from the `.npz` form (one file per split, `shd_train.npz` and `shd_test.npz`):
-/// `times` (float, seconds) and `units` (integers in 0..<700) of all spikes concatenated,
-/// `offsets` (n+1 integers: sample k's spikes are offsets[k]..<offsets[k+1]) and `labels`
-/// (n integers in 0..<20). `Scripts/shd_to_npz.py` converts the published HDF5 files.
+/// Each split is read from the published HDF5 file (`shd_train.h5`, `shd_test.h5`:
+/// `spikes/times` and `spikes/units`, one variable-length vector per sample, and `labels`),
+/// which needs the optional libhdf5 (see `HDF5File`), or from the `.npz` form
+/// (`shd_train.npz`, `shd_test.npz`): `times` (float, seconds) and `units` (integers in
+/// 0..<700) of all spikes concatenated, `offsets` (n+1 integers: sample k's spikes are
+/// offsets[k]..<offsets[k+1]) and `labels` (n integers in 0..<20); `Scripts/shd_to_npz.py`
+/// converts one form into the other. The `.npz` file is used when both are present.
 /// Spikes are binned into `steps` bins of `binWidth` seconds (later spikes are dropped) and
 /// optionally pooled over `channelPooling` neighbouring channels; a bin holds the spike count.
 public struct SpikingHeidelbergDigits: SequenceDataset {
@@ -25,20 +28,43 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
         let units: [Int]
         let offsets: [Int]
         let labels: [Int]
+
+        /// Itself, if every unit, label and time is in range.
+        func validated() throws -> Samples {
+            if let bad = units.first(where: { $0 < 0 || $0 >= channels }) {
+                throw PlasticityError.malformedArray(name: "units", reason: "unit \(bad) is outside 0..<\(channels)")
+            }
+            if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {
+                throw PlasticityError.malformedArray(name: "labels", reason: "label \(bad) is outside 0..<\(classes)")
+            }
+            if let bad = times.first(where: { !$0.isFinite || $0 < 0 }) {
+                throw PlasticityError.malformedArray(name: "times", reason: "spike time \(bad) is not a finite non-negative number of seconds")
+            }
+            return self
+        }
     }
 
     public let configuration: Configuration
     private let training: Samples
     private let testing: Samples
 
-    /// Reads `shd_train.npz` and `shd_test.npz` from `directory`.
+    /// Reads the training and test splits from `directory` (`.npz`, or `.h5` when there is
+    /// no `.npz`).
     public init(directory: URL, configuration: Configuration = .init()) throws {
         guard configuration.steps > 0, configuration.binWidth > 0, configuration.channelPooling > 0 else {
             throw PlasticityError.invalidConfiguration("SHD binning needs positive steps, bin width and channel pooling")
         }
         self.configuration = configuration
-        training = try Self.read(directory.appendingPathComponent("shd_train.npz"))
-        testing = try Self.read(directory.appendingPathComponent("shd_test.npz"))
+        training = try Self.read(split: "shd_train", in: directory)
+        testing = try Self.read(split: "shd_test", in: directory)
+    }
+
+    static func read(split: String, in directory: URL) throws -> Samples {
+        let npz = directory.appendingPathComponent(split + ".npz"), h5 = directory.appendingPathComponent(split + ".h5")
+        if FileManager.default.fileExists(atPath: npz.path) { return try read(npz) }
+        if FileManager.default.fileExists(atPath: h5.path) { return try readHDF5(h5) }
+        throw PlasticityError.malformedArray(name: split, reason: "neither \(npz.lastPathComponent) nor \(h5.lastPathComponent) is in \(directory.path); "
+                                             + "see Documentation/Training.md for how to get SHD")
     }
 
     static func read(_ url: URL) throws -> Samples {
@@ -66,16 +92,23 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
               zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }) else {
             throw PlasticityError.malformedArray(name: "offsets", reason: "must be \(labels.count + 1) non-decreasing values from 0 to \(times.count) (truncated file?)")
         }
-        if let bad = units.first(where: { $0 < 0 || $0 >= channels }) {
-            throw PlasticityError.malformedArray(name: "units", reason: "unit \(bad) is outside 0..<\(channels)")
+        return try Samples(times: times, units: units, offsets: offsets, labels: labels).validated()
+    }
+
+    /// The published layout: one variable-length vector of times and one of units per sample.
+    static func readHDF5(_ url: URL) throws -> Samples {
+        let file = try HDF5File(path: url.path)
+        let (times, timeLengths) = try file.raggedDoubles("spikes/times")
+        let (units, unitLengths) = try file.raggedIntegers("spikes/units")
+        let labels = try file.integers("labels")
+        guard timeLengths.count == labels.count, unitLengths.count == labels.count else {
+            throw PlasticityError.malformedHDF5(path: url.path, reason: "has \(labels.count) labels but \(timeLengths.count) spike-time and \(unitLengths.count) unit vectors")
         }
-        if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {
-            throw PlasticityError.malformedArray(name: "labels", reason: "label \(bad) is outside 0..<\(classes)")
+        if let sample = timeLengths.indices.first(where: { timeLengths[$0] != unitLengths[$0] }) {
+            throw PlasticityError.malformedHDF5(path: url.path, reason: "sample \(sample) has \(timeLengths[sample]) spike times but \(unitLengths[sample]) units")
         }
-        if let bad = times.first(where: { !$0.isFinite || $0 < 0 }) {
-            throw PlasticityError.malformedArray(name: "times", reason: "spike time \(bad) is not a finite non-negative number of seconds")
-        }
-        return Samples(times: times, units: units, offsets: offsets, labels: labels)
+        let offsets = timeLengths.reduce(into: [0]) { $0.append($0.last! + $1) }
+        return try Samples(times: times, units: units, offsets: offsets, labels: labels).validated()
     }
 
     public var name: String { "Spiking Heidelberg Digits" }

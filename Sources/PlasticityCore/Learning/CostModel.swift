@@ -6,21 +6,74 @@ public struct Workload: Sendable, Codable, Equatable {
     public var scalarBytes: Int
     /// Whether the loss's error signal arrives only at the end (`ce-summed`).
     public var deferredLoss: Bool
+    /// The fraction of input values that are non-zero (spikes per channel and step): the
+    /// forward product skips the others. 1 when unknown, the dense worst case.
+    public var inputDensity: Double
+    /// The fraction of hidden neurons that spike per step: the recurrent product skips the
+    /// others. 1 when unknown; a measured value comes from `GradientResult.spikeCount`.
+    public var spikeDensity: Double
 
-    public init(batch: Int, steps: Int, scalarBytes: Int = 4, deferredLoss: Bool = false) {
+    public init(batch: Int, steps: Int, scalarBytes: Int = 4, deferredLoss: Bool = false, inputDensity: Double = 1, spikeDensity: Double = 1) {
         self.batch = batch
         self.steps = steps
         self.scalarBytes = scalarBytes
         self.deferredLoss = deferredLoss
+        self.inputDensity = inputDensity
+        self.spikeDensity = spikeDensity
+    }
+
+    /// This workload with the spike density of a run: `spikes` emitted by `hidden` neurons
+    /// over `steps` steps of this batch.
+    public func measuring(spikes: Int, steps: Int, hidden: Int) -> Workload {
+        var copy = self
+        copy.spikeDensity = Double(spikes) / Double(Swift.max(1, batch * steps * hidden))
+        return copy
+    }
+
+    /// The fraction of non-zero values in a batch of inputs, for `inputDensity`.
+    public static func density<T: KernelScalar>(of inputs: [T]) -> Double {
+        inputs.isEmpty ? 1 : Double(inputs.lazy.filter { $0 != 0 }.count) / Double(inputs.count)
     }
 }
 
-/// The speeds the cost model converts work into time with; measured on the project's
-/// machines (see the design brief): plain Swift loops reach ~10 GFLOP/s, memory ~12 GB/s.
+/// The speeds the cost model converts work into time with, by kind of work; measured on the
+/// project's machines with `plasticity compare` (Documentation/Benchmarks.md).
 public struct MachineModel: Sendable, Codable {
+    /// The forward pass: the interpreted step kernel and the products over spiking inputs
+    /// (~10 GFLOP/s in plain Swift).
     public var flopsPerSecond: Double
+    /// The rules' own work, long contiguous row operations that vectorise: e-prop's trace
+    /// passes, the influence updates of RTRL and dense e-prop, BPTT's outer products.
+    public var vectorFlopsPerSecond: Double
+    /// Main memory.
     public var bytesPerSecond: Double
-    public static let reference = MachineModel(flopsPerSecond: 10e9, bytesPerSecond: 12e9)
+    /// Cache levels, smallest first: a working set that fits a level streams at its rate. A
+    /// larger one gets nothing from it, because each step sweeps the whole working set once
+    /// and the least recently used lines are always the next ones needed.
+    public var caches: [CacheLevel]
+    /// One call into a C plugin's kernel: libffi and the Double conversions of its arrays.
+    public var externalCallSeconds: Double
+    /// What every step of a sweep over the sequence costs whatever its size: dispatch, small
+    /// allocations, loop set-up. BPTT sweeps twice (forward, then backward).
+    public var stepOverheadSeconds: Double
+
+    public struct CacheLevel: Sendable, Codable {
+        public var bytes: Int
+        public var bytesPerSecond: Double
+    }
+
+    /// The 2-core machines of the design brief: 1 MiB L2 per core, a 32 MiB L3 of which a
+    /// process can count on about three quarters.
+    public static let reference = MachineModel(flopsPerSecond: 10e9, vectorFlopsPerSecond: 20e9, bytesPerSecond: 12e9,
+                                               caches: [CacheLevel(bytes: 1 << 20, bytesPerSecond: 48e9),
+                                                        CacheLevel(bytes: 24 << 20, bytesPerSecond: 32e9)],
+                                               externalCallSeconds: 1e-6, stepOverheadSeconds: 2.5e-6)
+
+    /// Time for work that is limited by either its arithmetic or its memory traffic.
+    func seconds(flops: Double, at flopRate: Double, bytes: Double, workingSet: Double) -> Double {
+        let bandwidth = caches.first { workingSet <= Double($0.bytes) }?.bytesPerSecond ?? bytesPerSecond
+        return Swift.max(flops / flopRate, bytes / bandwidth)
+    }
 }
 
 /// The predicted cost of one rule on one network and workload.
@@ -30,7 +83,8 @@ public struct RuleCost: Sendable, Codable {
     public let bytesPerStep: Double
     /// Buffers held at the peak: forward state, blocks, traces or stored states, weights.
     public let peakBytes: Int
-    /// max(flops / FLOP rate, bytes / bandwidth).
+    /// The forward pass's and the rule's own work, each max(flops / rate, bytes / bandwidth)
+    /// at the rates of its kind (see `MachineModel`), plus calls into C kernels.
     public let secondsPerStep: Double
     /// BPTT only: the checkpoint interval this cost assumes (nil: every state stored).
     public let checkpointInterval: Int?
@@ -47,6 +101,7 @@ public struct CostModel {
     private let k: Int
     private let varying: Int
     private let instructions: Int
+    private let externalCalls: Int
     private let sharedComponents: Int
     private let synapticComponents: Int
     private let nonZeroPerRow: Int
@@ -58,7 +113,9 @@ public struct CostModel {
         self.machine = machine
         k = neuron.stateCount
         varying = neuron.varyingEntries.count
-        instructions = neuron.makeStepKernel(Float.self).instructionCount
+        let kernel = neuron.makeStepKernel(Float.self)
+        instructions = kernel.instructionCount
+        externalCalls = kernel.externalCallCount
         sharedComponents = neuron.structure.traceStorage.filter { $0 == .perPresynaptic }.count
         synapticComponents = neuron.structure.traceStorage.filter { $0 == .perSynapse }.count
         nonZeroPerRow = neuron.structure.total.entries.map { $0.filter { !$0.isZero }.count }.max() ?? 0
@@ -81,8 +138,15 @@ public struct CostModel {
     private var weightScalars: Double { N * Double(shape.inputs) + N * recurrentColumns + (shape.bias ? N : 0) + C * N + C }
     private var readoutScalars: Double { B * N * (workload.deferredLoss ? 2 : 1) + C * N + C + B * N }
 
-    private var forwardFlops: Double { 2 * B * N * (P + recurrentColumns) + Double(instructions) * B * N + 2 * B * C * N }
-    private var forwardBytes: Double { s * (N * (P + recurrentColumns) + C * N + B * N * Double(2 * k + 3 + varying) + B * P) }
+    /// Presynaptic values per batch element the forward products touch (a bias column is
+    /// never zero): the rows of the transposed weights they read.
+    private var touchedInputs: Double { Double(shape.inputs) * workload.inputDensity + (shape.bias ? 1 : 0) }
+    private var touchedSpikes: Double { recurrentColumns * workload.spikeDensity }
+    private var forwardFlops: Double { 2 * B * N * (touchedInputs + touchedSpikes) + Double(instructions) * B * N + 2 * B * C * N }
+    private var forwardBytes: Double {
+        s * (N * (Swift.min(P, B * touchedInputs) + Swift.min(recurrentColumns, B * touchedSpikes)) + C * N
+             + B * N * Double(2 * k + 3 + varying) + B * P)
+    }
 
     public func cost(of rule: LearningRuleKind, checkpointInterval: Int? = nil) -> RuleCost {
         let (flops, bytes, scalars): (Double, Double, Double)
@@ -92,9 +156,15 @@ public struct CostModel {
         case .rtrl: (flops, bytes, scalars) = rtrl
         case .bptt: (flops, bytes, scalars) = bptt(checkpointInterval: checkpointInterval)
         }
-        let totalFlops = forwardFlops + flops, totalBytes = forwardBytes + bytes
-        let seconds = Swift.max(totalFlops / machine.flopsPerSecond, totalBytes / machine.bytesPerSecond)
+        // Checkpointed BPTT runs the forward pass twice.
+        let forwardPasses = rule == .bptt && checkpointInterval != nil ? 2.0 : 1.0
+        let totalFlops = forwardPasses * forwardFlops + flops, totalBytes = forwardPasses * forwardBytes + bytes
         let peak = (forwardScalars + weightScalars + scalars) * s
+        let forwardSeconds = machine.seconds(flops: forwardFlops, at: machine.flopsPerSecond, bytes: forwardBytes, workingSet: peak)
+            + Double(externalCalls) * machine.externalCallSeconds
+        let ruleSeconds = machine.seconds(flops: flops, at: machine.vectorFlopsPerSecond, bytes: bytes, workingSet: peak)
+        let sweeps = rule == .bptt ? 2.0 : 1.0
+        let seconds = sweeps * machine.stepOverheadSeconds + forwardPasses * forwardSeconds + ruleSeconds
         return RuleCost(rule: rule, flopsPerStep: totalFlops, bytesPerStep: totalBytes, peakBytes: Int(peak.rounded()),
                         secondsPerStep: seconds, checkpointInterval: rule == .bptt ? checkpointInterval : nil)
     }
@@ -112,8 +182,15 @@ public struct CostModel {
                 flops += shared * (B * N + 2 * B * N * columns)
                 bytes += s * (shared * B * columns * 3 + N * columns * 2)
             } else {
-                flops += synapses * (synaptic * (2 + 2 * Double(nonZeroPerRow)) + 2 * Double(k) + (filters ? 2 : 0) + 2)
-                bytes += s * synapses * (2 * synaptic + (filters ? 2 : 0) + 2)
+                // ē's filter, then Σ_t ē (deferred) or L·ē into the gradient.
+                let filtering = filters ? 2 + (workload.deferredLoss ? 1.0 : 2) : 2
+                if synapticComponents == 1 && sharedComponents <= 1 {
+                    // The single fused loop: ε = D ε + D' ε_s + b x (5 flops), e = c ε + c_s ε_s (3).
+                    flops += synapses * (8 + filtering)
+                } else {
+                    flops += synapses * (synaptic * (2 + 2 * Double(nonZeroPerRow)) + 2 * Double(k) + filtering)
+                }
+                bytes += s * synapses * (2 * synaptic + (filters ? 2 : 0) + (workload.deferredLoss ? 2 : 0) + 2)
             }
         }
         return (flops, bytes, scalars)
@@ -154,9 +231,8 @@ public struct CostModel {
         let segments = (steps / interval).rounded(.up)
         let adjoint = 2 * Double(k) * B * N + 4 * B * N + B * C + B * P + N * P + N * recurrentColumns + C * N + C
         let scalars = interval * record + segments * snapshot + adjoint
-        let recompute = checkpointInterval == nil ? 0 : forwardFlops
-        let flops = recompute + B * N * Double(k) * (4 + 2 * Double(k)) + 2 * B * N * (P + 2 * recurrentColumns) + 4 * B * C * N
-        let bytes = s * 2 * record + (checkpointInterval == nil ? 0 : forwardBytes) + s * (N * (P + recurrentColumns))
+        let flops = B * N * Double(k) * (4 + 2 * Double(k)) + 2 * B * N * (P + 2 * recurrentColumns) + 4 * B * C * N
+        let bytes = s * 2 * record + s * (N * (P + recurrentColumns))
         return (flops, bytes, scalars)
     }
 

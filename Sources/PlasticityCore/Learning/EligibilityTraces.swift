@@ -151,25 +151,32 @@ final class EligibilityTraces<T: KernelScalar> {
                     let source = storage[m] == .perSynapse ? synaptic[m].pointer + row : shared[m].pointer + b * p
                     for i in 0..<p { e[i] += c * source[i] }
                 }
-                let learningSignal = signal[element]
-                let directError = spikeError?[element] ?? 0
+                let learningSignal = signal[element], directError = spikeError?[element] ?? 0
                 let gradientRow = gradient.pointer + j * p
                 if filters {
-                    let eBar = filtered.pointer + row
-                    for i in 0..<p { eBar[i] = decay * eBar[i] + e[i] }
-                    if deferred {
-                        let sum = accumulated.pointer + row
-                        for i in 0..<p { sum[i] += eBar[i] }
-                    } else if learningSignal != 0 {
-                        for i in 0..<p { gradientRow[i] += learningSignal * eBar[i] }
-                    }
-                    if directError != 0 { for i in 0..<p { gradientRow[i] += directError * e[i] } }
+                    accumulateFiltered(e, row: row, gradientRow: gradientRow, learningSignal: learningSignal, directError: directError)
                 } else {
                     let total = learningSignal + directError
                     if total != 0 { for i in 0..<p { gradientRow[i] += total * e[i] } }
                 }
             }
         }
+    }
+
+    /// ē = κ ē + e for one row, then either Σ_t ē (deferred losses) or L·ē into the gradient,
+    /// and the direct spike error's term. Each is a separate loop over the row with at most
+    /// two pointers written, so each vectorises (one loop with all of them did not).
+    private func accumulateFiltered(_ e: UnsafePointer<T>, row: Int, gradientRow: UnsafeMutablePointer<T>, learningSignal: T, directError: T) {
+        let p = presynapticCount
+        let eBar = filtered.pointer + row
+        for i in 0..<p { eBar[i] = decay * eBar[i] + e[i] }
+        if deferred {
+            let sum = accumulated.pointer + row
+            for i in 0..<p { sum[i] += eBar[i] }
+        } else if learningSignal != 0 {
+            for i in 0..<p { gradientRow[i] += learningSignal * eBar[i] }
+        }
+        if directError != 0 { for i in 0..<p { gradientRow[i] += directError * e[i] } }
     }
 
     /// The common case in one loop per row: one per-synapse component m (ALIF's adaptation,
@@ -180,7 +187,7 @@ final class EligibilityTraces<T: KernelScalar> {
         let p = presynapticCount
         let m = synapticComponents[0], s = sharedComponents.first
         let synapticTrace = synaptic[m].pointer
-        let zeros = rowScratch.pointer
+        let zeros = rowScratch.pointer, e = rowScratch.pointer + p
         zeros.update(repeating: 0, count: p)
         for b in 0..<batch {
             let xRow = x + b * p
@@ -196,17 +203,12 @@ final class EligibilityTraces<T: KernelScalar> {
                 let learningSignal = signal[element], directError = spikeError?[element] ?? 0
                 let gradientRow = gradient.pointer + j * p
                 if filters {
-                    let eBar = filtered.pointer + row
-                    let sum = deferred ? accumulated.pointer + row : eBar
                     for i in 0..<p {
                         let value = own * trace[i] + cross * sharedOld[i] + gain * xRow[i]
                         trace[i] = value
-                        let e = cm * value + cs * sharedNew[i]
-                        let filteredValue = decay * eBar[i] + e
-                        eBar[i] = filteredValue
-                        if deferred { sum[i] += filteredValue } else { gradientRow[i] += learningSignal * filteredValue }
-                        gradientRow[i] += directError * e
+                        e[i] = cm * value + cs * sharedNew[i]
                     }
+                    accumulateFiltered(e, row: row, gradientRow: gradientRow, learningSignal: learningSignal, directError: directError)
                 } else {
                     let total = learningSignal + directError
                     for i in 0..<p {

@@ -38,7 +38,8 @@ public struct RuleComparison: Sendable, Codable {
     public static func run<T: KernelScalar>(network: Network, parameters: ParameterSet<T>, inputs: [T], steps: Int, batch: Int, loss: Loss<T>,
                                             rules: [LearningRuleKind], memoryBudget: Int, timeLimit: Double,
                                             options: RuleOptions = .init()) throws -> RuleComparison {
-        let workload = Workload(batch: batch, steps: steps, scalarBytes: MemoryLayout<T>.size, deferredLoss: loss.isDeferred)
+        let workload = Workload(batch: batch, steps: steps, scalarBytes: MemoryLayout<T>.size, deferredLoss: loss.isDeferred,
+                                inputDensity: Workload.density(of: inputs))
         let model = CostModel(neuron: network.neuron, shape: network.shape, workload: workload)
         var results: [LearningRuleKind: (GradientResult<T>, Double)] = [:]
         var skipped: [LearningRuleKind: String] = [:]
@@ -59,12 +60,15 @@ public struct RuleComparison: Sendable, Codable {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             results[rule] = (result, seconds / Double(steps))
         }
+        // Every rule ran the same forward pass: its spikes price the recurrent product.
+        let measured = results.values.first.map { CostModel(neuron: network.neuron, shape: network.shape,
+                                                            workload: workload.measuring(spikes: $0.0.spikeCount, steps: steps, hidden: network.shape.hidden)) } ?? model
         let reference: LearningRuleKind? = results[.bptt] != nil ? .bptt : results[.rtrl] != nil ? .rtrl : nil
         let referenceGradient = reference.map { results[$0]!.0.gradients.flattened.map { Double($0) } }
         let compared = rules.map { rule -> ComparedRule in
             let exactness = Exactness.of(rule, neuron: network.neuron, shape: network.shape, feedback: options.feedback)
             guard let (result, secondsPerStep) = results[rule] else {
-                return ComparedRule(rule: rule, predicted: model.cost(of: rule), exactness: exactness, skipped: skipped[rule], loss: nil,
+                return ComparedRule(rule: rule, predicted: measured.cost(of: rule), exactness: exactness, skipped: skipped[rule], loss: nil,
                                     secondsPerStep: nil, measuredBytes: nil, cosineToReference: nil, relativeErrorToReference: nil)
             }
             var cosine: Double?, error: Double?
@@ -75,9 +79,9 @@ public struct RuleComparison: Sendable, Codable {
                 cosine = norm > 0 && referenceNorm > 0 ? dot / (norm * referenceNorm) : nil
                 error = referenceNorm > 0 ? zip(gradient, referenceGradient).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot() / referenceNorm : nil
             }
-            return ComparedRule(rule: rule, predicted: model.cost(of: rule), exactness: exactness, skipped: nil, loss: result.loss,
+            return ComparedRule(rule: rule, predicted: measured.cost(of: rule), exactness: exactness, skipped: nil, loss: result.loss,
                                 secondsPerStep: secondsPerStep, measuredBytes: result.storageBytes, cosineToReference: cosine, relativeErrorToReference: error)
         }
-        return RuleComparison(model: network.neuron.name, shape: network.shape, workload: workload, reference: reference, rules: compared)
+        return RuleComparison(model: network.neuron.name, shape: network.shape, workload: measured.workload, reference: reference, rules: compared)
     }
 }

@@ -53,6 +53,17 @@ public final class StepKernel<T: KernelScalar> {
     public var outputCount: Int { program.outputRegisters.count }
     /// Instructions executed per element: the kernel's arithmetic cost.
     public var instructionCount: Int { program.instructions.count }
+    /// Calls into vectorised primitives (a C plugin's kernels) per run: each costs a call
+    /// through libffi and Double conversions, whatever the element count.
+    public var externalCallCount: Int {
+        program.instructions.filter {
+            switch $0.operation {
+            case .group: return true
+            case .generic(let primitive): return primitive is any VectorizedPrimitive
+            case .builtin, .smoothSpike: return false
+            }
+        }.count
+    }
 
     /// Compiles `outputs` of `graph`.
     /// - Parameters:

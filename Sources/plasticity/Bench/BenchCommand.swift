@@ -5,7 +5,7 @@ import PlasticityCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reproduce the paper's Figure 1: time per step against N, and peak memory against T, for every rule.",
-        subcommands: [BenchScaling.self, BenchMemory.self])
+        subcommands: [BenchScaling.self, BenchMemory.self, BenchCostModel.self])
 }
 
 /// What every benchmark shares: the model, the network around it and the output formats.
@@ -146,26 +146,36 @@ struct BenchReport: Codable {
 struct BenchRunner {
     let neuron: CompiledNeuron
     let options: BenchOptions
+    /// The probability of an input spike per channel and step.
+    static let inputRate = 0.05
 
-    func measure(rule: LearningRuleKind, hidden: Int, steps: Int, checkpointInterval: Int?) throws -> (times: [Double], storage: Int) {
-        let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: options.recurrent)
+    /// The workload `measure` runs, for the cost model.
+    func workload(steps: Int) -> Workload { Workload(batch: options.batch, steps: steps, inputDensity: Self.inputRate) }
+
+    func measure(rule: LearningRuleKind, hidden: Int, steps: Int, checkpointInterval: Int?) throws -> (times: [Double], storage: Int, spikes: Int) {
+        try measure(rule: rule, shape: NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: options.recurrent),
+                    steps: steps, checkpointInterval: checkpointInterval)
+    }
+
+    func measure(rule: LearningRuleKind, shape: NetworkShape, steps: Int, checkpointInterval: Int?) throws -> (times: [Double], storage: Int, spikes: Int) {
         let network = try Network(shape: shape, neuron: neuron)
         let parameters = ParameterSet<Float>(randomFor: shape, seed: 1, inputGain: 4)
         var generator = SeededGenerator(seed: 2)
         let batch = options.batch
-        let inputs = (0..<(steps * batch * shape.inputs)).map { _ in Double.random(in: 0..<1, using: &generator) < 0.05 ? Float(1) : 0 }
+        let inputs = (0..<(steps * batch * shape.inputs)).map { _ in Double.random(in: 0..<1, using: &generator) < Self.inputRate ? Float(1) : 0 }
         let labels = (0..<(steps * batch)).map { _ in Int.random(in: 0..<shape.outputs, using: &generator) }
         let loss = try Loss<Float>(.crossEntropyEveryStep, steps: steps, batch: batch, outputs: shape.outputs, labels: labels)
         var times: [Double] = []
-        var storage = 0
+        var storage = 0, spikes = 0
         for _ in 0..<options.repetitions {
             let start = DispatchTime.now().uptimeNanoseconds
             let result = try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: inputs, steps: steps, batch: batch,
                                                      loss: loss, options: RuleOptions(checkpointInterval: checkpointInterval))
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
             storage = result.storageBytes
+            spikes = result.spikeCount
         }
-        return (times.sorted(), storage)
+        return (times.sorted(), storage, spikes)
     }
 }
 
@@ -188,7 +198,7 @@ struct BenchScaling: ParsableCommand {
         for rule in try options.selectedRules() {
             for hidden in sizes {
                 let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: options.recurrent)
-                let predicted = CostModel(neuron: neuron, shape: shape, workload: Workload(batch: options.batch, steps: steps)).cost(of: rule)
+                let predicted = CostModel(neuron: neuron, shape: shape, workload: runner.workload(steps: steps)).cost(of: rule)
                 // Per-step time does not depend on T: run fewer steps when T would exceed the limit.
                 let affordable = Int(options.maxSeconds / Swift.max(predicted.secondsPerStep, 1e-9))
                 let budget = try MemorySize.parse(options.memory)
@@ -201,7 +211,7 @@ struct BenchScaling: ParsableCommand {
                     continue
                 }
                 let measuredSteps = Swift.min(steps, affordable)
-                let (times, storage) = try runner.measure(rule: rule, hidden: hidden, steps: measuredSteps, checkpointInterval: nil)
+                let (times, storage, _) = try runner.measure(rule: rule, hidden: hidden, steps: measuredSteps, checkpointInterval: nil)
                 points.append(BenchPoint(rule: rule, hidden: hidden, steps: steps, measuredSteps: measuredSteps, medianSecondsPerStep: times[times.count / 2],
                                          minSecondsPerStep: times.first, maxSecondsPerStep: times.last, predictedSecondsPerStep: predicted.secondsPerStep,
                                          storageBytes: storage, predictedBytes: predicted.peakBytes, checkpointInterval: nil, skipped: nil))
@@ -251,7 +261,7 @@ struct BenchMemory: ParsableCommand {
         for rule in try options.selectedRules() {
             for steps in lengths.split(separator: ",").compactMap({ Int($0) }) {
                 let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: options.recurrent)
-                let model = CostModel(neuron: neuron, shape: shape, workload: Workload(batch: options.batch, steps: steps))
+                let model = CostModel(neuron: neuron, shape: shape, workload: runner.workload(steps: steps))
                 var predicted = model.cost(of: rule)
                 if rule == .bptt, predicted.peakBytes > budget { predicted = model.bpttCheckpointing(within: budget) }
                 let seconds = predicted.secondsPerStep * Double(steps)
@@ -262,7 +272,7 @@ struct BenchMemory: ParsableCommand {
                                              predictedBytes: predicted.peakBytes, checkpointInterval: predicted.checkpointInterval, skipped: reason))
                     continue
                 }
-                let (times, storage) = try runner.measure(rule: rule, hidden: hidden, steps: steps, checkpointInterval: predicted.checkpointInterval)
+                let (times, storage, _) = try runner.measure(rule: rule, hidden: hidden, steps: steps, checkpointInterval: predicted.checkpointInterval)
                 points.append(BenchPoint(rule: rule, hidden: hidden, steps: steps, measuredSteps: steps, medianSecondsPerStep: times[times.count / 2],
                                          minSecondsPerStep: times.first, maxSecondsPerStep: times.last, predictedSecondsPerStep: predicted.secondsPerStep,
                                          storageBytes: storage, predictedBytes: predicted.peakBytes, checkpointInterval: predicted.checkpointInterval, skipped: nil))

@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+import PlasticityCore
+
+/// Checks the cost model's time predictions: for each model, size and recurrence, every rule's
+/// measured time per step against its predicted one. What must agree is the ratio between
+/// rules (the planner ranks rules by it), so each configuration reports the spread of
+/// measured/predicted across its rules: 1 means every predicted ratio is exact, 2 means some
+/// pair of rules is off by a factor of two.
+struct BenchCostModel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cost-model",
+        abstract: "Measured against predicted time per step for every rule, and how far the predicted ratios between rules are off.")
+
+    @Option(help: "Comma-separated models (all loaded models when omitted).")
+    var models: String?
+
+    @Option(help: "Comma-separated N.")
+    var sizes: String = "32,64"
+
+    @Option(help: "Steps per repetition (fewer for a rule that would exceed --max-seconds).")
+    var steps: Int = 200
+
+    @OptionGroup var options: BenchOptions
+
+    struct RuleTime: Codable {
+        let rule: LearningRuleKind
+        let measuredSecondsPerStep: Double
+        let predictedSecondsPerStep: Double
+        var measuredOverPredicted: Double { measuredSecondsPerStep / predictedSecondsPerStep }
+    }
+
+    struct Configuration: Codable {
+        let model: String
+        let hidden: Int
+        let recurrent: Bool
+        let rules: [RuleTime]
+        let skipped: [String]
+        /// max/min of measured/predicted over the rules: the worst factor by which a predicted
+        /// ratio between two rules misses the measured one.
+        var spread: Double {
+            let factors = rules.map(\.measuredOverPredicted)
+            guard let low = factors.min(), let high = factors.max(), low > 0 else { return 1 }
+            return high / low
+        }
+    }
+
+    struct Report: Codable {
+        let machine: String
+        let build: String
+        let date: String
+        let batch: Int
+        let inputs: Int
+        let repetitions: Int
+        let configurations: [Configuration]
+        var worstSpread: Double { configurations.map(\.spread).max() ?? 1 }
+    }
+
+    func run() throws {
+        let registry = try options.pluginOptions.loadRegistry()
+        let names = models.map { $0.split(separator: ",").map(String.init) } ?? registry.all.map(\.name)
+        let modelConfiguration = try options.settings.configuration()
+        var configurations: [Configuration] = []
+        for name in names {
+            let neuron = try registry.model(named: name).compile(modelConfiguration)
+            let runner = BenchRunner(neuron: neuron, options: options)
+            for hidden in sizes.split(separator: ",").compactMap({ Int($0) }) {
+                for recurrent in [false, true] {
+                    configurations.append(try measure(neuron: neuron, runner: runner, hidden: hidden, recurrent: recurrent))
+                }
+            }
+        }
+        let report = Report(machine: BenchReport.machineDescription(), build: BenchReport.buildConfiguration,
+                            date: ISO8601DateFormatter().string(from: Date()), batch: options.batch, inputs: options.inputs,
+                            repetitions: options.repetitions, configurations: configurations)
+        if options.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(table(report))
+        }
+    }
+
+    private func measure(neuron: CompiledNeuron, runner: BenchRunner, hidden: Int, recurrent: Bool) throws -> Configuration {
+        let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: recurrent)
+        let model = CostModel(neuron: neuron, shape: shape, workload: runner.workload(steps: steps))
+        var times: [RuleTime] = [], skipped: [String] = []
+        // Every rule runs the same forward pass; the first run measures how densely it spikes.
+        var workload = runner.workload(steps: steps)
+        var spikesMeasured = false
+        for rule in try options.selectedRules() {
+            let bound = CostModel(neuron: neuron, shape: shape, workload: workload).cost(of: rule).secondsPerStep
+            // Per-step time does not depend on T: a slow rule runs fewer steps.
+            let affordable = Int(options.maxSeconds / Swift.max(bound, 1e-9))
+            guard affordable >= 3 else {
+                skipped.append("\(rule.rawValue) (predicted \(formatDuration(bound)) per step)")
+                continue
+            }
+            let measuredSteps = Swift.min(steps, affordable)
+            let measured = try runner.measure(rule: rule, shape: shape, steps: measuredSteps, checkpointInterval: nil)
+            if !spikesMeasured {
+                workload = workload.measuring(spikes: measured.spikes, steps: measuredSteps, hidden: hidden)
+                spikesMeasured = true
+            }
+            let predicted = CostModel(neuron: neuron, shape: shape, workload: workload).cost(of: rule).secondsPerStep
+            times.append(RuleTime(rule: rule, measuredSecondsPerStep: measured.times[measured.times.count / 2], predictedSecondsPerStep: predicted))
+        }
+        return Configuration(model: neuron.name, hidden: hidden, recurrent: recurrent, rules: times, skipped: skipped)
+    }
+
+    private func table(_ report: Report) -> String {
+        var lines = ["measured/predicted time per step: B=\(report.batch), I=\(report.inputs); \(report.machine), \(report.build) build, "
+                     + "median of \(report.repetitions), \(report.date)", ""]
+        var rows = [["model", "N", "W_rec", "rule", "measured", "predicted", "measured/predicted", "spread", "skipped"]]
+        for configuration in report.configurations {
+            for (index, time) in configuration.rules.enumerated() {
+                let first = index == 0
+                rows.append([first ? configuration.model : "", first ? "\(configuration.hidden)" : "", first ? (configuration.recurrent ? "yes" : "no") : "",
+                             time.rule.rawValue, formatDuration(time.measuredSecondsPerStep), formatDuration(time.predictedSecondsPerStep),
+                             String(format: "%.2f", time.measuredOverPredicted), first ? String(format: "%.2f", configuration.spread) : "",
+                             first ? configuration.skipped.joined(separator: ", ") : ""])
+            }
+        }
+        lines += alignedColumns(rows)
+        let within = report.configurations.filter { $0.spread <= 2 }.count
+        lines.append("")
+        lines.append(String(format: "predicted time ratios between rules within 2× of measured in %d of %d configurations (worst spread %.2f)",
+                            within, report.configurations.count, report.worstSpread))
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import PlasticityCore
+import Testing
+
+/// The benchmark commands on networks small enough for a debug build: what they report, not
+/// how fast anything ran (no wall-clock time is asserted).
+@Suite("plasticity bench")
+struct BenchCommandTests {
+    static func json(_ arguments: [String]) throws -> [String: Any] {
+        let result = try runTool(["bench"] + arguments + ["--json", "--batch", "2", "--inputs", "6", "--outputs", "3", "--repetitions", "1"])
+        #expect(result.status == 0, "\(result.error)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+    }
+
+    @Test("cost-model runs every rule for every model, size and recurrence and reports predicted and measured times")
+    func costModel() throws {
+        let report = try Self.json(["cost-model", "--models", "LIF,Izhikevich", "--sizes", "4,8", "--steps", "5"])
+        let configurations = try #require(report["configurations"] as? [[String: Any]])
+        #expect(configurations.count == 2 * 2 * 2)
+        for configuration in configurations {
+            let rules = try #require(configuration["rules"] as? [[String: Any]])
+            #expect(Set(rules.compactMap { $0["rule"] as? String }) == Set(LearningRuleKind.allCases.map(\.rawValue)))
+            for rule in rules {
+                #expect((rule["predictedSecondsPerStep"] as? Double ?? 0) > 0)
+                #expect((rule["measuredSecondsPerStep"] as? Double ?? 0) > 0)
+            }
+        }
+        #expect(Set(configurations.compactMap { $0["model"] as? String }) == ["LIF", "Izhikevich"])
+        #expect(Set(configurations.compactMap { $0["recurrent"] as? Bool }) == [false, true])
+    }
+
+    @Test("scaling fits an exponent per rule; memory holds e-prop's storage fixed as T grows")
+    func scalingAndMemory() throws {
+        let scaling = try Self.json(["scaling", "--model", "ALIF", "--sizes", "4,8,16", "--steps", "5"])
+        let exponents = try #require(scaling["exponents"] as? [String: Double])
+        #expect(Set(exponents.keys) == Set(LearningRuleKind.allCases.map(\.rawValue)))
+        let memory = try Self.json(["memory", "--model", "ALIF", "--hidden", "4", "--lengths", "10,40", "--rules", "eprop,bptt"])
+        let points = try #require(memory["points"] as? [[String: Any]])
+        let storage = { (rule: String) in points.filter { $0["rule"] as? String == rule }.compactMap { $0["storageBytes"] as? Int } }
+        #expect(storage("eprop").count == 2 && Set(storage("eprop")).count == 1)
+        #expect(storage("bptt").count == 2 && storage("bptt")[1] > storage("bptt")[0])
+    }
+}
