@@ -111,9 +111,11 @@ private final class Adjoint<T: KernelScalar> {
     private let spikeAdjoint: ScalarBuffer<T>       // ∂E/∂z_t
     private let currentAdjoint: ScalarBuffer<T>     // g_t
     private let presynaptic: ScalarBuffer<T>        // x̂_t
-    private let inputGradient: ScalarBuffer<T>
-    private let recurrentGradient: ScalarBuffer<T>
-    private let outputWeightGradient: ScalarBuffer<T>
+    // The weight gradients are accumulated transposed ([presynaptic][postsynaptic]), so that
+    // each spike or spiking input adds one contiguous row and the zeros cost nothing.
+    private let inputGradient: ScalarBuffer<T>          // [i][j], bias column last
+    private let recurrentGradient: ScalarBuffer<T>      // [l][j]
+    private let outputWeightGradient: ScalarBuffer<T>   // [j][c]
     private let outputBiasGradient: ScalarBuffer<T>
 
     /// ∂E/∂z_t^j added at every step, if any.
@@ -175,24 +177,30 @@ private final class Adjoint<T: KernelScalar> {
             (presynaptic.pointer + b * columns).update(from: input + b * shape.inputs, count: shape.inputs)
             if shape.bias { presynaptic[b * columns + shape.inputs] = 1 }
         }
-        LinearAlgebra.accumulateOuterProducts(into: inputGradient.pointer, left: currentAdjoint.pointer, right: presynaptic.pointer, batch: batch, rows: n, columns: columns)
+        LinearAlgebra.accumulateSparseOuterProducts(intoTransposed: inputGradient.pointer, left: currentAdjoint.pointer, right: presynaptic.pointer,
+                                                    batch: batch, rows: n, columns: columns)
         if shape.recurrent {
             segmentStartSpike.withUnsafeBufferPointer { start in
-                LinearAlgebra.accumulateOuterProducts(into: recurrentGradient.pointer, left: currentAdjoint.pointer, right: previousSpike ?? start.baseAddress!,
-                                                      batch: batch, rows: n, columns: n)
+                LinearAlgebra.accumulateSparseOuterProducts(intoTransposed: recurrentGradient.pointer, left: currentAdjoint.pointer,
+                                                            right: previousSpike ?? start.baseAddress!, batch: batch, rows: n, columns: n)
             }
             parameters.recurrentWeights.withUnsafeBufferPointer { w in
                 LinearAlgebra.transposedProduct(into: recurrentCarry.pointer, weights: w.baseAddress!, input: currentAdjoint.pointer, batch: batch, rows: n, columns: n)
             }
         }
-        LinearAlgebra.accumulateOuterProducts(into: outputWeightGradient.pointer, left: filteredDelta.pointer, right: spike, batch: batch, rows: outputs, columns: n)
+        LinearAlgebra.accumulateSparseOuterProducts(intoTransposed: outputWeightGradient.pointer, left: filteredDelta.pointer, right: spike,
+                                                    batch: batch, rows: outputs, columns: n)
         for b in 0..<batch {
             for c in 0..<outputs { outputBiasGradient[c] += filteredDelta[b * outputs + c] }
         }
     }
 
     var gradients: ParameterSet<T> {
-        GradientAssembly.assemble(shape: shape, inputColumns: inputGradient.pointer, recurrent: shape.recurrent ? recurrentGradient.pointer : nil,
-                                  outputWeights: outputWeightGradient.pointer, outputBias: outputBiasGradient.pointer)
+        let n = shape.hidden
+        let input = LinearAlgebra.transposed(inputGradient.pointer, rows: shape.inputColumns, columns: n)
+        let recurrent = shape.recurrent ? LinearAlgebra.transposed(recurrentGradient.pointer, rows: n, columns: n) : []
+        let output = LinearAlgebra.transposed(outputWeightGradient.pointer, rows: n, columns: shape.outputs)
+        return GradientAssembly.assemble(shape: shape, inputColumns: input, recurrent: shape.recurrent ? recurrent : nil,
+                                         outputWeights: output, outputBias: outputBiasGradient.pointer)
     }
 }

@@ -231,7 +231,9 @@ public struct CostModel {
         let segments = (steps / interval).rounded(.up)
         let adjoint = 2 * Double(k) * B * N + 4 * B * N + B * C + B * P + N * P + N * recurrentColumns + C * N + C
         let scalars = interval * record + segments * snapshot + adjoint
-        let flops = B * N * Double(k) * (4 + 2 * Double(k)) + 2 * B * N * (P + 2 * recurrentColumns) + 4 * B * C * N
+        // Weight gradients skip zero presynaptic values (inputs, spikes); W_recᵀ·g does not.
+        let flops = B * N * Double(k) * (4 + 2 * Double(k)) + 2 * B * N * (touchedInputs + touchedSpikes + recurrentColumns)
+            + 2 * B * C * N * (1 + workload.spikeDensity)
         let bytes = s * 2 * record + s * (N * (P + recurrentColumns))
         return (flops, bytes, scalars)
     }

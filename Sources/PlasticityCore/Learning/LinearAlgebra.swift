@@ -2,20 +2,45 @@
 /// row-major, batch first, postsynaptic index first in weight matrices.
 enum LinearAlgebra {
     /// out[m][k] += Σ_b left[b][m] · right[b][k]   (a rank-B update of an M×K matrix).
-    /// Row by row of `out`, the batch innermost: a row of `out` stays in L1 while all B rows of
-    /// `right` (B×K, small) are added to it, so `out` crosses memory once per update instead
-    /// of B times.
     @inline(__always)
     static func accumulateOuterProducts<T: KernelScalar>(into out: UnsafeMutablePointer<T>, left: UnsafePointer<T>, right: UnsafePointer<T>,
                                                          batch: Int, rows: Int, columns: Int) {
-        for m in 0..<rows {
-            let o = out + m * columns
-            for b in 0..<batch {
-                let scale = left[b * rows + m]
+        for b in 0..<batch {
+            let l = left + b * rows, r = right + b * columns
+            for m in 0..<rows {
+                let scale = l[m]
                 if scale == 0 { continue }
-                let r = right + b * columns
+                let o = out + m * columns
                 for k in 0..<columns { o[k] += scale * r[k] }
             }
+        }
+    }
+
+    /// outᵀ[k][m] += Σ_b right[b][k] · left[b][m]: the rank-B update out += leftᵀ·right kept
+    /// transposed (K×M), skipping zero values of `right`. For `right` holding spikes or spiking
+    /// inputs, mostly zero, each non-zero value costs one contiguous row of M operations
+    /// instead of touching every column of `out`.
+    @inline(__always)
+    static func accumulateSparseOuterProducts<T: KernelScalar>(intoTransposed out: UnsafeMutablePointer<T>, left: UnsafePointer<T>,
+                                                               right: UnsafePointer<T>, batch: Int, rows: Int, columns: Int) {
+        for b in 0..<batch {
+            let l = left + b * rows, r = right + b * columns
+            for k in 0..<columns {
+                let scale = r[k]
+                if scale == 0 { continue }
+                let o = out + k * rows
+                for m in 0..<rows { o[m] += scale * l[m] }
+            }
+        }
+    }
+
+    /// The R×C matrix `source` as a C×R array.
+    static func transposed<T: KernelScalar>(_ source: UnsafePointer<T>, rows: Int, columns: Int) -> [T] {
+        [T](unsafeUninitializedCapacity: rows * columns) { buffer, count in
+            for r in 0..<rows {
+                for c in 0..<columns { buffer[c * rows + r] = source[r * columns + c] }
+            }
+            count = rows * columns
         }
     }
 
