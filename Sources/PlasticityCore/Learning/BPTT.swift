@@ -154,23 +154,24 @@ private final class Adjoint<T: KernelScalar> {
         parameters.outputWeights.withUnsafeBufferPointer { w in
             LinearAlgebra.transposedProduct(into: spikeAdjoint.pointer, weights: w.baseAddress!, input: filteredDelta.pointer, batch: batch, rows: outputs, columns: n)
         }
-        for element in 0..<size {
-            let dz = spikeAdjoint[element] + ownCarry[element] + recurrentCarry[element] + (spikeError?[element % n] ?? 0)
-            var g: T = 0
-            for m in 0..<k {
-                let value = dz * blocks.spikeGradient[m][element] + stateCarry[m][element]
-                lambda[m][element] = value
-                g += blocks.currentGain[m][element] * value
-            }
-            currentAdjoint[element] = g
-            var own: T = 0
-            for m in 0..<k { own += blocks.ownSpikeGain[m][element] * lambda[m][element] }
-            ownCarry[element] = own
-            for q in 0..<k {
-                var carry: T = 0
-                for m in 0..<k { carry += blocks.stateJacobian[m][q][element] * lambda[m][element] }
-                stateCarry[q][element] = carry
-            }
+        // ∂E/∂z_t, in place of the readout's part; then, one vectorisable loop per block entry:
+        // λ_m = dz·c_m + Σ_q A_qm λ'_q (carried), g = Σ_m b_m λ_m, and the carries to step t−1.
+        let dz = spikeAdjoint.pointer
+        for element in 0..<size { dz[element] += ownCarry[element] + recurrentCarry[element] }
+        if let spikeError {
+            for b in 0..<batch { for j in 0..<n { dz[b * n + j] += spikeError[j] } }
+        }
+        currentAdjoint.zero()
+        ownCarry.zero()
+        for m in 0..<k {
+            lambda[m].pointer.update(from: stateCarry[m].pointer, count: size)
+            blocks.spikeGradient[m].accumulateProduct(into: lambda[m].pointer, with: dz, count: size)
+            blocks.currentGain[m].accumulateProduct(into: currentAdjoint.pointer, with: lambda[m].pointer, count: size)
+            blocks.ownSpikeGain[m].accumulateProduct(into: ownCarry.pointer, with: lambda[m].pointer, count: size)
+        }
+        for q in 0..<k {
+            stateCarry[q].zero()
+            for m in 0..<k { blocks.stateJacobian[m][q].accumulateProduct(into: stateCarry[q].pointer, with: lambda[m].pointer, count: size) }
         }
         let columns = shape.inputColumns
         for b in 0..<batch {

@@ -19,6 +19,16 @@ public enum EntryValue<T: KernelScalar> {
         if case .zero = self { return true }
         return false
     }
+
+    /// out[e] += self[e] · x[e] for e in 0..<count, the case decided once so the loop vectorises.
+    @inline(__always)
+    func accumulateProduct(into out: UnsafeMutablePointer<T>, with x: UnsafePointer<T>, count: Int) {
+        switch self {
+        case .zero: return
+        case .constant(let value): for e in 0..<count { out[e] += value * x[e] }
+        case .varying(let values): for e in 0..<count { out[e] += values[e] * x[e] }
+        }
+    }
 }
 
 /// The current step's blocks A, r, b, c (and c of the previous step) of a population.
