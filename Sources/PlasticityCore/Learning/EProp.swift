@@ -50,9 +50,8 @@ final class EProp<T: KernelScalar>: OnlineRule {
     func takeGradients() -> ParameterSet<T> {
         let gradients = GradientAssembly.assemble(shape: forward.shape, inputColumns: inputTraces.gradient.pointer,
                                                   recurrent: recurrentTraces?.gradient.pointer,
-                                                  outputWeights: readoutGradient.weightGradient, outputBias: readoutGradient.biasGradient.pointer)
-        ([inputTraces.gradient] + [recurrentTraces?.gradient].compactMap { $0 }).forEach { $0.zero() }
-        readoutGradient.zeroGradients()
+                                                  outputWeights: readoutGradient.weightGradient.pointer, outputBias: readoutGradient.biasGradient.pointer)
+        ([inputTraces.gradient, readoutGradient.weightGradient, readoutGradient.biasGradient] + [recurrentTraces?.gradient].compactMap { $0 }).forEach { $0.zero() }
         return gradients
     }
 

@@ -74,9 +74,8 @@ extension InfluenceRecursion {
         let gradient = state.sensitivityGradient.gradient.pointer, readout = state.readoutGradient
         let result = GradientAssembly.assemble(shape: shape, inputColumns: gradient,
                                                recurrent: shape.recurrent ? gradient + state.layout.recurrentOffset(neuron: 0) : nil,
-                                               outputWeights: readout.weightGradient, outputBias: readout.biasGradient.pointer)
-        state.sensitivityGradient.gradient.zero()
-        readout.zeroGradients()
+                                               outputWeights: readout.weightGradient.pointer, outputBias: readout.biasGradient.pointer)
+        [state.sensitivityGradient.gradient, readout.weightGradient, readout.biasGradient].forEach { $0.zero() }
         return result
     }
 

@@ -9,9 +9,7 @@ final class ReadoutGradient<T: KernelScalar> {
     private let summedSpikes: ScalarBuffer<T>
     private var filteredOne: T = 0
     private var summedOne: T = 0
-    /// ∂E/∂W_out kept transposed ([j][c]): with a non-leaky readout z̄ is the spikes
-    /// themselves, and each spike then adds one row of C values while silent neurons cost nothing.
-    private let transposedWeightGradient: ScalarBuffer<T>
+    let weightGradient: ScalarBuffer<T>
     let biasGradient: ScalarBuffer<T>
 
     init(shape: NetworkShape, batch: Int, deferred: Bool) {
@@ -22,7 +20,7 @@ final class ReadoutGradient<T: KernelScalar> {
         self.deferred = deferred
         filteredSpikes = ScalarBuffer(count: batch * hidden)
         summedSpikes = ScalarBuffer(count: deferred ? batch * hidden : 0)
-        transposedWeightGradient = ScalarBuffer(count: outputs * hidden)
+        weightGradient = ScalarBuffer(count: outputs * hidden)
         biasGradient = ScalarBuffer(count: outputs)
     }
 
@@ -49,23 +47,13 @@ final class ReadoutGradient<T: KernelScalar> {
     }
 
     private func apply(delta: UnsafePointer<T>, spikes: UnsafePointer<T>, one: T) {
-        LinearAlgebra.accumulateSparseOuterProducts(intoTransposed: transposedWeightGradient.pointer, left: delta, right: spikes,
-                                                    batch: batch, rows: outputs, columns: hidden)
+        LinearAlgebra.accumulateOuterProducts(into: weightGradient.pointer, left: delta, right: spikes, batch: batch, rows: outputs, columns: hidden)
         for b in 0..<batch {
             for c in 0..<outputs { biasGradient[c] += delta[b * outputs + c] * one }
         }
     }
 
-    /// ∂E/∂W_out (C×N) accumulated so far.
-    var weightGradient: [T] { LinearAlgebra.transposed(transposedWeightGradient.pointer, rows: hidden, columns: outputs) }
-
-    /// Starts the next accumulation.
-    func zeroGradients() {
-        transposedWeightGradient.zero()
-        biasGradient.zero()
-    }
-
-    var bytes: Int { filteredSpikes.bytes + summedSpikes.bytes + transposedWeightGradient.bytes + biasGradient.bytes }
+    var bytes: Int { filteredSpikes.bytes + summedSpikes.bytes + weightGradient.bytes + biasGradient.bytes }
 }
 
 /// L_t = δ_t F: the learning signal of every neuron (B×N), with F = W_out or a fixed random matrix.
