@@ -39,11 +39,11 @@ public struct Workload: Sendable, Codable, Equatable {
 /// The speeds the cost model converts work into time with, by kind of work; measured on the
 /// project's machines with `plasticity compare` (Documentation/Benchmarks.md).
 public struct MachineModel: Sendable, Codable {
-    /// The forward pass: the interpreted step kernel and the products over spiking inputs
-    /// (~10 GFLOP/s in plain Swift).
+    /// Element-wise work over B·N and short rows: the forward pass (the interpreted step
+    /// kernel, the products over spiking inputs) and BPTT's backward step (~10 GFLOP/s).
     public var flopsPerSecond: Double
-    /// The rules' own work, long contiguous row operations that vectorise: e-prop's trace
-    /// passes, the influence updates of RTRL and dense e-prop, BPTT's outer products.
+    /// Long contiguous row operations that vectorise: e-prop's trace passes and the influence
+    /// updates of RTRL and dense e-prop.
     public var vectorFlopsPerSecond: Double
     /// Main memory.
     public var bytesPerSecond: Double
@@ -162,7 +162,10 @@ public struct CostModel {
         let peak = (forwardScalars + weightScalars + scalars) * s
         let forwardSeconds = machine.seconds(flops: forwardFlops, at: machine.flopsPerSecond, bytes: forwardBytes, workingSet: peak)
             + Double(externalCalls) * machine.externalCallSeconds
-        let ruleSeconds = machine.seconds(flops: flops, at: machine.vectorFlopsPerSecond, bytes: bytes, workingSet: peak)
+        // BPTT's backward step is element-wise loops over B·N and short rows, like the forward
+        // pass; the online rules' work is long rows over presynaptic inputs or Θ.
+        let ruleRate = rule == .bptt ? machine.flopsPerSecond : machine.vectorFlopsPerSecond
+        let ruleSeconds = machine.seconds(flops: flops, at: ruleRate, bytes: bytes, workingSet: peak)
         let sweeps = rule == .bptt ? 2.0 : 1.0
         let seconds = sweeps * machine.stepOverheadSeconds + forwardPasses * forwardSeconds + ruleSeconds
         return RuleCost(rule: rule, flopsPerStep: totalFlops, bytesPerStep: totalBytes, peakBytes: Int(peak.rounded()),
