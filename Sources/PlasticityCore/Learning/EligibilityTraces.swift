@@ -97,7 +97,8 @@ final class EligibilityTraces<T: KernelScalar> {
         for m in sharedComponents {
             let c = blocks.spikeGradient[m]
             if c.isZero { continue }
-            for index in 0..<(batch * hidden) { weightedSignal[index] = signal[index] * c[index] }
+            weightedSignal.zero()
+            c.accumulateProduct(into: weightedSignal.pointer, with: signal, count: batch * hidden)
             LinearAlgebra.accumulateOuterProducts(into: gradient.pointer, left: weightedSignal.pointer, right: shared[m].pointer,
                                                   batch: batch, rows: hidden, columns: presynapticCount)
         }

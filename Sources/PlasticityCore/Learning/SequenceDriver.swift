@@ -31,15 +31,18 @@ struct SequenceDriver<T: KernelScalar> {
              beforeStep: (Int) -> Void = { _ in }, afterStep: (Int, UnsafePointer<T>) throws -> Void) throws -> Outcome {
         var outcome = Outcome()
         let hidden = forward.shape.hidden
-        outcome.neuronSpikes = [Int](repeating: 0, count: hidden)
         let stride = forward.batch * forward.shape.inputs
         if recordReadouts { outcome.readouts.reserveCapacity(range.count * forward.readout.count) }
+        var neuronSpikes = [Int](repeating: 0, count: hidden)
         for t in range {
             beforeStep(t)
             forward.step(input: inputs + t * stride)
-            for index in 0..<forward.spike.count where forward.spike[index] != 0 {
-                outcome.spikes += 1
-                outcome.neuronSpikes[index % hidden] += 1
+            neuronSpikes.withUnsafeMutableBufferPointer { counts in
+                let spike = forward.spike.pointer
+                for b in 0..<forward.batch {
+                    let row = spike + b * hidden
+                    for j in 0..<hidden where row[j] != 0 { counts[j] += 1 }
+                }
             }
             outcome.loss += loss.stepSignal(t: t, readout: forward.readout.pointer, delta: delta.pointer)
             if let bad = (0..<forward.readout.count).first(where: { !forward.readout[$0].isFinite }) {
@@ -49,6 +52,8 @@ struct SequenceDriver<T: KernelScalar> {
             if recordReadouts { outcome.readouts.append(contentsOf: UnsafeBufferPointer(start: forward.readout.pointer, count: forward.readout.count)) }
             try afterStep(t, delta.pointer)
         }
+        outcome.neuronSpikes = neuronSpikes
+        outcome.spikes = neuronSpikes.reduce(0, +)
         if loss.isDeferred, range.upperBound == loss.steps {
             outcome.loss += loss.finalSignal(summedReadout: summedReadout.pointer, delta: delta.pointer)
         }
