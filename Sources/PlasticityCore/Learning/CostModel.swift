@@ -62,11 +62,10 @@ public struct MachineModel: Sendable, Codable {
         public var bytesPerSecond: Double
     }
 
-    /// The 2-core machines of the design brief: 1 MiB L2 per core, a 32 MiB L3 of which a
-    /// process can count on about three quarters.
+    /// The 2-core machines of the design brief: 1 MiB L2 per core and a 32 MiB L3.
     public static let reference = MachineModel(flopsPerSecond: 10e9, vectorFlopsPerSecond: 20e9, bytesPerSecond: 12e9,
                                                caches: [CacheLevel(bytes: 1 << 20, bytesPerSecond: 48e9),
-                                                        CacheLevel(bytes: 24 << 20, bytesPerSecond: 32e9)],
+                                                        CacheLevel(bytes: 32 << 20, bytesPerSecond: 32e9)],
                                                externalCallSeconds: 1e-6, stepOverheadSeconds: 2.5e-6)
 
     /// Time for work that is limited by either its arithmetic or its memory traffic.
@@ -178,22 +177,24 @@ public struct CostModel {
         let shared = Double(sharedComponents), synaptic = Double(synapticComponents)
         for columns in [P] + (shape.recurrent ? [N] : []) {
             let synapses = B * N * columns
-            scalars += 2 * shared * B * columns + synaptic * synapses + (filters ? synapses : 0)
-                + (workload.deferredLoss ? synapses : 0) + N * columns + B * N
+            // One sum per synapse: ē with a leaky readout, or for a deferred loss Σ_s w_s e_s
+            // (which stands for Σ_t ē_t).
+            let perSynapseSums: Double = filters ? 1 : 0
+            scalars += 2 * shared * B * columns + synaptic * synapses + perSynapseSums * synapses + N * columns + B * N
             flops += B * columns * shared * (1 + 2 * shared)
-            if synapticComponents == 0 && !filters {
+            if synapticComponents == 0 && perSynapseSums == 0 {
                 flops += shared * (B * N + 2 * B * N * columns)
                 bytes += s * (shared * B * columns * 3 + N * columns * 2)
             } else {
-                // ē's filter, then Σ_t ē (deferred) or L·ē into the gradient.
-                let filtering = filters ? 2 + (workload.deferredLoss ? 1.0 : 2) : 2
+                // w_s·e into Σ (deferred), or ē's filter and L·ē into the gradient.
+                let filtering = workload.deferredLoss ? 2.0 : (filters ? 4 : 2)
                 if synapticComponents == 1 && sharedComponents <= 1 {
                     // The single fused loop: ε = D ε + D' ε_s + b x (5 flops), e = c ε + c_s ε_s (3).
                     flops += synapses * (8 + filtering)
                 } else {
                     flops += synapses * (synaptic * (2 + 2 * Double(nonZeroPerRow)) + 2 * Double(k) + filtering)
                 }
-                bytes += s * synapses * (2 * synaptic + (filters ? 2 : 0) + (workload.deferredLoss ? 2 : 0) + 2)
+                bytes += s * synapses * (2 * synaptic + 2 * perSynapseSums + 2)
             }
         }
         return (flops, bytes, scalars)

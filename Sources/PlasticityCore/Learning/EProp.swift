@@ -8,17 +8,19 @@ final class EProp<T: KernelScalar>: OnlineRule {
     private let readoutGradient: ReadoutGradient<T>
     private let learningSignal: LearningSignal<T>
 
-    init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions, deferred: Bool) throws {
+    /// - Parameter deferredSteps: T when the loss is deferred (its error signal known only after
+    ///   the last step), nil otherwise.
+    init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions, deferredSteps: Int?) throws {
         forward = try ForwardPass(network: network, parameters: parameters, batch: batch, spikes: options.spikes)
         let shape = network.shape
         let structure = network.neuron.structure
         inputTraces = EligibilityTraces(structure: structure, batch: batch, hidden: shape.hidden, presynapticCount: shape.inputColumns,
-                                        readoutDecay: shape.readoutDecay, deferred: deferred)
+                                        readoutDecay: shape.readoutDecay, deferredSteps: deferredSteps)
         recurrentTraces = shape.recurrent
             ? EligibilityTraces(structure: structure, batch: batch, hidden: shape.hidden, presynapticCount: shape.hidden,
-                                readoutDecay: shape.readoutDecay, deferred: deferred)
+                                readoutDecay: shape.readoutDecay, deferredSteps: deferredSteps)
             : nil
-        readoutGradient = ReadoutGradient(shape: shape, batch: batch, deferred: deferred)
+        readoutGradient = ReadoutGradient(shape: shape, batch: batch, deferred: deferredSteps != nil)
         learningSignal = LearningSignal(shape: shape, batch: batch, feedback: options.feedback)
         spikeError = options.spikeError.map { ScalarBuffer(repeating: $0, times: batch) }
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// e-prop's eligibility traces for one weight matrix (presynaptic values x̂: the inputs with a
 /// bias column, or the previous spikes), stored as the block annotations allow:
 ///
@@ -5,19 +7,27 @@
 /// components whose coefficients are constants shared by all neurons are kept once per
 /// presynaptic input ([b][i]); the others per synapse ([b][j][i], presynaptic index innermost).
 /// e_t^{ji} = c_t^j · ε_t^{ji}; ē_t = κ ē_{t−1} + e_t; the gradient is Σ_t L_t^j ē_t^{ji}.
+/// For a deferred loss (L known only at the end, the same for every step) only Σ_t ē_t is
+/// needed, and with T known it is Σ_s w_s e_s, w_s = (1 − κ^{T−s+1})/(1 − κ): one array per
+/// synapse instead of ē and its sum.
 /// The trace update and the gradient accumulation run as one fused pass.
 final class EligibilityTraces<T: KernelScalar> {
     let batch: Int, hidden: Int, presynapticCount: Int, stateCount: Int
     let storage: [TraceStorage]
     let decay: T
-    let deferred: Bool
-    /// Whether ē is stored: with a leaky readout or a deferred loss.
+    /// T, when the loss is deferred.
+    let deferredSteps: Int?
+    var deferred: Bool { deferredSteps != nil }
+    /// Whether ē is stored: with a leaky readout and a loss that signals at every step.
     let filters: Bool
+    /// Steps taken since `reset`, and the current step's w_s (deferred losses).
+    private var stepsTaken = 0
+    private var deferredWeight: T = 1
     private var shared: [ScalarBuffer<T>]            // per component, [b][i] (empty if not shared)
     private var sharedPrevious: [ScalarBuffer<T>]
     private let synaptic: [ScalarBuffer<T>]          // per component, [b][j][i] (empty if not per synapse)
     private let filtered: ScalarBuffer<T>            // ē, [b][j][i]
-    private let accumulated: ScalarBuffer<T>         // Σ_t ē_t for deferred losses
+    private let accumulated: ScalarBuffer<T>         // Σ_s w_s e_s = Σ_t ē_t for deferred losses
     private let sharedComponents: [Int]
     private let synapticComponents: [Int]
     let gradient: ScalarBuffer<T>                    // [j][i]
@@ -25,7 +35,7 @@ final class EligibilityTraces<T: KernelScalar> {
     private let weightedSignal: ScalarBuffer<T>      // (L + R)·c_m
     private let rowScratch: ScalarBuffer<T>           // new per-synapse rows (k × P), then e (P)
 
-    init(structure: BlockStructure, batch: Int, hidden: Int, presynapticCount: Int, readoutDecay: Double, deferred: Bool) {
+    init(structure: BlockStructure, batch: Int, hidden: Int, presynapticCount: Int, readoutDecay: Double, deferredSteps: Int?) {
         self.batch = batch
         self.hidden = hidden
         self.presynapticCount = presynapticCount
@@ -33,8 +43,8 @@ final class EligibilityTraces<T: KernelScalar> {
         self.storage = storage
         stateCount = storage.count
         decay = T(readoutDecay)
-        self.deferred = deferred
-        filters = readoutDecay != 0 || deferred
+        self.deferredSteps = deferredSteps
+        filters = readoutDecay != 0 && deferredSteps == nil
         sharedComponents = storage.indices.filter { storage[$0] == .perPresynaptic }
         synapticComponents = storage.indices.filter { storage[$0] == .perSynapse }
         let sharedSize = batch * presynapticCount, synapseSize = batch * hidden * presynapticCount
@@ -42,7 +52,7 @@ final class EligibilityTraces<T: KernelScalar> {
         sharedPrevious = storage.map { ScalarBuffer(count: $0 == .perPresynaptic ? sharedSize : 0) }
         synaptic = storage.map { ScalarBuffer(count: $0 == .perSynapse ? synapseSize : 0) }
         filtered = ScalarBuffer(count: filters ? synapseSize : 0)
-        accumulated = ScalarBuffer(count: deferred ? synapseSize : 0)
+        accumulated = ScalarBuffer(count: deferredSteps != nil ? synapseSize : 0)
         gradient = ScalarBuffer(count: hidden * presynapticCount)
         scratch = ScalarBuffer(count: batch * hidden)
         weightedSignal = ScalarBuffer(count: batch * hidden)
@@ -51,6 +61,7 @@ final class EligibilityTraces<T: KernelScalar> {
 
     func reset() {
         (shared + sharedPrevious + synaptic + [filtered, accumulated]).forEach { $0.zero() }
+        stepsTaken = 0
     }
 
     var bytes: Int {
@@ -61,7 +72,12 @@ final class EligibilityTraces<T: KernelScalar> {
     /// readout (filtered by κ), and an optional error R (B×N) directly on the spikes (not filtered).
     func step(presynaptic x: UnsafePointer<T>, blocks: BlockValues<T>, signal: UnsafePointer<T>, spikeError: UnsafePointer<T>?) {
         updateSharedTraces(x, blocks)
-        if synapticComponents.isEmpty && !filters {
+        stepsTaken += 1
+        if let steps = deferredSteps, decay != 0 {
+            let kappa = Double(decay)
+            deferredWeight = T((1 - Foundation.pow(kappa, Double(steps - stepsTaken + 1))) / (1 - kappa))
+        }
+        if synapticComponents.isEmpty && !filters && !deferred {
             if let spikeError {
                 for index in 0..<(batch * hidden) { scratch[index] = signal[index] + spikeError[index] }
                 accumulateSharedGradient(blocks, scratch.pointer)
@@ -154,8 +170,8 @@ final class EligibilityTraces<T: KernelScalar> {
                 }
                 let learningSignal = signal[element], directError = spikeError?[element] ?? 0
                 let gradientRow = gradient.pointer + j * p
-                if filters {
-                    accumulateFiltered(e, row: row, gradientRow: gradientRow, learningSignal: learningSignal, directError: directError)
+                if filters || deferred {
+                    accumulateTraced(e, row: row, gradientRow: gradientRow, learningSignal: learningSignal, directError: directError)
                 } else {
                     let total = learningSignal + directError
                     if total != 0 { for i in 0..<p { gradientRow[i] += total * e[i] } }
@@ -164,18 +180,19 @@ final class EligibilityTraces<T: KernelScalar> {
         }
     }
 
-    /// ē = κ ē + e for one row, then either Σ_t ē (deferred losses) or L·ē into the gradient,
-    /// and the direct spike error's term. Each is a separate loop over the row with at most
-    /// two pointers written, so each vectorises (one loop with all of them did not).
-    private func accumulateFiltered(_ e: UnsafePointer<T>, row: Int, gradientRow: UnsafeMutablePointer<T>, learningSignal: T, directError: T) {
+    /// One row's e into what the loss needs: w_s·e into Σ (deferred losses), or ē = κ ē + e
+    /// and L·ē into the gradient; then the direct spike error's term. Each is a separate loop
+    /// over the row with at most two pointers written, so each vectorises (one loop with all
+    /// of them did not).
+    private func accumulateTraced(_ e: UnsafePointer<T>, row: Int, gradientRow: UnsafeMutablePointer<T>, learningSignal: T, directError: T) {
         let p = presynapticCount
-        let eBar = filtered.pointer + row
-        for i in 0..<p { eBar[i] = decay * eBar[i] + e[i] }
         if deferred {
-            let sum = accumulated.pointer + row
-            for i in 0..<p { sum[i] += eBar[i] }
-        } else if learningSignal != 0 {
-            for i in 0..<p { gradientRow[i] += learningSignal * eBar[i] }
+            let sum = accumulated.pointer + row, weight = deferredWeight
+            for i in 0..<p { sum[i] += weight * e[i] }
+        } else {
+            let eBar = filtered.pointer + row
+            for i in 0..<p { eBar[i] = decay * eBar[i] + e[i] }
+            if learningSignal != 0 { for i in 0..<p { gradientRow[i] += learningSignal * eBar[i] } }
         }
         if directError != 0 { for i in 0..<p { gradientRow[i] += directError * e[i] } }
     }
@@ -203,13 +220,13 @@ final class EligibilityTraces<T: KernelScalar> {
                 let cs = s.map { blocks.spikeGradient[$0][element] } ?? 0
                 let learningSignal = signal[element], directError = spikeError?[element] ?? 0
                 let gradientRow = gradient.pointer + j * p
-                if filters {
+                if filters || deferred {
                     for i in 0..<p {
                         let value = own * trace[i] + cross * sharedOld[i] + gain * xRow[i]
                         trace[i] = value
                         e[i] = cm * value + cs * sharedNew[i]
                     }
-                    accumulateFiltered(e, row: row, gradientRow: gradientRow, learningSignal: learningSignal, directError: directError)
+                    accumulateTraced(e, row: row, gradientRow: gradientRow, learningSignal: learningSignal, directError: directError)
                 } else {
                     let total = learningSignal + directError
                     for i in 0..<p {

@@ -27,7 +27,8 @@ public enum GradientComputation {
             let bptt = try BPTT(network: network, parameters: parameters, batch: batch, options: options)
             return try bptt.run(inputs: inputs, steps: steps, loss: loss, recordReadouts: options.recordReadouts)
         case .eprop:
-            return try runOnline(try EProp(network: network, parameters: parameters, batch: batch, options: options, deferred: loss.isDeferred), inputs, steps, loss, recordReadouts: options.recordReadouts)
+            return try runOnline(try EProp(network: network, parameters: parameters, batch: batch, options: options,
+                                                 deferredSteps: loss.isDeferred ? steps : nil), inputs, steps, loss, recordReadouts: options.recordReadouts)
         case .rtrl:
             return try runOnline(try RTRL(network: network, parameters: parameters, batch: batch, options: options, deferred: loss.isDeferred), inputs, steps, loss, recordReadouts: options.recordReadouts)
         case .denseEprop:

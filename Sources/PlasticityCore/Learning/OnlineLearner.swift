@@ -28,7 +28,7 @@ public final class OnlineLearner<T: KernelScalar> {
                 learningRate: Double, updateInterval: Int, options: RuleOptions = .init()) throws {
         guard updateInterval > 0 else { throw PlasticityError.invalidConfiguration("the update interval must be at least one step") }
         switch kind {
-        case .eprop: rule = try EProp(network: network, parameters: parameters, batch: batch, options: options, deferred: false)
+        case .eprop: rule = try EProp(network: network, parameters: parameters, batch: batch, options: options, deferredSteps: nil)
         case .rtrl: rule = try RTRL(network: network, parameters: parameters, batch: batch, options: options, deferred: false)
         case .denseEprop: rule = try DenseEProp(network: network, parameters: parameters, batch: batch, options: options, deferred: false)
         case .bptt: throw PlasticityError.invalidConfiguration("BPTT needs the whole sequence; online learning uses e-prop, dense e-prop or RTRL")
