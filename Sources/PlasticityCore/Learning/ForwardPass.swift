@@ -30,6 +30,9 @@ public final class ForwardPass<T: KernelScalar> {
     private let outputWeightsTransposed: ScalarBuffer<T>
     /// The varying block entries of the step just taken, in `entries` order.
     private(set) var entryBuffers: [ScalarBuffer<T>]
+    /// Where each block entry's value comes from, resolved once from the model's expressions
+    /// so that building a step's `BlockValues` consults none of them.
+    private let sources: EntrySources
     private var previousSpikeGradientBuffers: [ScalarBuffer<T>]
 
     public init(network: Network, parameters: ParameterSet<T>, batch: Int, spikes: ExpressionGraph.SpikeMode = .heaviside) throws {
@@ -49,6 +52,7 @@ public final class ForwardPass<T: KernelScalar> {
         recurrentWeightsTransposed = ScalarBuffer(count: shape.recurrent ? shape.hidden * shape.hidden : 0)
         outputWeightsTransposed = ScalarBuffer(count: shape.outputs * shape.hidden)
         entryBuffers = kernel.entries.map { _ in ScalarBuffer(count: size) }
+        sources = EntrySources(neuron: neuron, kernel: kernel)
         previousSpikeGradientBuffers = kernel.entries.map { _ in ScalarBuffer(count: size) }
         self.parameters = parameters
         blocks = BlockValues(stateJacobian: [], ownSpikeGain: [], currentGain: [], spikeGradient: [], previousSpikeGradient: [])
@@ -125,20 +129,45 @@ public final class ForwardPass<T: KernelScalar> {
 
     /// Blocks whose varying entries are read from `buffers` (laid out as `entryBuffers`).
     func blocks(from buffers: [ScalarBuffer<T>], previousSpikeGradient: [ScalarBuffer<T>]) -> BlockValues<T> {
-        func value(_ entry: CompiledNeuron.BlockEntry, previous: Bool = false) -> EntryValue<T> {
-            if let constant = neuron.expression(of: entry).constantValue {
-                return constant == 0 ? .zero : .constant(T(constant))
+        BlockValues(stateJacobian: sources.stateJacobian.map { $0.map { $0.value(buffers) } },
+                    ownSpikeGain: sources.ownSpikeGain.map { $0.value(buffers) },
+                    currentGain: sources.currentGain.map { $0.value(buffers) },
+                    spikeGradient: sources.spikeGradient.map { $0.value(buffers) },
+                    previousSpikeGradient: sources.spikeGradient.map { $0.value(previousSpikeGradient) })
+    }
+
+    /// Each block entry as zero, a folded constant, or the index of the kernel output holding it.
+    struct EntrySources {
+        enum Source {
+            case zero, constant(T), output(Int)
+
+            func value(_ buffers: [ScalarBuffer<T>]) -> EntryValue<T> {
+                switch self {
+                case .zero: return .zero
+                case .constant(let value): return .constant(value)
+                case .output(let index): return .varying(buffers[index].pointer)
+                }
             }
-            let index = kernel.index(of: entry)!
-            return .varying((previous ? previousSpikeGradient : buffers)[index].pointer)
         }
-        let k = neuron.stateCount
-        return BlockValues(
-            stateJacobian: (0..<k).map { i in (0..<k).map { value(.stateJacobian(row: i, column: $0)) } },
-            ownSpikeGain: (0..<k).map { value(.ownSpikeGain($0)) },
-            currentGain: (0..<k).map { value(.currentGain($0)) },
-            spikeGradient: (0..<k).map { value(.spikeGradient($0)) },
-            previousSpikeGradient: (0..<k).map { value(.spikeGradient($0), previous: true) })
+
+        let stateJacobian: [[Source]]
+        let ownSpikeGain: [Source]
+        let currentGain: [Source]
+        let spikeGradient: [Source]
+
+        init(neuron: CompiledNeuron, kernel: NeuronStepKernel<T>) {
+            func source(_ entry: CompiledNeuron.BlockEntry) -> Source {
+                if let constant = neuron.expression(of: entry).constantValue {
+                    return constant == 0 ? .zero : .constant(T(constant))
+                }
+                return .output(kernel.index(of: entry)!)
+            }
+            let k = neuron.stateCount
+            stateJacobian = (0..<k).map { i in (0..<k).map { source(.stateJacobian(row: i, column: $0)) } }
+            ownSpikeGain = (0..<k).map { source(.ownSpikeGain($0)) }
+            currentGain = (0..<k).map { source(.currentGain($0)) }
+            spikeGradient = (0..<k).map { source(.spikeGradient($0)) }
+        }
     }
 
     /// What `restore` needs to continue from this point: state, last spikes and readout.
