@@ -8,6 +8,7 @@ surrogate spike) and a JAX element-wise e-prop with per-synapse traces, then
 
     python3 Scripts/jax_peer.py --model LIF --sizes 32,128,256,1024
     python3 Scripts/jax_peer.py --model ALIF --sizes 32,128,256,512
+    python3 Scripts/jax_peer.py --tool .build-native/release/plasticity    # an opt-in PLASTICITY_CPU build
 """
 import argparse
 import json
@@ -120,7 +121,7 @@ def time_per_step(function, args, hidden, repetitions):
 
 
 def plasticity_times(args):
-    tool = os.path.join(os.path.dirname(__file__), "..", ".build", "release", "plasticity")
+    tool = args.tool or os.path.join(os.path.dirname(__file__), "..", ".build", "release", "plasticity")
     command = [tool, "bench", "scaling", "--model", args.model, "--sizes", args.sizes, "--steps", str(args.steps),
                "--batch", str(args.batch), "--inputs", str(args.inputs), "--outputs", str(args.outputs),
                "--rules", "eprop,bptt", "--repetitions", str(args.repetitions), "--json"]
@@ -132,6 +133,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="LIF", choices=["LIF", "ALIF"])
     parser.add_argument("--sizes", default="32,128,256,1024")
+    parser.add_argument("--tool", help="the plasticity executable (default: .build/release/plasticity), "
+                        "e.g. an opt-in CPU-specific build's")
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--inputs", type=int, default=140)
