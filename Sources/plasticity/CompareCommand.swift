@@ -64,9 +64,7 @@ struct Compare: ParsableCommand {
         let training = try train.map { epochs in try trainEach(selected, epochs: epochs, neuron: neuron) }
         let report = ComparisonReport(comparison: comparison, training: training)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(ComparisonOutput(gradients: comparison, training: training)), as: UTF8.self))
+            try printJSON(ComparisonOutput(gradients: comparison, training: training))
         } else {
             print(report.text)
         }

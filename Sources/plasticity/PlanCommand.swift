@@ -72,9 +72,7 @@ struct PlanCommand: ParsableCommand {
         let plan = try Planner.plan(neuron: neuron, shape: network.shape, workload: Workload(batch: batch, steps: steps, inputDensity: inputDensity),
                                     memoryBudget: try MemorySize.parse(planOptions.memory), policy: planOptions.policy)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(plan), as: UTF8.self))
+            try printJSON(plan)
         } else {
             print(PlanReport(plan: plan).text)
         }

@@ -37,11 +37,6 @@ public final class HDF5File {
         return true
     }
 
-    /// A one-dimensional numeric dataset converted to Double.
-    public func doubles(_ name: String) throws -> [Double] {
-        try readFlat(name, memoryType: library.nativeDouble, as: Double.self)
-    }
-
     /// A one-dimensional integer dataset.
     public func integers(_ name: String) throws -> [Int] {
         try readFlat(name, memoryType: library.nativeInt64, as: Int64.self, requireInteger: true).map(Int.init)

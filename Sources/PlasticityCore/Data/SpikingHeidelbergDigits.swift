@@ -61,16 +61,14 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
 
     static func read(split: String, in directory: URL) throws -> Samples {
         let npz = directory.appendingPathComponent(split + ".npz"), h5 = directory.appendingPathComponent(split + ".h5")
-        if FileManager.default.fileExists(atPath: npz.path) { return try read(npz) }
+        if FileManager.default.fileExists(atPath: npz.path) { return try readNumPy(npz) }
         if FileManager.default.fileExists(atPath: h5.path) { return try readHDF5(h5) }
         throw PlasticityError.malformedArray(name: split, reason: "neither \(npz.lastPathComponent) nor \(h5.lastPathComponent) is in \(directory.path); "
                                              + "see Documentation/Training.md for how to get SHD")
     }
 
-    static func read(_ url: URL) throws -> Samples {
-        guard FileManager.default.fileExists(atPath: url.path) else {
-            throw PlasticityError.malformedArray(name: url.lastPathComponent, reason: "not found at \(url.path); see Documentation/Training.md for how to get and convert SHD")
-        }
+    /// The `.npz` form.
+    static func readNumPy(_ url: URL) throws -> Samples {
         let arrays = try NumPyArchive.read(url)
         func array(_ name: String, floating: Bool) throws -> NumPyArray {
             guard let array = arrays[name] else { throw PlasticityError.missingArray(name: name, file: url.path) }

@@ -28,11 +28,11 @@ final class BPTT<T: KernelScalar> {
             throw PlasticityError.invalidConfiguration("the checkpoint interval must be at least 1, got \(interval)")
         }
         checkpointInterval = options.checkpointInterval
-        spikeError = options.spikeError.map { $0.map { T($0) } }
+        spikeError = options.spikeError
     }
 
     /// ∂E/∂z_t^j added directly at every step (N values).
-    private let spikeError: [T]?
+    private let spikeError: [Double]?
 
     func run(inputs: [T], steps: Int, loss: Loss<T>, recordReadouts: Bool) throws -> GradientResult<T> {
         let shape = forward.shape, batch = forward.batch
@@ -118,11 +118,11 @@ private final class Adjoint<T: KernelScalar> {
     private let outputWeightGradient: ScalarBuffer<T>   // [j][c]
     private let outputBiasGradient: ScalarBuffer<T>
 
-    /// ∂E/∂z_t^j added at every step, if any.
-    private let spikeError: [T]?
+    /// ∂E/∂z_t directly on the spikes (B×N), if any.
+    private let spikeError: ScalarBuffer<T>?
 
-    init(stateCount: Int, batch: Int, shape: NetworkShape, spikeError: [T]?) {
-        self.spikeError = spikeError
+    init(stateCount: Int, batch: Int, shape: NetworkShape, spikeError: [Double]?) {
+        self.spikeError = spikeError.map { ScalarBuffer(repeating: $0, times: batch) }
         self.stateCount = stateCount
         self.batch = batch
         self.shape = shape
@@ -158,9 +158,7 @@ private final class Adjoint<T: KernelScalar> {
         // λ_m = dz·c_m + Σ_q A_qm λ'_q (carried), g = Σ_m b_m λ_m, and the carries to step t−1.
         let dz = spikeAdjoint.pointer
         for element in 0..<size { dz[element] += ownCarry[element] + recurrentCarry[element] }
-        if let spikeError {
-            for b in 0..<batch { for j in 0..<n { dz[b * n + j] += spikeError[j] } }
-        }
+        if let spikeError { for element in 0..<size { dz[element] += spikeError[element] } }
         currentAdjoint.zero()
         ownCarry.zero()
         for m in 0..<k {

@@ -20,6 +20,9 @@ final class EligibilityTraces<T: KernelScalar> {
     var deferred: Bool { deferredSteps != nil }
     /// Whether ē is stored: with a leaky readout and a loss that signals at every step.
     let filters: Bool
+    /// Whether e passes through a per-synapse sum (ē, or Σ_s w_s e_s) on its way to the
+    /// gradient; otherwise it goes straight in.
+    private var sumsPerSynapse: Bool { filters || deferred }
     /// Steps taken since `reset`, and the current step's w_s (deferred losses).
     private var stepsTaken = 0
     private var deferredWeight: T = 1
@@ -77,7 +80,7 @@ final class EligibilityTraces<T: KernelScalar> {
             let kappa = Double(decay)
             deferredWeight = T((1 - Foundation.pow(kappa, Double(steps - stepsTaken + 1))) / (1 - kappa))
         }
-        if synapticComponents.isEmpty && !filters && !deferred {
+        if synapticComponents.isEmpty && !sumsPerSynapse {
             if let spikeError {
                 for index in 0..<(batch * hidden) { scratch[index] = signal[index] + spikeError[index] }
                 accumulateSharedGradient(blocks, scratch.pointer)
@@ -170,7 +173,7 @@ final class EligibilityTraces<T: KernelScalar> {
                 }
                 let learningSignal = signal[element], directError = spikeError?[element] ?? 0
                 let gradientRow = gradient.pointer + j * p
-                if filters || deferred {
+                if sumsPerSynapse {
                     accumulateTraced(e, row: row, gradientRow: gradientRow, learningSignal: learningSignal, directError: directError)
                 } else {
                     let total = learningSignal + directError
@@ -220,7 +223,7 @@ final class EligibilityTraces<T: KernelScalar> {
                 let cs = s.map { blocks.spikeGradient[$0][element] } ?? 0
                 let learningSignal = signal[element], directError = spikeError?[element] ?? 0
                 let gradientRow = gradient.pointer + j * p
-                if filters || deferred {
+                if sumsPerSynapse {
                     for i in 0..<p {
                         let value = own * trace[i] + cross * sharedOld[i] + gain * xRow[i]
                         trace[i] = value

@@ -17,9 +17,9 @@ struct SequenceDriver<T: KernelScalar> {
     /// What a run produced.
     struct Outcome {
         var loss = 0.0
-        var spikes = 0
         /// Spikes per hidden neuron.
         var neuronSpikes: [Int] = []
+        var spikes: Int { neuronSpikes.reduce(0, +) }
         /// y_t for every step (T×B×C), when asked for.
         var readouts: [T] = []
     }
@@ -53,7 +53,6 @@ struct SequenceDriver<T: KernelScalar> {
             try afterStep(t, delta.pointer)
         }
         outcome.neuronSpikes = neuronSpikes
-        outcome.spikes = neuronSpikes.reduce(0, +)
         if loss.isDeferred, range.upperBound == loss.steps {
             outcome.loss += loss.finalSignal(summedReadout: summedReadout.pointer, delta: delta.pointer)
         }

@@ -107,9 +107,7 @@ struct BenchReport: Codable {
 
     func emit(json: Bool, plot: String?, xLabel: String, yLabel: String, x: (BenchPoint) -> Double, y: (BenchPoint) -> Double?) throws {
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(self), as: UTF8.self))
+            try printJSON(self)
         } else {
             print(table)
         }

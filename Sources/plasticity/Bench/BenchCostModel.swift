@@ -74,9 +74,7 @@ struct BenchCostModel: ParsableCommand {
                             date: ISO8601DateFormatter().string(from: Date()), batch: options.batch, inputs: options.inputs,
                             repetitions: options.repetitions, configurations: configurations)
         if options.json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(report)
         } else {
             print(table(report))
         }
@@ -84,11 +82,9 @@ struct BenchCostModel: ParsableCommand {
 
     private func measure(neuron: CompiledNeuron, runner: BenchRunner, hidden: Int, recurrent: Bool) throws -> Configuration {
         let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: recurrent)
-        let model = CostModel(neuron: neuron, shape: shape, workload: runner.workload(steps: steps))
         var times: [RuleTime] = [], skipped: [String] = []
         // Every rule runs the same forward pass; the first run measures how densely it spikes.
         var workload = runner.workload(steps: steps)
-        var spikesMeasured = false
         for rule in try options.selectedRules() {
             let bound = CostModel(neuron: neuron, shape: shape, workload: workload).cost(of: rule).secondsPerStep
             // Per-step time does not depend on T: a slow rule runs fewer steps.
@@ -99,10 +95,7 @@ struct BenchCostModel: ParsableCommand {
             }
             let measuredSteps = Swift.min(steps, affordable)
             let measured = try runner.measure(rule: rule, shape: shape, steps: measuredSteps, checkpointInterval: nil)
-            if !spikesMeasured {
-                workload = workload.measuring(spikes: measured.spikes, steps: measuredSteps, hidden: hidden)
-                spikesMeasured = true
-            }
+            if times.isEmpty { workload = workload.measuring(spikes: measured.spikes, steps: measuredSteps, hidden: hidden) }
             let predicted = CostModel(neuron: neuron, shape: shape, workload: workload).cost(of: rule).secondsPerStep
             // The fastest repetition: another process on these shared machines only ever adds
             // time, and at microseconds per step one interruption moves a median visibly.
