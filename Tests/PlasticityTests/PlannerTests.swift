@@ -8,25 +8,32 @@ struct PlannerTests {
         NetworkShape(inputs: inputs, hidden: hidden, outputs: 3, recurrent: recurrent, bias: true, readoutDecay: decay)
     }
 
+    /// Two workloads: a deferred loss with a leaky readout (per-synapse sums), and a loss at
+    /// every step with a non-leaky readout (a collapsing model's chunked gradient).
     @Test("predicted peak memory is within 25% of the measured storage for every rule on a grid of N and T", arguments: TestPlugins.names)
     func memoryPrediction(model: String) throws {
         let neuron = try TestPlugins.compile(model)
-        for hidden in [4, 16] {
-            for steps in [10, 40] {
-                for recurrent in [false, true] {
-                    let shape = Self.shape(hidden: hidden, recurrent: recurrent)
-                    let network = try Network(shape: shape, neuron: neuron)
-                    let parameters = ParameterSet<Float>(randomFor: shape, seed: 1, inputGain: 3)
-                    let batch = 2
-                    let inputs = [Float](repeating: 0.5, count: steps * batch * shape.inputs)
-                    let loss = try Loss<Float>(.crossEntropySummed, steps: steps, batch: batch, outputs: 3, labels: [0, 1])
-                    let costs = CostModel(neuron: neuron, shape: shape, workload: Workload(batch: batch, steps: steps, deferredLoss: true))
-                    for rule in LearningRuleKind.allCases {
-                        let measured = try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: inputs,
-                                                                   steps: steps, batch: batch, loss: loss).storageBytes
-                        let predicted = costs.cost(of: rule).peakBytes
-                        let ratio = Double(predicted) / Double(measured)
-                        #expect(ratio > 0.75 && ratio < 1.25, "\(model) \(rule) N=\(hidden) T=\(steps) recurrent=\(recurrent): predicted \(predicted), measured \(measured)")
+        for (lossKind, decay) in [(LossKind.crossEntropySummed, 0.5), (.crossEntropyEveryStep, 0)] {
+            for hidden in [4, 16] {
+                for steps in [10, 40] {
+                    for recurrent in [false, true] {
+                        let shape = Self.shape(hidden: hidden, recurrent: recurrent, decay: decay)
+                        let network = try Network(shape: shape, neuron: neuron)
+                        let parameters = ParameterSet<Float>(randomFor: shape, seed: 1, inputGain: 3)
+                        let batch = 2
+                        let inputs = [Float](repeating: 0.5, count: steps * batch * shape.inputs)
+                        let labels = (0..<(lossKind == .crossEntropySummed ? batch : steps * batch)).map { $0 % 3 }
+                        let loss = try Loss<Float>(lossKind, steps: steps, batch: batch, outputs: 3, labels: labels)
+                        let costs = CostModel(neuron: neuron, shape: shape,
+                                              workload: Workload(batch: batch, steps: steps, deferredLoss: lossKind == .crossEntropySummed))
+                        for rule in LearningRuleKind.allCases {
+                            let measured = try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: inputs,
+                                                                       steps: steps, batch: batch, loss: loss).storageBytes
+                            let predicted = costs.cost(of: rule).peakBytes
+                            let ratio = Double(predicted) / Double(measured)
+                            #expect(ratio > 0.75 && ratio < 1.25,
+                                    "\(model) \(lossKind) \(rule) N=\(hidden) T=\(steps) recurrent=\(recurrent): predicted \(predicted), measured \(measured)")
+                        }
                     }
                 }
             }

@@ -12,7 +12,8 @@ struct RuleFixture {
 
     init(model: String, modelParameters: [String: Double] = [:], surrogate: (any Surrogate)? = nil,
          recurrent: Bool, readoutDecay: Double = 0, lossKind: LossKind = .crossEntropyEveryStep,
-         hidden: Int = 5, inputs inputCount: Int = 4, outputs: Int = 3, steps: Int = 14, batch: Int = 2, seed: UInt64 = 1) throws {
+         hidden: Int = 5, inputs inputCount: Int = 4, outputs: Int = 3, steps: Int = 14, batch: Int = 2, seed: UInt64 = 1,
+         spikeInputDensity: Double? = nil) throws {
         let neuron = try TestPlugins.compile(model, modelParameters, surrogate: surrogate)
         let shape = NetworkShape(inputs: inputCount, hidden: hidden, outputs: outputs, recurrent: recurrent, bias: true, readoutDecay: readoutDecay)
         network = try Network(shape: shape, neuron: neuron)
@@ -24,7 +25,11 @@ struct RuleFixture {
         parameters.outputBias = (0..<outputs).map { Double($0) * 0.1 - 0.1 }
         self.parameters = parameters
         var rng = SplitMix64(seed: seed &+ 100)
-        inputs = (0..<(steps * batch * inputCount)).map { _ in Double.random(in: 0...1, using: &rng) }
+        // Analog inputs in [0, 1], or spikes (mostly zero) with the given density.
+        inputs = (0..<(steps * batch * inputCount)).map { _ in
+            let uniform = Double.random(in: 0...1, using: &rng)
+            return spikeInputDensity.map { uniform < $0 ? 1 : 0 } ?? uniform
+        }
         self.steps = steps
         self.batch = batch
         switch lossKind {

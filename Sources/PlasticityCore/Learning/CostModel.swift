@@ -175,16 +175,24 @@ public struct CostModel {
     private var eprop: (Double, Double, Double) {
         var flops = 4 * B * C * N, bytes = 0.0, scalars = readoutScalars
         let shared = Double(sharedComponents), synaptic = Double(synapticComponents)
-        for columns in [P] + (shape.recurrent ? [N] : []) {
+        for (columns, touched) in [(P, touchedInputs)] + (shape.recurrent ? [(N, touchedSpikes)] : []) {
             let synapses = B * N * columns
             // One sum per synapse: ē with a leaky readout, or for a deferred loss Σ_s w_s e_s
             // (which stands for Σ_t ē_t).
             let perSynapseSums: Double = filters ? 1 : 0
-            scalars += 2 * shared * B * columns + synaptic * synapses + perSynapseSums * synapses + N * columns + B * N
+            scalars += 2 * shared * B * columns + synaptic * synapses + perSynapseSums * synapses + N * columns
             flops += B * columns * shared * (1 + 2 * shared)
-            if synapticComponents == 0 && perSynapseSums == 0 {
-                flops += shared * (B * N + 2 * B * N * columns)
-                bytes += s * (shared * B * columns * 3 + N * columns * 2)
+            if synapticComponents == 0 && perSynapseSums == 0 && sharedComponents > 0 {
+                // SharedTraceGradient: per step h and x̂ into the chunk, the backward recursion,
+                // a row of N per non-zero presynaptic value; per chunk a rank-B update.
+                let chunk = Double(SharedTraceGradient<Float>.chunkLength(components: sharedComponents, batch: workload.batch, hidden: shape.hidden,
+                                                                          presynapticCount: Int(columns), scalarBytes: workload.scalarBytes))
+                let perStep = shared * B * N + B * columns
+                scalars += chunk * (perStep + shared * shared + shared) + shared * B * columns + (2 * shared + 1) * B * N + N * columns
+                flops += B * N * shared * (4 + 2 * shared) + 2 * B * N * touched + 2 * shared * B * N * columns / chunk
+                bytes += s * (shared * B * columns * 3 + 2 * perStep + 2 * N * columns / chunk)
+            } else if synapticComponents == 0 && perSynapseSums == 0 {
+                continue  // nothing reaches the gradient
             } else {
                 // w_s·e into Σ (deferred), or ē's filter and L·ē into the gradient.
                 let filtering = workload.deferredLoss ? 2.0 : (filters ? 4 : 2)

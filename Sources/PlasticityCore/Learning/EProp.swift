@@ -50,6 +50,8 @@ final class EProp<T: KernelScalar>: OnlineRule {
     }
 
     func takeGradients() -> ParameterSet<T> {
+        inputTraces.collectGradient()
+        recurrentTraces?.collectGradient()
         let gradients = GradientAssembly.assemble(shape: forward.shape, inputColumns: inputTraces.gradient.pointer,
                                                   recurrent: recurrentTraces?.gradient.pointer,
                                                   outputWeights: readoutGradient.weightGradient.pointer, outputBias: readoutGradient.biasGradient.pointer)

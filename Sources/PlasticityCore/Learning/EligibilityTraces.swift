@@ -33,10 +33,12 @@ final class EligibilityTraces<T: KernelScalar> {
     private let accumulated: ScalarBuffer<T>         // Σ_s w_s e_s = Σ_t ē_t for deferred losses
     private let sharedComponents: [Int]
     private let synapticComponents: [Int]
-    let gradient: ScalarBuffer<T>                    // [j][i]
-    private let scratch: ScalarBuffer<T>             // L + R for the rank-B update
-    private let weightedSignal: ScalarBuffer<T>      // (L + R)·c_m
+    /// [j][i]; complete after `collectGradient()`.
+    let gradient: ScalarBuffer<T>
     private let rowScratch: ScalarBuffer<T>           // new per-synapse rows (k × P), then e (P)
+    /// When every component is shared and nothing is summed per synapse (a LIF whose reset is
+    /// not differentiated), the gradient is accumulated over chunks of steps instead.
+    private let sharedGradient: SharedTraceGradient<T>?
 
     init(structure: BlockStructure, batch: Int, hidden: Int, presynapticCount: Int, readoutDecay: Double, deferredSteps: Int?) {
         self.batch = batch
@@ -57,18 +59,32 @@ final class EligibilityTraces<T: KernelScalar> {
         filtered = ScalarBuffer(count: filters ? synapseSize : 0)
         accumulated = ScalarBuffer(count: deferredSteps != nil ? synapseSize : 0)
         gradient = ScalarBuffer(count: hidden * presynapticCount)
-        scratch = ScalarBuffer(count: batch * hidden)
-        weightedSignal = ScalarBuffer(count: batch * hidden)
         rowScratch = ScalarBuffer(count: (stateCount + 1) * presynapticCount)
+        sharedGradient = synapticComponents.isEmpty && !sharedComponents.isEmpty && !filters && deferredSteps == nil
+            ? SharedTraceGradient(components: sharedComponents.count, batch: batch, hidden: hidden, presynapticCount: presynapticCount)
+            : nil
     }
 
+    /// Starts new sequences; what the finished ones contributed stays in the gradient.
     func reset() {
+        sharedGradient?.flush()
         (shared + sharedPrevious + synaptic + [filtered, accumulated]).forEach { $0.zero() }
         stepsTaken = 0
     }
 
+    /// Completes `gradient` with every step recorded so far.
+    func collectGradient() {
+        guard let sharedGradient else { return }
+        sharedGradient.flush()
+        let transposed = sharedGradient.transposedGradient
+        for i in 0..<presynapticCount {
+            for j in 0..<hidden { gradient[j * presynapticCount + i] += transposed[i * hidden + j] }
+        }
+        transposed.zero()
+    }
+
     var bytes: Int {
-        (shared + sharedPrevious + synaptic + [filtered, accumulated, gradient, scratch, weightedSignal, rowScratch]).map(\.bytes).reduce(0, +)
+        (shared + sharedPrevious + synaptic + [filtered, accumulated, gradient, rowScratch]).map(\.bytes).reduce(0, +) + (sharedGradient?.bytes ?? 0)
     }
 
     /// One step: x̂ (B×P), the step's blocks, the learning signal L (B×N) that reaches the
@@ -80,13 +96,10 @@ final class EligibilityTraces<T: KernelScalar> {
             let kappa = Double(decay)
             deferredWeight = T((1 - Foundation.pow(kappa, Double(steps - stepsTaken + 1))) / (1 - kappa))
         }
-        if synapticComponents.isEmpty && !sumsPerSynapse {
-            if let spikeError {
-                for index in 0..<(batch * hidden) { scratch[index] = signal[index] + spikeError[index] }
-                accumulateSharedGradient(blocks, scratch.pointer)
-            } else {
-                accumulateSharedGradient(blocks, signal)
-            }
+        if let sharedGradient {
+            recordShared(into: sharedGradient, x, blocks, signal, spikeError)
+        } else if synapticComponents.isEmpty && !sumsPerSynapse {
+            return  // no component reaches the gradient
         } else {
             fusedSynapticPass(x, blocks, signal, spikeError)
         }
@@ -110,17 +123,20 @@ final class EligibilityTraces<T: KernelScalar> {
         }
     }
 
-    /// Without per-synapse components and without filtering, the gradient is a rank-B product:
-    /// Σ_m Σ_b (L^{bj} c_m^{bj}) ε_m^{bi}.
-    private func accumulateSharedGradient(_ blocks: BlockValues<T>, _ signal: UnsafePointer<T>) {
-        for m in sharedComponents {
-            let c = blocks.spikeGradient[m]
-            if c.isZero { continue }
-            weightedSignal.zero()
-            c.accumulateProduct(into: weightedSignal.pointer, with: signal, count: batch * hidden)
-            LinearAlgebra.accumulateOuterProducts(into: gradient.pointer, left: weightedSignal.pointer, right: shared[m].pointer,
-                                                  batch: batch, rows: hidden, columns: presynapticCount)
-        }
+    /// h_m = (L + R)·c_m and the shared recursion of this step, for the chunked gradient.
+    private func recordShared(into sharedGradient: SharedTraceGradient<T>, _ x: UnsafePointer<T>, _ blocks: BlockValues<T>,
+                              _ signal: UnsafePointer<T>, _ spikeError: UnsafePointer<T>?) {
+        let components = sharedComponents, count = batch * hidden
+        sharedGradient.record(
+            presynaptic: x,
+            previousTraces: { UnsafePointer(self.sharedPrevious[components[$0]].pointer) },
+            recurrence: { blocks.total(components[$0], components[$1], 0) },
+            gain: { blocks.currentGain[components[$0]][0] },
+            writeSignal: { m, out in
+                let c = blocks.spikeGradient[components[m]]
+                c.accumulateProduct(into: out, with: signal, count: count)
+                if let spikeError { c.accumulateProduct(into: out, with: spikeError, count: count) }
+            })
     }
 
     /// One pass over [b][j][i]: per-synapse trace update, e, ē and the gradient together.
