@@ -135,7 +135,16 @@ public struct CostModel {
         B * P + 3 * B * N + Double(k) * B * N + B * C + N * (P + recurrentColumns + C) + 2 * Double(varying) * B * N
     }
     private var weightScalars: Double { N * Double(shape.inputs) + N * recurrentColumns + (shape.bias ? N : 0) + C * N + C }
-    private var readoutScalars: Double { B * N * (workload.deferredLoss ? 2 : 1) + C * N + C + B * N }
+    /// Whether the readout's gradient adds spikes one by one (a non-leaky readout and a loss at
+    /// every step) rather than filtered spikes as a dense rank-B update.
+    private var readoutAddsSpikes: Bool { shape.readoutDecay == 0 && !workload.deferredLoss }
+    /// z̄ (and Σ z̄ for a deferred loss) or the transposed gradient spikes are added to; the
+    /// gradient; L.
+    private var readoutScalars: Double {
+        (readoutAddsSpikes ? C * N : B * N * (workload.deferredLoss ? 2 : 1)) + C * N + C + B * N
+    }
+    /// L = δ F and the readout's gradient.
+    private var signalAndReadoutFlops: Double { 2 * B * C * N * (1 + (readoutAddsSpikes ? workload.spikeDensity : 1)) }
 
     /// Presynaptic values per batch element the forward products touch (a bias column is
     /// never zero): the rows of the transposed weights they read.
@@ -173,7 +182,7 @@ public struct CostModel {
 
     /// Per weight matrix with P_g presynaptic values: shared traces, per-synapse traces and ē.
     private var eprop: (Double, Double, Double) {
-        var flops = 4 * B * C * N, bytes = 0.0, scalars = readoutScalars
+        var flops = signalAndReadoutFlops, bytes = 0.0, scalars = readoutScalars
         let shared = Double(sharedComponents), synaptic = Double(synapticComponents)
         for (columns, touched) in [(P, touchedInputs)] + (shape.recurrent ? [(N, touchedSpikes)] : []) {
             let synapses = B * N * columns
@@ -231,7 +240,7 @@ public struct CostModel {
         B * N * Double(k) * theta + B * N * theta + (filters ? B * N * theta : 0) + (workload.deferredLoss ? B * N * theta : 0) + theta + readoutScalars
     }
 
-    private var influenceContraction: Double { 2 * Double(k) * B * N * theta + 2 * B * N * theta * (filters ? 2 : 1) + 4 * B * C * N }
+    private var influenceContraction: Double { 2 * Double(k) * B * N * theta + 2 * B * N * theta * (filters ? 2 : 1) + signalAndReadoutFlops }
 
     /// Recorded blocks per step; with checkpointing, snapshots every K steps and one
     /// recomputed segment.

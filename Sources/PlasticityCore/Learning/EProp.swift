@@ -39,7 +39,7 @@ final class EProp<T: KernelScalar>: OnlineRule {
         let direct = spikeError.map { UnsafePointer($0.pointer) }
         inputTraces.step(presynaptic: forward.presynaptic.pointer, blocks: forward.blocks, signal: learningSignal.values.pointer, spikeError: direct)
         recurrentTraces?.step(presynaptic: forward.previousSpike.pointer, blocks: forward.blocks, signal: learningSignal.values.pointer, spikeError: direct)
-        readoutGradient.learn(spikes: forward.spike.pointer, delta: delta)
+        readoutGradient.learn(spikes: forward.spike.pointer, activeSpikes: forward.activeSpikes, delta: delta)
     }
 
     func finishDeferred(delta: UnsafePointer<T>) {
@@ -52,6 +52,7 @@ final class EProp<T: KernelScalar>: OnlineRule {
     func takeGradients() -> ParameterSet<T> {
         inputTraces.collectGradient()
         recurrentTraces?.collectGradient()
+        readoutGradient.collectGradient()
         let gradients = GradientAssembly.assemble(shape: forward.shape, inputColumns: inputTraces.gradient.pointer,
                                                   recurrent: recurrentTraces?.gradient.pointer,
                                                   outputWeights: readoutGradient.weightGradient.pointer, outputBias: readoutGradient.biasGradient.pointer)

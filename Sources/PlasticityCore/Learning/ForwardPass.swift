@@ -14,6 +14,10 @@ public final class ForwardPass<T: KernelScalar> {
     /// z_{t−1} and z_t.
     public private(set) var previousSpike: ScalarBuffer<T>
     public private(set) var spike: ScalarBuffer<T>
+    /// Where x̂_t, z_{t−1} and z_t are non-zero.
+    let activeInputs: NonZeroEntries<T>
+    private(set) var previousActiveSpikes: NonZeroEntries<T>
+    private(set) var activeSpikes: NonZeroEntries<T>
     /// h_t, one array per state variable (updated in place).
     public let state: [ScalarBuffer<T>]
     public let current: ScalarBuffer<T>
@@ -45,6 +49,9 @@ public final class ForwardPass<T: KernelScalar> {
         presynaptic = ScalarBuffer(count: batch * shape.inputColumns)
         previousSpike = ScalarBuffer(count: size)
         spike = ScalarBuffer(count: size)
+        activeInputs = NonZeroEntries(batch: batch, width: shape.inputColumns)
+        previousActiveSpikes = NonZeroEntries(batch: batch, width: shape.hidden)
+        activeSpikes = NonZeroEntries(batch: batch, width: shape.hidden)
         state = (0..<neuron.stateCount).map { _ in ScalarBuffer(count: size) }
         current = ScalarBuffer(count: size)
         readout = ScalarBuffer(count: batch * shape.outputs)
@@ -85,6 +92,7 @@ public final class ForwardPass<T: KernelScalar> {
         }
         spike.zero()
         previousSpike.zero()
+        activeSpikes.find(in: spike.pointer)
         readout.zero()
         previousSpikeGradientBuffers.forEach { $0.zero() }
         entryBuffers.forEach { $0.zero() }
@@ -95,6 +103,7 @@ public final class ForwardPass<T: KernelScalar> {
     public func step(input: UnsafePointer<T>) {
         let n = shape.hidden, columns = shape.inputColumns
         swap(&spike, &previousSpike)
+        swap(&activeSpikes, &previousActiveSpikes)
         // Keep c_{t−1}: the kernel overwrites the entry buffers.
         for (index, entry) in kernel.entries.enumerated() {
             if case .spikeGradient = entry { swap(&entryBuffers[index], &previousSpikeGradientBuffers[index]) }
@@ -103,20 +112,22 @@ public final class ForwardPass<T: KernelScalar> {
             (presynaptic.pointer + b * columns).update(from: input + b * shape.inputs, count: shape.inputs)
             if shape.bias { presynaptic[b * columns + shape.inputs] = 1 }
         }
+        activeInputs.find(in: presynaptic.pointer)
         current.zero()
         LinearAlgebra.accumulateSparseProduct(into: current.pointer, weights: inputWeightsTransposed.pointer, input: presynaptic.pointer,
-                                              batch: batch, rows: columns, columns: n)
+                                              nonZero: activeInputs, rows: columns, columns: n)
         if shape.recurrent {
             LinearAlgebra.accumulateSparseProduct(into: current.pointer, weights: recurrentWeightsTransposed.pointer, input: previousSpike.pointer,
-                                                  batch: batch, rows: n, columns: n)
+                                                  nonZero: previousActiveSpikes, rows: n, columns: n)
         }
         let statePointers = state.map(\.pointer)
         kernel.run(previousState: statePointers.map { UnsafePointer($0) }, previousSpike: previousSpike.pointer, current: current.pointer,
                    newState: statePointers, spike: spike.pointer, entryOutputs: entryBuffers.map(\.pointer), count: batch * n)
         let decay = T(shape.readoutDecay), outputs = shape.outputs
         for index in 0..<(batch * outputs) { readout[index] = decay * readout[index] + parameters.outputBias[index % outputs] }
+        activeSpikes.find(in: spike.pointer)
         LinearAlgebra.accumulateSparseProduct(into: readout.pointer, weights: outputWeightsTransposed.pointer, input: spike.pointer,
-                                              batch: batch, rows: n, columns: outputs)
+                                              nonZero: activeSpikes, rows: n, columns: outputs)
         blocks = makeBlocks()
     }
 
@@ -183,11 +194,13 @@ public final class ForwardPass<T: KernelScalar> {
     func restore(_ snapshot: Snapshot) {
         for (buffer, values) in zip(state, snapshot.state) { buffer.pointer.update(from: values, count: values.count) }
         spike.pointer.update(from: snapshot.spike, count: snapshot.spike.count)
+        activeSpikes.find(in: spike.pointer)
         readout.pointer.update(from: snapshot.readout, count: snapshot.readout.count)
     }
 
     /// Bytes held by the forward pass (state, spikes, blocks, weights copy).
     public var bytes: Int {
         ([presynaptic, previousSpike, spike, current, readout, inputWeightsTransposed, recurrentWeightsTransposed, outputWeightsTransposed] + state + entryBuffers + previousSpikeGradientBuffers).map(\.bytes).reduce(0, +)
+            + activeInputs.bytes + activeSpikes.bytes + previousActiveSpikes.bytes
     }
 }

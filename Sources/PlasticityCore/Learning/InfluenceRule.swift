@@ -60,7 +60,7 @@ extension InfluenceRecursion {
         state.learningSignal.compute(delta: delta, outputWeights: forward.parameters.outputWeights, batch: forward.batch)
         state.sensitivityGradient.accumulate(sensitivity: state.spikeSensitivity.pointer, signal: state.learningSignal.values.pointer,
                                              spikeError: state.spikeError.map { UnsafePointer($0.pointer) })
-        state.readoutGradient.learn(spikes: forward.spike.pointer, delta: delta)
+        state.readoutGradient.learn(spikes: forward.spike.pointer, activeSpikes: forward.activeSpikes, delta: delta)
     }
 
     func finishDeferred(delta: UnsafePointer<Scalar>) {
@@ -72,6 +72,7 @@ extension InfluenceRecursion {
     func takeGradients() -> ParameterSet<Scalar> {
         let shape = forward.shape
         let gradient = state.sensitivityGradient.gradient.pointer, readout = state.readoutGradient
+        readout.collectGradient()
         let result = GradientAssembly.assemble(shape: shape, inputColumns: gradient,
                                                recurrent: shape.recurrent ? gradient + state.layout.recurrentOffset(neuron: 0) : nil,
                                                outputWeights: readout.weightGradient.pointer, outputBias: readout.biasGradient.pointer)

@@ -34,6 +34,19 @@ enum LinearAlgebra {
         }
     }
 
+    /// The same with the non-zero values of `right` found beforehand.
+    @inline(__always)
+    static func accumulateSparseOuterProducts<T: KernelScalar>(intoTransposed out: UnsafeMutablePointer<T>, left: UnsafePointer<T>,
+                                                               right: UnsafePointer<T>, nonZero: NonZeroEntries<T>, rows: Int, columns: Int) {
+        for b in 0..<nonZero.batch {
+            let l = left + b * rows, r = right + b * columns
+            for k in nonZero.positions(inRow: b) {
+                let scale = r[Int(k)], o = out + Int(k) * rows
+                for m in 0..<rows { o[m] += scale * l[m] }
+            }
+        }
+    }
+
     /// The R×C matrix `source` as a C×R array.
     static func transposed<T: KernelScalar>(_ source: UnsafePointer<T>, rows: Int, columns: Int) -> [T] {
         [T](unsafeUninitializedCapacity: rows * columns) { buffer, count in
@@ -55,6 +68,19 @@ enum LinearAlgebra {
                 let scale = input[b * rows + m]
                 if scale == 0 { continue }
                 let w = weights + m * columns
+                for k in 0..<columns { o[k] += scale * w[k] }
+            }
+        }
+    }
+
+    /// The same with the non-zero inputs found beforehand.
+    @inline(__always)
+    static func accumulateSparseProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
+                                                         nonZero: NonZeroEntries<T>, rows: Int, columns: Int) {
+        for b in 0..<nonZero.batch {
+            let o = out + b * columns
+            for m in nonZero.positions(inRow: b) {
+                let scale = input[b * rows + Int(m)], w = weights + Int(m) * columns
                 for k in 0..<columns { o[k] += scale * w[k] }
             }
         }

@@ -38,10 +38,8 @@ struct SequenceDriver<T: KernelScalar> {
             beforeStep(t)
             forward.step(input: inputs + t * stride)
             neuronSpikes.withUnsafeMutableBufferPointer { counts in
-                let spike = forward.spike.pointer
                 for b in 0..<forward.batch {
-                    let row = spike + b * hidden
-                    for j in 0..<hidden where row[j] != 0 { counts[j] += 1 }
+                    for j in forward.activeSpikes.positions(inRow: b) { counts[Int(j)] += 1 }
                 }
             }
             outcome.loss += loss.stepSignal(t: t, readout: forward.readout.pointer, delta: delta.pointer)
