@@ -11,6 +11,8 @@ let cpuFlags: [SwiftSetting] = ProcessInfo.processInfo.environment["PLASTICITY_C
     [.unsafeFlags(["-target-cpu", $0]), .unsafeFlags(["-Xcc", "-march=\($0)"])]
 } ?? []
 
+let cpuCFlags: [CSetting] = ProcessInfo.processInfo.environment["PLASTICITY_CPU"].map { [.unsafeFlags(["-march=\($0)"])] } ?? []
+
 let package = Package(
     name: "PlasticityCore",
     products: [
@@ -28,15 +30,17 @@ let package = Package(
             dependencies: [
                 "CPluginABI",
                 "CFFI",
+                "CKernels",
                 .product(name: "RealModule", package: "swift-numerics"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ],
             path: ".",
-            exclude: ["Package.swift", "CPluginABI", "CFFI"],
+            exclude: ["Package.swift", "CPluginABI", "CFFI", "CKernels"],
             sources: ["SparseAD", "Core", "Learning", "Data"],
             swiftSettings: cpuFlags
         ),
         .target(name: "CPluginABI", path: "CPluginABI"),
+        .target(name: "CKernels", path: "CKernels", cSettings: cpuCFlags),
         // libffi calls C plugin kernels whose arity is known only at run time.
         .systemLibrary(name: "CFFI", path: "CFFI", pkgConfig: "libffi", providers: [.apt(["libffi-dev"])]),
     ],

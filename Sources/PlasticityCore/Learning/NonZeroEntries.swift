@@ -1,13 +1,16 @@
+import CKernels
+
 /// Where a batch of rows (B×W: spikes, spiking inputs) is non-zero, found once per step. The
-/// products that skip zeros then walk these positions instead of each rescanning the rows, and
-/// finding them is branch-free: a scan that branches on every value mispredicts on spikes,
-/// whose positions are unpredictable, and several such scans cost more than the products.
-final class NonZeroEntries<T: KernelScalar> {
-    let batch: Int, width: Int
+/// products that skip zeros then walk these positions instead of each rescanning the rows (a
+/// scan that branches on every value mispredicts at the unpredictable positions of spikes,
+/// and several such scans cost more than the products), and a C kernel finds them a vector of
+/// values at a time.
+public final class NonZeroEntries<T: KernelScalar> {
+    public let batch: Int, width: Int
     private let positions: UnsafeMutablePointer<Int32>   // [b][·], the first counts[b] valid
     private let counts: UnsafeMutablePointer<Int>
 
-    init(batch: Int, width: Int) {
+    public init(batch: Int, width: Int) {
         precondition(width <= Int(Int32.max), "rows of more than 2³¹ values")
         self.batch = batch
         self.width = width
@@ -22,26 +25,28 @@ final class NonZeroEntries<T: KernelScalar> {
     }
 
     /// Finds the non-zero values of `values` (B×W).
-    func find(in values: UnsafePointer<T>) {
+    public func find(in values: UnsafePointer<T>) {
         for b in 0..<batch {
-            let row = values + b * width, out = positions + b * width
-            var count = 0
-            for j in 0..<width {
-                out[count] = Int32(truncatingIfNeeded: j)
-                count &+= row[j] != 0 ? 1 : 0
+            let row = UnsafeRawPointer(values + b * width), out = positions + b * width
+            // Resolved at specialisation: KernelScalar is Float or Double.
+            if T.self == Float.self {
+                counts[b] = plasticity_find_nonzero_float(row.assumingMemoryBound(to: Float.self), width, out)
+            } else if T.self == Double.self {
+                counts[b] = plasticity_find_nonzero_double(row.assumingMemoryBound(to: Double.self), width, out)
+            } else {
+                fatalError("no kernel for \(T.self)")
             }
-            counts[b] = count
         }
     }
 
     /// Positions of the non-zero values of row `b`, ascending.
     @inline(__always)
-    func positions(inRow b: Int) -> UnsafeBufferPointer<Int32> {
+    public func positions(inRow b: Int) -> UnsafeBufferPointer<Int32> {
         UnsafeBufferPointer(start: positions + b * width, count: counts[b])
     }
 
     /// Non-zero values in all rows.
-    var total: Int { (0..<batch).reduce(0) { $0 + counts[$1] } }
+    public var total: Int { (0..<batch).reduce(0) { $0 + counts[$1] } }
 
     var bytes: Int { batch * width * MemoryLayout<Int32>.stride + batch * MemoryLayout<Int>.stride }
 }
