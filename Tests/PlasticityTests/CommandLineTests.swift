@@ -2,10 +2,11 @@ import Foundation
 import PlasticityCore
 import Testing
 
-/// Runs the built `plasticity` tool (it sits next to the test binary) and returns its exit
-/// status and output.
-func runTool(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-    try runProgram(URL(fileURLWithPath: PluginLoader.executableDirectory()).appendingPathComponent("plasticity").path, arguments)
+/// Runs the built `plasticity` tool (it sits next to the test binary), with `environment`
+/// added to this process's, and returns its exit status and output.
+func runTool(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
+    try runProgram(URL(fileURLWithPath: PluginLoader.executableDirectory()).appendingPathComponent("plasticity").path, arguments,
+                   environment: environment)
 }
 
 @Suite("Command line")

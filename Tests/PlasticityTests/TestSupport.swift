@@ -61,9 +61,11 @@ func errorMessage(_ body: () throws -> Void) -> String {
     }
 }
 
-/// Runs a program found on PATH (or at an absolute path) and returns its status and output.
-func runProgram(_ program: String, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+/// Runs a program found on PATH (or at an absolute path), with `environment` added to this
+/// process's, and returns its status and output.
+func runProgram(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
     let process = Process()
+    process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
     if program.hasPrefix("/") {
         process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments

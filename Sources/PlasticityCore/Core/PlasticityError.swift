@@ -21,6 +21,7 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
     case missingArray(name: String, file: String)
     case hdf5Unavailable(tried: [String], reason: String)
     case malformedHDF5(path: String, reason: String)
+    case blasUnavailable(tried: [String], reason: String)
     case noRuleFits(policy: String, reasons: String)
     case nonFinite(quantity: String, value: String, location: String)
     case invalidCheckpoint(path: String, reason: String)
@@ -73,6 +74,10 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
                 + "or convert the files to .npz with Scripts/shd_to_npz.py (Documentation/Training.md)"
         case .malformedHDF5(let path, let reason):
             return "\(path) \(reason)"
+        case .blasUnavailable(let tried, let reason):
+            return "PLASTICITY_BLAS asks for OpenBLAS, which is optional and could not be loaded (tried \(tried.joined(separator: ", ")): \(reason)). "
+                + "Install it (Debian: apt install libopenblas0), point PLASTICITY_BLAS at the library's path, "
+                + "or unset PLASTICITY_BLAS to use the built-in products"
         case .nonFinite(let quantity, let value, let location):
             return "\(quantity) is \(value) at \(location); stopping (check the data, lower the learning rate or the input scale, or clip gradients)"
         case .verificationFailed(let path, let detail):

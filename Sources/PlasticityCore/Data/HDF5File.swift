@@ -189,52 +189,50 @@ struct HDF5Library {
     let nativeInt64: ID
 
     private static func load() throws -> HDF5Library {
-        var errors: [String] = []
-        for name in candidates {
-            guard let handle = dlopen(name, RTLD_NOW | RTLD_LOCAL) else {
-                errors.append(dlerror().map { String(cString: $0) } ?? name)
-                continue
-            }
-            func symbol<F>(_ symbolName: String, as: F.Type) throws -> F {
-                guard let address = dlsym(handle, symbolName) else {
-                    throw PlasticityError.hdf5Unavailable(tried: [name], reason: "\(name) has no \(symbolName) (HDF5 1.10 or later is needed)")
-                }
-                return unsafeBitCast(address, to: F.self)
-            }
-            // H5open initialises the library and with it the native type identifiers, which are
-            // global variables; H5Eset_auto2(H5E_DEFAULT, NULL, NULL) stops it printing error
-            // stacks, since every failure is reported here with its cause.
-            let open = try symbol("H5open", as: (@convention(c) () -> Status).self)
-            guard open() >= 0 else { throw PlasticityError.hdf5Unavailable(tried: [name], reason: "H5open failed") }
-            let silence = try symbol("H5Eset_auto2", as: (@convention(c) (ID, UnsafeRawPointer?, UnsafeRawPointer?) -> Status).self)
-            _ = silence(0, nil, nil)
-            func global(_ symbolName: String) throws -> ID {
-                guard let address = dlsym(handle, symbolName) else {
-                    throw PlasticityError.hdf5Unavailable(tried: [name], reason: "\(name) has no \(symbolName)")
-                }
-                return address.load(as: ID.self)
-            }
-            return HDF5Library(
-                openFile: try symbol("H5Fopen", as: (@convention(c) (UnsafePointer<CChar>, UInt32, ID) -> ID).self),
-                closeFile: try symbol("H5Fclose", as: (@convention(c) (ID) -> Status).self),
-                linkExists: try symbol("H5Lexists", as: (@convention(c) (ID, UnsafePointer<CChar>, ID) -> Int32).self),
-                openDataset: try symbol("H5Dopen2", as: (@convention(c) (ID, UnsafePointer<CChar>, ID) -> ID).self),
-                closeDataset: try symbol("H5Dclose", as: (@convention(c) (ID) -> Status).self),
-                datasetSpace: try symbol("H5Dget_space", as: (@convention(c) (ID) -> ID).self),
-                datasetType: try symbol("H5Dget_type", as: (@convention(c) (ID) -> ID).self),
-                rank: try symbol("H5Sget_simple_extent_ndims", as: (@convention(c) (ID) -> Int32).self),
-                dimensions: try symbol("H5Sget_simple_extent_dims",
-                                       as: (@convention(c) (ID, UnsafeMutablePointer<UInt64>?, UnsafeMutablePointer<UInt64>?) -> Int32).self),
-                closeSpace: try symbol("H5Sclose", as: (@convention(c) (ID) -> Status).self),
-                typeClass: try symbol("H5Tget_class", as: (@convention(c) (ID) -> Int32).self),
-                superType: try symbol("H5Tget_super", as: (@convention(c) (ID) -> ID).self),
-                vlenCreate: try symbol("H5Tvlen_create", as: (@convention(c) (ID) -> ID).self),
-                closeType: try symbol("H5Tclose", as: (@convention(c) (ID) -> Status).self),
-                read: try symbol("H5Dread", as: (@convention(c) (ID, ID, ID, ID, ID, UnsafeMutableRawPointer) -> Status).self),
-                reclaim: try symbol("H5Dvlen_reclaim", as: (@convention(c) (ID, ID, ID, UnsafeMutableRawPointer) -> Status).self),
-                nativeDouble: try global("H5T_NATIVE_DOUBLE_g"),
-                nativeInt64: try global("H5T_NATIVE_LLONG_g"))
+        let library: SystemLibrary
+        switch SystemLibrary.open(candidates) {
+        case .success(let opened): library = opened
+        case .failure(let failure): throw PlasticityError.hdf5Unavailable(tried: candidates, reason: failure.reason)
         }
-        throw PlasticityError.hdf5Unavailable(tried: candidates, reason: errors.last ?? "not found")
+        let name = library.name
+        func symbol<F>(_ symbolName: String, as type: F.Type) throws -> F {
+            guard let function = library.function(symbolName, as: type) else {
+                throw PlasticityError.hdf5Unavailable(tried: [name], reason: "\(name) has no \(symbolName) (HDF5 1.10 or later is needed)")
+            }
+            return function
+        }
+        // H5open initialises the library and with it the native type identifiers, which are
+        // global variables; H5Eset_auto2(H5E_DEFAULT, NULL, NULL) stops it printing error
+        // stacks, since every failure is reported here with its cause.
+        let open = try symbol("H5open", as: (@convention(c) () -> Status).self)
+        guard open() >= 0 else { throw PlasticityError.hdf5Unavailable(tried: [name], reason: "H5open failed") }
+        let silence = try symbol("H5Eset_auto2", as: (@convention(c) (ID, UnsafeRawPointer?, UnsafeRawPointer?) -> Status).self)
+        _ = silence(0, nil, nil)
+        func global(_ symbolName: String) throws -> ID {
+            guard let address = library.address(of: symbolName) else {
+                throw PlasticityError.hdf5Unavailable(tried: [name], reason: "\(name) has no \(symbolName)")
+            }
+            return address.load(as: ID.self)
+        }
+        return HDF5Library(
+            openFile: try symbol("H5Fopen", as: (@convention(c) (UnsafePointer<CChar>, UInt32, ID) -> ID).self),
+            closeFile: try symbol("H5Fclose", as: (@convention(c) (ID) -> Status).self),
+            linkExists: try symbol("H5Lexists", as: (@convention(c) (ID, UnsafePointer<CChar>, ID) -> Int32).self),
+            openDataset: try symbol("H5Dopen2", as: (@convention(c) (ID, UnsafePointer<CChar>, ID) -> ID).self),
+            closeDataset: try symbol("H5Dclose", as: (@convention(c) (ID) -> Status).self),
+            datasetSpace: try symbol("H5Dget_space", as: (@convention(c) (ID) -> ID).self),
+            datasetType: try symbol("H5Dget_type", as: (@convention(c) (ID) -> ID).self),
+            rank: try symbol("H5Sget_simple_extent_ndims", as: (@convention(c) (ID) -> Int32).self),
+            dimensions: try symbol("H5Sget_simple_extent_dims",
+                                   as: (@convention(c) (ID, UnsafeMutablePointer<UInt64>?, UnsafeMutablePointer<UInt64>?) -> Int32).self),
+            closeSpace: try symbol("H5Sclose", as: (@convention(c) (ID) -> Status).self),
+            typeClass: try symbol("H5Tget_class", as: (@convention(c) (ID) -> Int32).self),
+            superType: try symbol("H5Tget_super", as: (@convention(c) (ID) -> ID).self),
+            vlenCreate: try symbol("H5Tvlen_create", as: (@convention(c) (ID) -> ID).self),
+            closeType: try symbol("H5Tclose", as: (@convention(c) (ID) -> Status).self),
+            read: try symbol("H5Dread", as: (@convention(c) (ID, ID, ID, ID, ID, UnsafeMutableRawPointer) -> Status).self),
+            reclaim: try symbol("H5Dvlen_reclaim", as: (@convention(c) (ID, ID, ID, UnsafeMutableRawPointer) -> Status).self),
+            nativeDouble: try global("H5T_NATIVE_DOUBLE_g"),
+            nativeInt64: try global("H5T_NATIVE_LLONG_g"))
     }
 }

@@ -1,10 +1,20 @@
 /// The dense products the network needs, written for the layouts used throughout:
-/// row-major, batch first, postsynaptic index first in weight matrices.
+/// row-major, batch first, postsynaptic index first in weight matrices. With the opt-in
+/// OpenBLAS backend (`MatrixBackend`) the dense ones, and a product with spikes or inputs when
+/// they are dense enough, run as its gemm.
 enum LinearAlgebra {
+    /// OpenBLAS's gemm runs at several times the rate of the loops here, so a product that
+    /// skips zeros is handed to it once at least this fraction of its operand is non-zero.
+    private static var denseEnoughForBLAS: Double { 0.25 }
+
     /// out[m][k] += Σ_b left[b][m] · right[b][k]   (a rank-B update of an M×K matrix).
     @inline(__always)
     static func accumulateOuterProducts<T: KernelScalar>(into out: UnsafeMutablePointer<T>, left: UnsafePointer<T>, right: UnsafePointer<T>,
                                                          batch: Int, rows: Int, columns: Int) {
+        if let blas = MatrixBackend.openBLAS {
+            blas.gemm(transposeA: true, m: rows, n: columns, k: batch, a: left, lda: rows, b: right, ldb: columns, beta: 1, c: out, ldc: columns)
+            return
+        }
         for b in 0..<batch {
             let l = left + b * rows, r = right + b * columns
             for m in 0..<rows {
@@ -77,6 +87,10 @@ enum LinearAlgebra {
     @inline(__always)
     static func accumulateSparseProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
                                                          nonZero: NonZeroEntries<T>, rows: Int, columns: Int) {
+        if let blas = MatrixBackend.openBLAS, Double(nonZero.total) >= denseEnoughForBLAS * Double(nonZero.batch * rows) {
+            blas.gemm(m: nonZero.batch, n: columns, k: rows, a: input, lda: rows, b: weights, ldb: columns, beta: 1, c: out, ldc: columns)
+            return
+        }
         for b in 0..<nonZero.batch {
             let o = out + b * columns
             for m in nonZero.positions(inRow: b) {
@@ -105,6 +119,10 @@ extension LinearAlgebra {
     /// once per product instead of once per row of a.
     static func multiply<T: KernelScalar>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, into c: UnsafeMutablePointer<T>,
                                           rows: Int, inner: Int, columns: Int, accumulate: Bool) {
+        if let blas = MatrixBackend.openBLAS {
+            blas.gemm(m: rows, n: columns, k: inner, a: a, lda: inner, b: b, ldb: columns, beta: accumulate ? 1 : 0, c: c, ldc: columns)
+            return
+        }
         if !accumulate { c.update(repeating: 0, count: rows * columns) }
         let width = Swift.max(64, blockBytes / Swift.max(1, inner * MemoryLayout<T>.stride)) & ~15
         for first in stride(from: 0, to: columns, by: width) {

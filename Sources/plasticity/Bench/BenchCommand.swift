@@ -92,17 +92,16 @@ struct BenchReport: Codable {
     /// Fitted exponent of median time per step against N, per rule (scaling only).
     let exponents: [String: Double]
 
-    static func machineDescription() -> String {
-        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        return info.split(separator: "\n").first { $0.hasPrefix("model name") }.map { String($0.split(separator: ":", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
-    }
+    static func machineDescription() -> String { CPUFeatures.current.modelName }
 
+    /// The build and what runs the dense matrix products.
     static var buildConfiguration: String {
         #if DEBUG
-        return "debug"
+        let mode = "debug"
         #else
-        return "release"
+        let mode = "release"
         #endif
+        return "\(mode) build; matrix products: \(MatrixBackend.description)"
     }
 
     func emit(json: Bool, plot: String?, xLabel: String, yLabel: String, x: (BenchPoint) -> Double, y: (BenchPoint) -> Double?) throws {
@@ -117,13 +116,13 @@ struct BenchReport: Codable {
             SVGChart.Series(name: rule.rawValue + (exponents[rule.rawValue].map { String(format: " (slope %.2f)", $0) } ?? ""),
                             points: points.filter { $0.rule == rule }.compactMap { point in y(point).map { (x(point), $0) } })
         }
-        let chart = SVGChart(title: "\(benchmark): \(model), B=\(batch), I=\(inputs)\(recurrent ? ", W_rec" : ""), \(build) build, \(machine)",
+        let chart = SVGChart(title: "\(benchmark): \(model), B=\(batch), I=\(inputs)\(recurrent ? ", W_rec" : ""), \(build), \(machine)",
                              panels: [.lines(title: benchmark, xLabel: xLabel, yLabel: yLabel, logarithmic: true, series: series)])
         try chart.svg.write(toFile: plot, atomically: true, encoding: .utf8)
     }
 
     var table: String {
-        var lines = ["\(benchmark): \(model), I=\(inputs), C=\(outputs), B=\(batch)\(recurrent ? ", W_rec" : ""); \(machine), \(cores) cores, \(build) build, \(repetitions) repetitions, \(date)", ""]
+        var lines = ["\(benchmark): \(model), I=\(inputs), C=\(outputs), B=\(batch)\(recurrent ? ", W_rec" : ""); \(machine), \(cores) cores, \(build), \(repetitions) repetitions, \(date)", ""]
         var rows = [["rule", "N", "T", "steps run", "median/step", "min", "max", "predicted", "storage", "predicted", "note"]]
         for p in points {
             rows.append([p.rule.rawValue, "\(p.hidden)", "\(p.steps)", p.measuredSteps.map(String.init) ?? "",

@@ -105,7 +105,7 @@ struct BenchCostModel: ParsableCommand {
     }
 
     private func table(_ report: Report) -> String {
-        var lines = ["measured/predicted time per step: B=\(report.batch), I=\(report.inputs); \(report.machine), \(report.build) build, "
+        var lines = ["measured/predicted time per step: B=\(report.batch), I=\(report.inputs); \(report.machine), \(report.build), "
                      + "fastest of \(report.repetitions) repetitions, \(report.date)", ""]
         var rows = [["model", "N", "W_rec", "rule", "measured", "predicted", "measured/predicted", "spread", "skipped"]]
         for configuration in report.configurations {
