@@ -1,33 +1,36 @@
 import PlasticityCore
 import Testing
 
-/// e-prop accumulates the gradient of fully collapsed traces (a LIF whose reset is not
-/// differentiated) over chunks of steps rather than step by step. These runs are many chunks
-/// long and end mid-chunk, so every way a chunk closes is crossed: full, at the sequence's
-/// end, and when an online learner reads the gradient between updates.
+/// Without a sum per synapse (a loss at every step, a non-leaky readout) e-prop accumulates
+/// its gradient, and advances per-synapse traces, over chunks of steps rather than step by
+/// step. These runs are many chunks long and end mid-chunk, so every way a chunk closes is
+/// crossed: full, at the sequence's end, and when an online learner reads the gradient
+/// between updates; every model and reset convention takes part (collapsed traces, one or
+/// several per-synapse components, a C model).
 @Suite("e-prop over sequences many chunks long")
 struct LongSequenceTests {
     static let steps = 150
 
     @Test("e-prop equals BPTT without W_rec over long sequences, for spiking and analog inputs, with a direct spike error",
-          arguments: [nil, 0.1], [LossKind.crossEntropyEveryStep, .meanSquaredError])
-    func epropEqualsBPTT(spikeInputDensity: Double?, lossKind: LossKind) throws {
-        let fixture = try RuleFixture(model: "LIF", recurrent: false, lossKind: lossKind, hidden: 6, inputs: 9, steps: Self.steps, batch: 3,
-                                      seed: 5, spikeInputDensity: spikeInputDensity)
-        #expect(fixture.network.neuron.structure.traceStorage.allSatisfy { $0 != .perSynapse }, "the LIF's traces must collapse")
-        for options in [RuleOptions(), RuleOptions(spikeError: [0.02, -0.01, 0.03, 0, 0.01, -0.02])] {
-            let bptt = try fixture.gradients(.bptt, options: options)
-            let eprop = try fixture.gradients(.eprop, options: options)
-            #expect(bptt.spikeCount > 0)
-            let error = relativeError(eprop.gradients, bptt.gradients)
-            #expect(error < 1e-10, "relative error \(error)")
+          arguments: RuleCase.all, [nil, 0.3] as [Double?])
+    func epropEqualsBPTT(_ ruleCase: RuleCase, spikeInputDensity: Double?) throws {
+        for lossKind in [LossKind.crossEntropyEveryStep, .meanSquaredError] {
+            let fixture = try RuleFixture(model: ruleCase.model, modelParameters: ruleCase.parameters, recurrent: false, lossKind: lossKind,
+                                          hidden: 6, inputs: 9, steps: Self.steps, batch: 3, seed: 5, spikeInputDensity: spikeInputDensity)
+            for options in [RuleOptions(), RuleOptions(spikeError: [0.02, -0.01, 0.03, 0, 0.01, -0.02])] {
+                let bptt = try fixture.gradients(.bptt, options: options)
+                let eprop = try fixture.gradients(.eprop, options: options)
+                #expect(bptt.spikeCount > 0)
+                let error = relativeError(eprop.gradients, bptt.gradients)
+                #expect(error < 1e-10, "\(lossKind): relative error \(error)")
+            }
         }
     }
 
-    @Test("with W_rec, sparse e-prop over long sequences equals dense e-prop (the same rule without sparsity)")
-    func sparseEqualsDenseWithRecurrence() throws {
-        let fixture = try RuleFixture(model: "LIF", recurrent: true, hidden: 6, inputs: 5, steps: Self.steps, batch: 2, seed: 6,
-                                      spikeInputDensity: 0.2)
+    @Test("with W_rec, sparse e-prop over long sequences equals dense e-prop (the same rule without sparsity)", arguments: RuleCase.all)
+    func sparseEqualsDenseWithRecurrence(_ ruleCase: RuleCase) throws {
+        let fixture = try RuleFixture(model: ruleCase.model, modelParameters: ruleCase.parameters, recurrent: true, hidden: 6, inputs: 5,
+                                      steps: Self.steps, batch: 2, seed: 6, spikeInputDensity: 0.3)
         let sparse = try fixture.gradients(.eprop), dense = try fixture.gradients(.denseEprop)
         #expect(sparse.spikeCount > 0)
         let error = relativeError(sparse.gradients, dense.gradients)
@@ -36,10 +39,10 @@ struct LongSequenceTests {
 
     /// Without W_rec e-prop's traces are RTRL's influences, so two online learners that update
     /// the weights every K steps, mid-sequence, must stay identical.
-    @Test("streaming e-prop with updates every 7 steps equals streaming RTRL")
-    func streamingEqualsRTRL() throws {
-        let fixture = try RuleFixture(model: "LIF", recurrent: false, lossKind: .meanSquaredError, hidden: 5, inputs: 6, steps: Self.steps,
-                                      batch: 2, seed: 8, spikeInputDensity: 0.3)
+    @Test("streaming e-prop with updates every 7 steps equals streaming RTRL", arguments: RuleCase.all)
+    func streamingEqualsRTRL(_ ruleCase: RuleCase) throws {
+        let fixture = try RuleFixture(model: ruleCase.model, modelParameters: ruleCase.parameters, recurrent: false, lossKind: .meanSquaredError,
+                                      hidden: 5, inputs: 6, steps: Self.steps, batch: 2, seed: 8, spikeInputDensity: 0.3)
         let shape = fixture.network.shape
         func stream(_ rule: LearningRuleKind) throws -> OnlineLearner<Double> {
             let learner = try OnlineLearner(rule: rule, network: fixture.network, parameters: fixture.parameters, batch: fixture.batch,

@@ -7,9 +7,19 @@ struct OutOfTreePluginTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     /// Builds Examples/QuadraticIF as its own package (as a user outside this repository would).
+    /// SwiftPM does not notice files added to or removed from the core package, a path
+    /// dependency, in a scratch directory it built before; a failed build is retried once with
+    /// the build description dropped, so a stale one is rebuilt rather than reported.
     static func buildExample() throws -> String {
         let scratch = repository.appendingPathComponent(".build-examples")
-        let result = try runProgram("swift", ["build", "--package-path", repository.appendingPathComponent("Examples/QuadraticIF").path, "--scratch-path", scratch.path])
+        func build() throws -> (status: Int32, output: String, error: String) {
+            try runProgram("swift", ["build", "--package-path", repository.appendingPathComponent("Examples/QuadraticIF").path, "--scratch-path", scratch.path])
+        }
+        var result = try build()
+        if result.status != 0 {
+            for stale in ["debug.yaml", "debug/description.json"] { try? FileManager.default.removeItem(at: scratch.appendingPathComponent(stale)) }
+            result = try build()
+        }
         guard result.status == 0 else { throw PlasticityError.invalidConfiguration("building the example failed:\n\(result.output)\(result.error)") }
         return scratch.appendingPathComponent("debug/libQuadraticIF.so").path
     }

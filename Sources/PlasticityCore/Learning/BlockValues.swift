@@ -20,6 +20,30 @@ public enum EntryValue<T: KernelScalar> {
         return false
     }
 
+    /// out[e] = self[e] for e in 0..<count.
+    @inline(__always)
+    func write(into out: UnsafeMutablePointer<T>, count: Int) {
+        switch self {
+        case .zero: out.update(repeating: 0, count: count)
+        case .constant(let value): out.update(repeating: value, count: count)
+        case .varying(let values): out.update(from: values, count: count)
+        }
+    }
+
+    /// out[e] += self[e] · other[e] for e in 0..<count.
+    @inline(__always)
+    func accumulateProduct(into out: UnsafeMutablePointer<T>, with other: EntryValue<T>, count: Int) {
+        switch (self, other) {
+        case (.zero, _), (_, .zero): return
+        case (.constant(let a), .constant(let b)):
+            let product = a * b
+            for e in 0..<count { out[e] += product }
+        case (.constant, .varying(let values)): accumulateProduct(into: out, with: values, count: count)
+        case (.varying(let values), .constant): other.accumulateProduct(into: out, with: values, count: count)
+        case (.varying(let a), .varying(let b)): for e in 0..<count { out[e] += a[e] * b[e] }
+        }
+    }
+
     /// out[e] += self[e] · x[e] for e in 0..<count, the case decided once so the loop vectorises.
     @inline(__always)
     func accumulateProduct(into out: UnsafeMutablePointer<T>, with x: UnsafePointer<T>, count: Int) {
@@ -43,6 +67,12 @@ public struct BlockValues<T: KernelScalar> {
     public let spikeGradient: [EntryValue<T>]
     /// c[j] of the previous step (zero before the first step).
     public let previousSpikeGradient: [EntryValue<T>]
+
+    /// D[i][j] for elements 0..<count into `out`.
+    func writeTotal(_ i: Int, _ j: Int, into out: UnsafeMutablePointer<T>, count: Int) {
+        stateJacobian[i][j].write(into: out, count: count)
+        ownSpikeGain[i].accumulateProduct(into: out, with: previousSpikeGradient[j], count: count)
+    }
 
     /// D[i][j] = A[i][j] + r[i]·c_prev[j] for element `index`: the total recurrence.
     @inline(__always)

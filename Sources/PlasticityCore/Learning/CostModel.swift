@@ -189,20 +189,26 @@ public struct CostModel {
             // One sum per synapse: ē with a leaky readout, or for a deferred loss Σ_s w_s e_s
             // (which stands for Σ_t ē_t).
             let perSynapseSums: Double = filters ? 1 : 0
-            scalars += 2 * shared * B * columns + synaptic * synapses + perSynapseSums * synapses + N * columns
+            scalars += 2 * shared * B * columns + N * columns
             flops += B * columns * shared * (1 + 2 * shared)
-            if synapticComponents == 0 && perSynapseSums == 0 && sharedComponents > 0 {
-                // SharedTraceGradient: per step h and x̂ into the chunk, the backward recursion,
-                // a row of N per non-zero presynaptic value; per chunk a rank-B update.
-                let chunk = Double(SharedTraceGradient<Float>.chunkLength(components: sharedComponents, batch: workload.batch, hidden: shape.hidden,
-                                                                          presynapticCount: Int(columns), scalarBytes: workload.scalarBytes))
-                let perStep = shared * B * N + B * columns
-                scalars += chunk * (perStep + shared * shared + shared) + shared * B * columns + (2 * shared + 1) * B * N + N * columns
-                flops += B * N * shared * (4 + 2 * shared) + 2 * B * N * touched + 2 * shared * B * N * columns / chunk
-                bytes += s * (shared * B * columns * 3 + 2 * perStep + 2 * N * columns / chunk)
-            } else if synapticComponents == 0 && perSynapseSums == 0 {
-                continue  // nothing reaches the gradient
+            if perSynapseSums == 0 {
+                guard sharedComponents + synapticComponents > 0 else { continue }  // nothing reaches the gradient
+                // ChunkedTraceGradient. Per step: M, g, h recorded; the backward recursions (λ,
+                // and R for per-synapse components); a row of N per non-zero presynaptic value
+                // for the gradient and each per-synapse component. Per chunk: μ, one pass over
+                // the per-synapse traces, a rank-B update per shared component.
+                let traced = sharedComponents + synapticComponents, d = Double(traced)
+                let chunkSteps = ChunkedTraceGradient<Float>.chunkLength(traced: traced, synaptic: synapticComponents, batch: workload.batch,
+                                                                         hidden: shape.hidden, presynapticCount: Int(columns), scalarBytes: workload.scalarBytes)
+                let chunk = Double(chunkSteps)
+                scalars += Double(ChunkedTraceGradient<Float>.scalars(traced: traced, synaptic: synapticComponents, batch: workload.batch,
+                                                                      hidden: shape.hidden, presynapticCount: Int(columns), chunk: chunkSteps))
+                flops += B * N * (3 * d * d + 4 * d + synaptic * (2 * d + 2 * d * d)) + 2 * B * N * touched * (1 + synaptic)
+                    + (2 * d * d * B * N + synaptic * synapses * (2 + 2 * synaptic + 2 * shared) + 2 * shared * B * N * columns) / chunk
+                bytes += s * (2 * (d * d + 2 * d) * B * N + 2 * B * columns + 3 * shared * B * columns
+                              + (2 * synaptic * synapses + 2 * N * columns) / chunk)
             } else {
+                scalars += synaptic * synapses + perSynapseSums * synapses
                 // w_s·e into Σ (deferred), or ē's filter and L·ē into the gradient.
                 let filtering = workload.deferredLoss ? 2.0 : (filters ? 4 : 2)
                 if synapticComponents == 1 && sharedComponents <= 1 {

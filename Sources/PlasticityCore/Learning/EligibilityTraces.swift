@@ -10,7 +10,9 @@ import Foundation
 /// For a deferred loss (L known only at the end, the same for every step) only Σ_t ē_t is
 /// needed, and with T known it is Σ_s w_s e_s, w_s = (1 − κ^{T−s+1})/(1 − κ): one array per
 /// synapse instead of ē and its sum.
-/// The trace update and the gradient accumulation run as one fused pass.
+/// With a sum per synapse (ē or Σ_s w_s e_s) the trace update and the accumulation run as one
+/// fused pass per step; without one (a loss at every step, a non-leaky readout) the gradient
+/// goes through `ChunkedTraceGradient`, which also keeps the per-synapse traces.
 final class EligibilityTraces<T: KernelScalar> {
     let batch: Int, hidden: Int, presynapticCount: Int, stateCount: Int
     let storage: [TraceStorage]
@@ -36,9 +38,9 @@ final class EligibilityTraces<T: KernelScalar> {
     /// [j][i]; complete after `collectGradient()`.
     let gradient: ScalarBuffer<T>
     private let rowScratch: ScalarBuffer<T>           // new per-synapse rows (k × P), then e (P)
-    /// When every component is shared and nothing is summed per synapse (a LIF whose reset is
-    /// not differentiated), the gradient is accumulated over chunks of steps instead.
-    private let sharedGradient: SharedTraceGradient<T>?
+    /// When nothing is summed per synapse (a loss at every step, a non-leaky readout), the
+    /// gradient is accumulated over chunks of steps instead, and it keeps the per-synapse traces.
+    private let chunked: ChunkedTraceGradient<T>?
 
     init(structure: BlockStructure, batch: Int, hidden: Int, presynapticCount: Int, readoutDecay: Double, deferredSteps: Int?) {
         self.batch = batch
@@ -55,28 +57,30 @@ final class EligibilityTraces<T: KernelScalar> {
         let sharedSize = batch * presynapticCount, synapseSize = batch * hidden * presynapticCount
         shared = storage.map { ScalarBuffer(count: $0 == .perPresynaptic ? sharedSize : 0) }
         sharedPrevious = storage.map { ScalarBuffer(count: $0 == .perPresynaptic ? sharedSize : 0) }
-        synaptic = storage.map { ScalarBuffer(count: $0 == .perSynapse ? synapseSize : 0) }
+        let chunks = !filters && deferredSteps == nil
+        synaptic = storage.map { ScalarBuffer(count: $0 == .perSynapse && !chunks ? synapseSize : 0) }
         filtered = ScalarBuffer(count: filters ? synapseSize : 0)
         accumulated = ScalarBuffer(count: deferredSteps != nil ? synapseSize : 0)
         gradient = ScalarBuffer(count: hidden * presynapticCount)
         rowScratch = ScalarBuffer(count: (stateCount + 1) * presynapticCount)
-        sharedGradient = synapticComponents.isEmpty && !sharedComponents.isEmpty && !filters && deferredSteps == nil
-            ? SharedTraceGradient(components: sharedComponents.count, batch: batch, hidden: hidden, presynapticCount: presynapticCount)
+        chunked = chunks && storage.contains { $0 != .zero }
+            ? ChunkedTraceGradient(storage: storage, batch: batch, hidden: hidden, presynapticCount: presynapticCount)
             : nil
     }
 
     /// Starts new sequences; what the finished ones contributed stays in the gradient.
     func reset() {
-        sharedGradient?.flush()
+        chunked?.flush()
+        chunked?.resetTraces()
         (shared + sharedPrevious + synaptic + [filtered, accumulated]).forEach { $0.zero() }
         stepsTaken = 0
     }
 
     /// Completes `gradient` with every step recorded so far.
     func collectGradient() {
-        guard let sharedGradient else { return }
-        sharedGradient.flush()
-        let transposed = sharedGradient.transposedGradient
+        guard let chunked else { return }
+        chunked.flush()
+        let transposed = chunked.transposedGradient
         for i in 0..<presynapticCount {
             for j in 0..<hidden { gradient[j * presynapticCount + i] += transposed[i * hidden + j] }
         }
@@ -84,7 +88,7 @@ final class EligibilityTraces<T: KernelScalar> {
     }
 
     var bytes: Int {
-        (shared + sharedPrevious + synaptic + [filtered, accumulated, gradient, rowScratch]).map(\.bytes).reduce(0, +) + (sharedGradient?.bytes ?? 0)
+        (shared + sharedPrevious + synaptic + [filtered, accumulated, gradient, rowScratch]).map(\.bytes).reduce(0, +) + (chunked?.bytes ?? 0)
     }
 
     /// One step: x̂ (B×P), the step's blocks, the learning signal L (B×N) that reaches the
@@ -96,13 +100,13 @@ final class EligibilityTraces<T: KernelScalar> {
             let kappa = Double(decay)
             deferredWeight = T((1 - Foundation.pow(kappa, Double(steps - stepsTaken + 1))) / (1 - kappa))
         }
-        if let sharedGradient {
-            recordShared(into: sharedGradient, x, blocks, signal, spikeError)
-        } else if synapticComponents.isEmpty && !sumsPerSynapse {
-            return  // no component reaches the gradient
-        } else {
+        if let chunked {
+            chunked.record(presynaptic: x, blocks: blocks, signal: signal, spikeError: spikeError,
+                           previousShared: { UnsafePointer(self.sharedPrevious[$0].pointer) })
+        } else if sumsPerSynapse {
             fusedSynapticPass(x, blocks, signal, spikeError)
         }
+        // Otherwise no component is traced: nothing reaches the gradient.
     }
 
     /// Shared components have constant coefficients and read only shared (or zero) components.
@@ -123,23 +127,7 @@ final class EligibilityTraces<T: KernelScalar> {
         }
     }
 
-    /// h_m = (L + R)·c_m and the shared recursion of this step, for the chunked gradient.
-    private func recordShared(into sharedGradient: SharedTraceGradient<T>, _ x: UnsafePointer<T>, _ blocks: BlockValues<T>,
-                              _ signal: UnsafePointer<T>, _ spikeError: UnsafePointer<T>?) {
-        let components = sharedComponents, count = batch * hidden
-        sharedGradient.record(
-            presynaptic: x,
-            previousTraces: { UnsafePointer(self.sharedPrevious[components[$0]].pointer) },
-            recurrence: { blocks.total(components[$0], components[$1], 0) },
-            gain: { blocks.currentGain[components[$0]][0] },
-            writeSignal: { m, out in
-                let c = blocks.spikeGradient[components[m]]
-                c.accumulateProduct(into: out, with: signal, count: count)
-                if let spikeError { c.accumulateProduct(into: out, with: spikeError, count: count) }
-            })
-    }
-
-    /// One pass over [b][j][i]: per-synapse trace update, e, ē and the gradient together.
+    /// One pass over [b][j][i]: per-synapse trace update, e, then ē or Σ_s w_s e_s and the gradient.
     /// Per (b, j) every term is a pointer to a row indexed by the presynaptic input i (a
     /// per-synapse row or a shared per-presynaptic row), so each operation is a vectorisable
     /// loop over the row, and the row stays in L1 between them: every trace still crosses
@@ -189,12 +177,7 @@ final class EligibilityTraces<T: KernelScalar> {
                 }
                 let learningSignal = signal[element], directError = spikeError?[element] ?? 0
                 let gradientRow = gradient.pointer + j * p
-                if sumsPerSynapse {
-                    accumulateTraced(e, row: row, gradientRow: gradientRow, learningSignal: learningSignal, directError: directError)
-                } else {
-                    let total = learningSignal + directError
-                    if total != 0 { for i in 0..<p { gradientRow[i] += total * e[i] } }
-                }
+                accumulateTraced(e, row: row, gradientRow: gradientRow, learningSignal: learningSignal, directError: directError)
             }
         }
     }
@@ -239,21 +222,12 @@ final class EligibilityTraces<T: KernelScalar> {
                 let cs = s.map { blocks.spikeGradient[$0][element] } ?? 0
                 let learningSignal = signal[element], directError = spikeError?[element] ?? 0
                 let gradientRow = gradient.pointer + j * p
-                if sumsPerSynapse {
-                    for i in 0..<p {
-                        let value = own * trace[i] + cross * sharedOld[i] + gain * xRow[i]
-                        trace[i] = value
-                        e[i] = cm * value + cs * sharedNew[i]
-                    }
-                    accumulateTraced(e, row: row, gradientRow: gradientRow, learningSignal: learningSignal, directError: directError)
-                } else {
-                    let total = learningSignal + directError
-                    for i in 0..<p {
-                        let value = own * trace[i] + cross * sharedOld[i] + gain * xRow[i]
-                        trace[i] = value
-                        gradientRow[i] += total * (cm * value + cs * sharedNew[i])
-                    }
+                for i in 0..<p {
+                    let value = own * trace[i] + cross * sharedOld[i] + gain * xRow[i]
+                    trace[i] = value
+                    e[i] = cm * value + cs * sharedNew[i]
                 }
+                accumulateTraced(e, row: row, gradientRow: gradientRow, learningSignal: learningSignal, directError: directError)
             }
         }
     }

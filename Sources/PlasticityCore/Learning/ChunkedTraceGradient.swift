@@ -1,0 +1,283 @@
+/// e-prop's gradient over chunks of steps, when e goes straight into the gradient (a loss at
+/// every step and a non-leaky readout). Per element (b, j) the traced components of a synapse
+/// follow a linear recursion driven by its presynaptic value,
+///
+///     ε_t = M_t ε_{t−1} + g_t x̂_t,   ∇^{ji} += Σ_b h_t^{bj} · ε_t^{bji},   h_t = (L_t + R)·c_t,
+///
+/// with M = D over the traced components and g = b; components whose coefficients are shared
+/// constants (a LIF's voltage with the reset under stopGradient) do not depend on j and are
+/// kept per presynaptic input, the rest (ALIF's adaptation) per synapse. Step by step that is
+/// a dense rank-B update and a pass over every per-synapse trace each step, which is most of
+/// the rule's time and all of its memory traffic. Over a chunk τ = 0…n−1 that starts from
+/// ε_{−1}, linearity splits the same sum into
+///
+///     Σ_τ h_τ·ε_τ = μ·ε_{−1} + Σ_σ (g_σᵀ λ_σ) x̂_σ,   λ_σ = h_σ + M_{σ+1}ᵀ λ_{σ+1},   μ = M_0ᵀ λ_0,
+///
+/// and the per-synapse traces advance to the chunk's end as
+///
+///     ε_{n−1} = Φ ε_{−1} + Σ_σ w_σ x̂_σ,   Φ = M_{n−1}⋯M_0,   w_σ = M_{n−1}⋯M_{σ+1} g_σ.
+///
+/// So the per-synapse traces are read and written once per chunk instead of every step, the
+/// shared ones enter as one rank-B update per chunk, and each step costs, besides short
+/// recursions over the B×N elements, one contiguous row of N per non-zero presynaptic value per
+/// (gradient or per-synapse) row — a few percent of the values for spiking inputs. The result
+/// is the step-by-step sum in another order. A chunk is flushed when full, at a new batch and
+/// when the gradient is read, so memory stays independent of the sequence length. The
+/// gradient is kept transposed (P×N) and per-synapse traces as [b][i][j], so that the row of a
+/// presynaptic value is contiguous.
+final class ChunkedTraceGradient<T: KernelScalar> {
+    let batch: Int, hidden: Int, presynapticCount: Int
+    /// The traced components (storage not zero), as the model numbers them.
+    let components: [Int]
+    /// Positions in `components` of those kept per synapse and of those shared.
+    let synapticSlots: [Int], sharedSlots: [Int]
+    /// Steps a chunk holds.
+    let chunkLength: Int
+    private(set) var pendingSteps = 0
+    /// Σ over flushed chunks, P×N.
+    let transposedGradient: ScalarBuffer<T>
+    /// Per-synapse traces at the chunk's start, [s][b][i][j].
+    private let synapticTraces: ScalarBuffer<T>
+    /// Per step of the chunk: M [τ][r][c][e], g and h [τ][r][e], x̂ [τ][b][i] and where it is non-zero.
+    private let recurrences: ScalarBuffer<T>
+    private let gains: ScalarBuffer<T>
+    private let signals: ScalarBuffer<T>
+    private let inputs: ScalarBuffer<T>
+    private let activeInputs: [NonZeroEntries<T>]
+    /// Shared traces at the chunk's start, [h][b][i].
+    private let sharedStart: ScalarBuffer<T>
+    /// λ [r][e]; R = M_{n−1}⋯M_{σ+1} restricted to per-synapse rows [s][c][e]; w_σ [τ][s][e].
+    private var adjoint: ScalarBuffer<T>, nextAdjoint: ScalarBuffer<T>
+    private var propagator: ScalarBuffer<T>, nextPropagator: ScalarBuffer<T>
+    private let inputPropagation: ScalarBuffer<T>
+    /// gᵀλ, then μ [r][e].
+    private let inputCoefficient: ScalarBuffer<T>
+    private let startCoefficients: ScalarBuffer<T>
+    private let rowScratch: ScalarBuffer<T>
+
+    private var elements: Int { batch * hidden }
+    private var dimension: Int { components.count }
+
+    /// The chunk's records fill about this many bytes: long enough that the per-synapse pass
+    /// and the rank-B update are paid once per many steps, short enough to stay in cache.
+    private static var chunkBytes: Int { 4 << 20 }
+    private static var longestChunk: Int { 32 }
+
+    /// Steps per chunk for these sizes (the cost model prices the same chunks).
+    static func chunkLength(traced: Int, synaptic: Int, batch: Int, hidden: Int, presynapticCount: Int, scalarBytes: Int) -> Int {
+        let perStep = (traced * traced + 2 * traced + synaptic) * batch * hidden * scalarBytes
+            + batch * presynapticCount * (scalarBytes + MemoryLayout<Int32>.stride)
+        return Swift.max(1, Swift.min(longestChunk, chunkBytes / perStep))
+    }
+
+    /// Scalars held, for the cost model (positions counted as scalars of their size).
+    static func scalars(traced: Int, synaptic: Int, batch: Int, hidden: Int, presynapticCount: Int, chunk: Int) -> Int {
+        let e = batch * hidden, bp = batch * presynapticCount
+        return presynapticCount * hidden + synaptic * bp * hidden
+            + chunk * ((traced * traced + 2 * traced + synaptic) * e + 2 * bp)
+            + (traced - synaptic) * bp + 2 * traced * e + 2 * synaptic * traced * e + e + traced * e + (synaptic + 1) * hidden
+    }
+
+    init(storage: [TraceStorage], batch: Int, hidden: Int, presynapticCount: Int) {
+        self.batch = batch
+        self.hidden = hidden
+        self.presynapticCount = presynapticCount
+        let components = storage.indices.filter { storage[$0] != .zero }
+        self.components = components
+        synapticSlots = components.indices.filter { storage[components[$0]] == .perSynapse }
+        sharedSlots = components.indices.filter { storage[components[$0]] == .perPresynaptic }
+        let d = components.count, s = synapticSlots.count, e = batch * hidden, bp = batch * presynapticCount
+        chunkLength = Self.chunkLength(traced: d, synaptic: s, batch: batch, hidden: hidden, presynapticCount: presynapticCount,
+                                       scalarBytes: MemoryLayout<T>.stride)
+        transposedGradient = ScalarBuffer(count: presynapticCount * hidden)
+        synapticTraces = ScalarBuffer(count: s * bp * hidden)
+        recurrences = ScalarBuffer(count: chunkLength * d * d * e)
+        gains = ScalarBuffer(count: chunkLength * d * e)
+        signals = ScalarBuffer(count: chunkLength * d * e)
+        inputs = ScalarBuffer(count: chunkLength * bp)
+        activeInputs = (0..<chunkLength).map { _ in NonZeroEntries(batch: batch, width: presynapticCount) }
+        sharedStart = ScalarBuffer(count: sharedSlots.count * bp)
+        adjoint = ScalarBuffer(count: d * e)
+        nextAdjoint = ScalarBuffer(count: d * e)
+        propagator = ScalarBuffer(count: s * d * e)
+        nextPropagator = ScalarBuffer(count: s * d * e)
+        inputPropagation = ScalarBuffer(count: chunkLength * s * e)
+        inputCoefficient = ScalarBuffer(count: e)
+        startCoefficients = ScalarBuffer(count: d * e)
+        rowScratch = ScalarBuffer(count: (s + 1) * hidden)
+    }
+
+    var bytes: Int {
+        [transposedGradient, synapticTraces, recurrences, gains, signals, inputs, sharedStart, adjoint, nextAdjoint, propagator,
+         nextPropagator, inputPropagation, inputCoefficient, startCoefficients, rowScratch].map(\.bytes).reduce(0, +)
+            + activeInputs.map(\.bytes).reduce(0, +)
+    }
+
+    /// Records one step: x̂ (B×P), the step's blocks, L and R (B×N). `previousShared(m)` is the
+    /// shared trace ε̃_{t−1} of component m ([b][i]), read when a chunk starts.
+    func record(presynaptic x: UnsafePointer<T>, blocks: BlockValues<T>, signal: UnsafePointer<T>, spikeError: UnsafePointer<T>?,
+                previousShared: (Int) -> UnsafePointer<T>) {
+        let e = elements, d = dimension, bp = batch * presynapticCount
+        if pendingSteps == 0 {
+            for (index, slot) in sharedSlots.enumerated() {
+                (sharedStart.pointer + index * bp).update(from: previousShared(components[slot]), count: bp)
+            }
+        }
+        let step = pendingSteps
+        (inputs.pointer + step * bp).update(from: x, count: bp)
+        activeInputs[step].find(in: inputs.pointer + step * bp)
+        for (r, m) in components.enumerated() {
+            for (c, n) in components.enumerated() {
+                blocks.writeTotal(m, n, into: recurrences.pointer + ((step * d + r) * d + c) * e, count: e)
+            }
+            blocks.currentGain[m].write(into: gains.pointer + (step * d + r) * e, count: e)
+            let h = signals.pointer + (step * d + r) * e
+            h.update(repeating: 0, count: e)
+            let spikeGradient = blocks.spikeGradient[m]
+            spikeGradient.accumulateProduct(into: h, with: signal, count: e)
+            if let spikeError { spikeGradient.accumulateProduct(into: h, with: spikeError, count: e) }
+        }
+        pendingSteps += 1
+        if pendingSteps == chunkLength { flush() }
+    }
+
+    /// Adds the pending steps into `transposedGradient`, advances the per-synapse traces to the
+    /// last recorded step and starts a new chunk.
+    func flush() {
+        guard pendingSteps > 0 else { return }
+        let e = elements, d = dimension, s = synapticSlots.count
+        for m in 0..<s {
+            for c in 0..<d { (propagator.pointer + (m * d + c) * e).update(repeating: synapticSlots[m] == c ? 1 : 0, count: e) }
+        }
+        for step in (0..<pendingSteps).reversed() {
+            updateAdjoint(step: step)
+            // gᵀλ_σ: one row of N per non-zero x̂_σ^{bi}.
+            combine(adjoint.pointer, with: gains.pointer + step * d * e, into: inputCoefficient.pointer)
+            addRows(of: inputCoefficient.pointer, for: step, into: transposedGradient.pointer, batchStride: 0)
+            if s > 0 { advancePropagator(step: step) }
+        }
+        // μ = M_0ᵀ λ_0.
+        for c in 0..<d {
+            let out = startCoefficients.pointer + c * e
+            out.update(repeating: 0, count: e)
+            for r in 0..<d { accumulate(recurrence(step: 0, r, c), adjoint.pointer + r * e, into: out) }
+        }
+        for (index, slot) in sharedSlots.enumerated() {
+            LinearAlgebra.accumulateOuterProducts(into: transposedGradient.pointer, left: sharedStart.pointer + index * batch * presynapticCount,
+                                                  right: startCoefficients.pointer + slot * e, batch: batch, rows: presynapticCount, columns: hidden)
+        }
+        if s > 0 { advanceSynapticTraces() }
+        pendingSteps = 0
+    }
+
+    /// Zeroes the per-synapse traces for new sequences (after a `flush`).
+    func resetTraces() {
+        synapticTraces.zero()
+    }
+
+    private func recurrence(step: Int, _ r: Int, _ c: Int) -> UnsafePointer<T> {
+        UnsafePointer(recurrences.pointer + ((step * dimension + r) * dimension + c) * elements)
+    }
+
+    /// λ_σ = h_σ + M_{σ+1}ᵀ λ_{σ+1}, with λ zero past the chunk's last step.
+    private func updateAdjoint(step: Int) {
+        let e = elements, d = dimension
+        let h = signals.pointer + step * d * e
+        guard step < pendingSteps - 1 else {
+            adjoint.pointer.update(from: h, count: d * e)
+            return
+        }
+        nextAdjoint.pointer.update(from: h, count: d * e)
+        for c in 0..<d {
+            for r in 0..<d { accumulate(recurrence(step: step + 1, r, c), adjoint.pointer + r * e, into: nextAdjoint.pointer + c * e) }
+        }
+        swap(&adjoint, &nextAdjoint)
+    }
+
+    /// w_σ = R g_σ (per-synapse rows), then R ← R·M_σ.
+    private func advancePropagator(step: Int) {
+        let e = elements, d = dimension, s = synapticSlots.count
+        for m in 0..<s {
+            combine(propagator.pointer + m * d * e, with: gains.pointer + step * d * e, into: inputPropagation.pointer + (step * s + m) * e)
+            for c in 0..<d {
+                let out = nextPropagator.pointer + (m * d + c) * e
+                out.update(repeating: 0, count: e)
+                for k in 0..<d { accumulate(recurrence(step: step, k, c), propagator.pointer + (m * d + k) * e, into: out) }
+            }
+        }
+        swap(&propagator, &nextPropagator)
+    }
+
+    /// The per-synapse pass, once per chunk: the gradient's μ·ε_{−1} term, ε ← Φ ε_{−1} + Φ ε̃_{−1}
+    /// (Φ = R over the whole chunk), then Σ_σ w_σ x̂_σ row by row.
+    private func advanceSynapticTraces() {
+        let e = elements, d = dimension, s = synapticSlots.count, n = hidden, p = presynapticCount, bp = batch * p
+        let gradient = transposedGradient.pointer, newRows = rowScratch.pointer
+        func traceRow(_ m: Int, _ b: Int, _ i: Int) -> UnsafeMutablePointer<T> { synapticTraces.pointer + (m * bp + b * p + i) * n }
+        for b in 0..<batch {
+            for i in 0..<p {
+                let gradientRow = gradient + i * n
+                for m in 0..<s {
+                    let trace = traceRow(m, b, i), mu = startCoefficients.pointer + synapticSlots[m] * e + b * n
+                    for j in 0..<n { gradientRow[j] += mu[j] * trace[j] }
+                }
+                for m in 0..<s {
+                    // One per-synapse component is updated in place; several go through scratch rows.
+                    let out = s == 1 ? traceRow(0, b, i) : newRows + m * n
+                    let phi = propagator.pointer + m * d * e + b * n   // R[m][c] at c·e
+                    if s == 1 {
+                        let own = phi + synapticSlots[0] * e
+                        for j in 0..<n { out[j] = own[j] * out[j] }
+                    } else {
+                        out.update(repeating: 0, count: n)
+                        for (k, slot) in synapticSlots.enumerated() {
+                            let coefficient = phi + slot * e, trace = traceRow(k, b, i)
+                            for j in 0..<n { out[j] += coefficient[j] * trace[j] }
+                        }
+                    }
+                    for (index, slot) in sharedSlots.enumerated() {
+                        let value = sharedStart[(index * batch + b) * p + i]
+                        if value == 0 { continue }
+                        let coefficient = phi + slot * e
+                        for j in 0..<n { out[j] += value * coefficient[j] }
+                    }
+                }
+                if s > 1 {
+                    for m in 0..<s { traceRow(m, b, i).update(from: newRows + m * n, count: n) }
+                }
+            }
+        }
+        for step in 0..<pendingSteps {
+            for m in 0..<s {
+                addRows(of: inputPropagation.pointer + (step * s + m) * e, for: step, into: synapticTraces.pointer + m * bp * n, batchStride: p * n)
+            }
+        }
+    }
+
+    /// For each non-zero x̂_step^{bi}: target[b·batchStride + i·N + j] += x̂ · coefficient[b][j]
+    /// (batchStride 0: one P×N target for the whole batch, the gradient).
+    private func addRows(of coefficient: UnsafePointer<T>, for step: Int, into target: UnsafeMutablePointer<T>, batchStride: Int) {
+        let x = inputs.pointer + step * batch * presynapticCount, n = hidden
+        for b in 0..<batch {
+            let row = coefficient + b * n
+            for i in activeInputs[step].positions(inRow: b) {
+                let value = x[b * presynapticCount + Int(i)]
+                let out = target + b * batchStride + Int(i) * n
+                for j in 0..<n { out[j] += value * row[j] }
+            }
+        }
+    }
+
+    /// out = Σ_r weights[r] ⊙ values[r] over the traced components ([r][e] each).
+    private func combine(_ values: UnsafePointer<T>, with weights: UnsafePointer<T>, into out: UnsafeMutablePointer<T>) {
+        let e = elements
+        out.update(repeating: 0, count: e)
+        for r in 0..<dimension { accumulate(weights + r * e, values + r * e, into: out) }
+    }
+
+    /// out += a ⊙ b over the B×N elements.
+    @inline(__always)
+    private func accumulate(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, into out: UnsafeMutablePointer<T>) {
+        for index in 0..<elements { out[index] += a[index] * b[index] }
+    }
+}
