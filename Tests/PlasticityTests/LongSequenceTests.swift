@@ -11,18 +11,23 @@ import Testing
 struct LongSequenceTests {
     static let steps = 150
 
+    /// Every loss, with non-leaky and leaky readouts: e straight into the gradient, through ē,
+    /// and through the deferred sum Σ_s w_s e_s.
     @Test("e-prop equals BPTT without W_rec over long sequences, for spiking and analog inputs, with a direct spike error",
           arguments: RuleCase.all, [nil, 0.3] as [Double?])
     func epropEqualsBPTT(_ ruleCase: RuleCase, spikeInputDensity: Double?) throws {
-        for lossKind in [LossKind.crossEntropyEveryStep, .meanSquaredError] {
-            let fixture = try RuleFixture(model: ruleCase.model, modelParameters: ruleCase.parameters, recurrent: false, lossKind: lossKind,
-                                          hidden: 6, inputs: 9, steps: Self.steps, batch: 3, seed: 5, spikeInputDensity: spikeInputDensity)
+        let configurations: [(LossKind, Double)] = [(.crossEntropyEveryStep, 0), (.meanSquaredError, 0), (.crossEntropyEveryStep, 0.7),
+                                                    (.crossEntropySummed, 0.7), (.crossEntropyLastStep, 0)]
+        for (lossKind, decay) in configurations {
+            let fixture = try RuleFixture(model: ruleCase.model, modelParameters: ruleCase.parameters, recurrent: false, readoutDecay: decay,
+                                          lossKind: lossKind, hidden: 6, inputs: 9, steps: Self.steps, batch: 3, seed: 5,
+                                          spikeInputDensity: spikeInputDensity)
             for options in [RuleOptions(), RuleOptions(spikeError: [0.02, -0.01, 0.03, 0, 0.01, -0.02])] {
                 let bptt = try fixture.gradients(.bptt, options: options)
                 let eprop = try fixture.gradients(.eprop, options: options)
                 #expect(bptt.spikeCount > 0)
                 let error = relativeError(eprop.gradients, bptt.gradients)
-                #expect(error < 1e-10, "\(lossKind): relative error \(error)")
+                #expect(error < 1e-10, "\(lossKind) κ=\(decay): relative error \(error)")
             }
         }
     }

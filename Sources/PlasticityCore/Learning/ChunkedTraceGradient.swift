@@ -1,42 +1,60 @@
-/// e-prop's gradient over chunks of steps, when e goes straight into the gradient (a loss at
-/// every step and a non-leaky readout). Per element (b, j) the traced components of a synapse
-/// follow a linear recursion driven by its presynaptic value,
+/// e-prop's gradient over chunks of steps. Per element (b, j) the traced components of a
+/// synapse, with whatever e passes through on its way to the gradient (ē = κ ē + e for a leaky
+/// readout, Σ_s w_s e_s for a deferred loss) as one more component, follow a linear recursion
+/// driven by the synapse's presynaptic value,
 ///
-///     ε_t = M_t ε_{t−1} + g_t x̂_t,   ∇^{ji} += Σ_b h_t^{bj} · ε_t^{bji},   h_t = (L_t + R)·c_t,
+///     ε_t = M_t ε_{t−1} + g_t x̂_t,   ∇^{ji} += Σ_b h_t^{bj} · ε_t^{bji},
 ///
-/// with M = D over the traced components and g = b; components whose coefficients are shared
-/// constants (a LIF's voltage with the reset under stopGradient) do not depend on j and are
-/// kept per presynaptic input, the rest (ALIF's adaptation) per synapse. Step by step that is
-/// a dense rank-B update and a pass over every per-synapse trace each step, which is most of
-/// the rule's time and all of its memory traffic. Over a chunk τ = 0…n−1 that starts from
-/// ε_{−1}, linearity splits the same sum into
+/// where M is D over the traced components (and e's row, c_tᵀ M_t, for the sum), g is b (and
+/// c_tᵀ b), and h holds what multiplies each component in the gradient: L·c without a sum,
+/// L on ē with one, and the direct spike error R·c in every case. Components whose
+/// coefficients are shared constants (a LIF's voltage with the reset under stopGradient) do
+/// not depend on j and are kept per presynaptic input; the rest (ALIF's adaptation, ē, the
+/// deferred sum) per synapse. Step by step that is a dense rank-B update and a pass over every
+/// per-synapse value each step: most of the rule's time and all of its memory traffic. Over a
+/// chunk τ = 0…n−1 that starts from ε_{−1}, linearity splits the same sum into
 ///
 ///     Σ_τ h_τ·ε_τ = μ·ε_{−1} + Σ_σ (g_σᵀ λ_σ) x̂_σ,   λ_σ = h_σ + M_{σ+1}ᵀ λ_{σ+1},   μ = M_0ᵀ λ_0,
 ///
-/// and the per-synapse traces advance to the chunk's end as
+/// and the per-synapse values advance to the chunk's end as
 ///
 ///     ε_{n−1} = Φ ε_{−1} + Σ_σ w_σ x̂_σ,   Φ = M_{n−1}⋯M_0,   w_σ = M_{n−1}⋯M_{σ+1} g_σ.
 ///
-/// So the per-synapse traces are read and written once per chunk instead of every step, the
-/// shared ones enter as one rank-B update per chunk, and each step costs, besides short
-/// recursions over the B×N elements, one contiguous row of N per non-zero presynaptic value per
-/// (gradient or per-synapse) row — a few percent of the values for spiking inputs. The result
-/// is the step-by-step sum in another order. A chunk is flushed when full, at a new batch and
-/// when the gradient is read, so memory stays independent of the sequence length. The
-/// gradient is kept transposed (P×N) and per-synapse traces as [b][i][j], so that the row of a
-/// presynaptic value is contiguous.
+/// So per-synapse values are read and written once per chunk instead of every step, shared
+/// ones enter as one rank-B update per chunk, and each step costs, besides short recursions
+/// over the B×N elements, one contiguous row of N per non-zero presynaptic value for the
+/// gradient and for each per-synapse component — a few percent of the values for spiking
+/// inputs. The result is the step-by-step sum in another order. A chunk is flushed when full,
+/// at a new batch and when the gradient is read, so memory stays independent of the sequence
+/// length. The gradient is kept transposed (P×N) and per-synapse values as [b][i][j], so that
+/// the row of a presynaptic value is contiguous.
 final class ChunkedTraceGradient<T: KernelScalar> {
+    /// What e passes through on its way to the gradient.
+    enum Summation {
+        /// Nothing: a non-leaky readout and a loss at every step.
+        case none
+        /// ē = κ ē + e: a leaky readout and a loss at every step.
+        case filtered(decay: T)
+        /// Σ_s w_s e_s, multiplied by L once it is known (`addDeferredGradient`).
+        case deferred
+    }
+
     let batch: Int, hidden: Int, presynapticCount: Int
-    /// The traced components (storage not zero), as the model numbers them.
+    let summation: Summation
+    /// The traced components (storage not zero), as the model numbers them; the sum, if any,
+    /// is the slot after them.
     let components: [Int]
-    /// Positions in `components` of those kept per synapse and of those shared.
+    /// Slots (0..<dimension) kept per synapse, and those shared.
     let synapticSlots: [Int], sharedSlots: [Int]
+    /// The sum's slot, if e passes through one.
+    private let sumSlot: Int?
+    private let dimension: Int
     /// Steps a chunk holds.
     let chunkLength: Int
     private(set) var pendingSteps = 0
     /// Σ over flushed chunks, P×N.
     let transposedGradient: ScalarBuffer<T>
-    /// Per-synapse traces at the chunk's start, [s][b][i][j].
+    /// Per-synapse values (traces, and the sum) at the chunk's start, [s][b][i][j].
     private let synapticTraces: ScalarBuffer<T>
     /// Per step of the chunk: M [τ][r][c][e], g and h [τ][r][e], x̂ [τ][b][i] and where it is non-zero.
     private let recurrences: ScalarBuffer<T>
@@ -56,11 +74,11 @@ final class ChunkedTraceGradient<T: KernelScalar> {
     private let rowScratch: ScalarBuffer<T>
 
     private var elements: Int { batch * hidden }
-    private var dimension: Int { components.count }
 
-    /// The chunk's records fill about this many bytes: long enough that the per-synapse pass
-    /// and the rank-B update are paid once per many steps, short enough to stay in cache.
-    private static var chunkBytes: Int { 4 << 20 }
+    /// The chunk's records (written once, read back once) fill at most this many bytes: enough
+    /// that the per-synapse pass and the rank-B update are paid once per many steps even with a
+    /// sum per synapse and a large batch (ALIF, N=256, B=32: 30 steps), and within the L3.
+    private static var chunkBytes: Int { 16 << 20 }
     private static var longestChunk: Int { 32 }
 
     /// Steps per chunk for these sizes (the cost model prices the same chunks).
@@ -75,18 +93,21 @@ final class ChunkedTraceGradient<T: KernelScalar> {
         let e = batch * hidden, bp = batch * presynapticCount
         return presynapticCount * hidden + synaptic * bp * hidden
             + chunk * ((traced * traced + 2 * traced + synaptic) * e + 2 * bp)
-            + (traced - synaptic) * bp + 2 * traced * e + 2 * synaptic * traced * e + e + traced * e + (synaptic + 1) * hidden
+            + (traced - synaptic) * bp + 2 * traced * e + 2 * synaptic * traced * e + e + traced * e + synaptic * hidden
     }
 
-    init(storage: [TraceStorage], batch: Int, hidden: Int, presynapticCount: Int) {
+    init(storage: [TraceStorage], summation: Summation, batch: Int, hidden: Int, presynapticCount: Int) {
         self.batch = batch
         self.hidden = hidden
         self.presynapticCount = presynapticCount
+        self.summation = summation
         let components = storage.indices.filter { storage[$0] != .zero }
         self.components = components
-        synapticSlots = components.indices.filter { storage[components[$0]] == .perSynapse }
+        if case .none = summation { sumSlot = nil } else { sumSlot = components.count }
+        synapticSlots = components.indices.filter { storage[components[$0]] == .perSynapse } + (sumSlot.map { [$0] } ?? [])
         sharedSlots = components.indices.filter { storage[components[$0]] == .perPresynaptic }
-        let d = components.count, s = synapticSlots.count, e = batch * hidden, bp = batch * presynapticCount
+        dimension = components.count + (sumSlot == nil ? 0 : 1)
+        let d = dimension, s = synapticSlots.count, e = batch * hidden, bp = batch * presynapticCount
         chunkLength = Self.chunkLength(traced: d, synaptic: s, batch: batch, hidden: hidden, presynapticCount: presynapticCount,
                                        scalarBytes: MemoryLayout<T>.stride)
         transposedGradient = ScalarBuffer(count: presynapticCount * hidden)
@@ -104,7 +125,7 @@ final class ChunkedTraceGradient<T: KernelScalar> {
         inputPropagation = ScalarBuffer(count: chunkLength * s * e)
         inputCoefficient = ScalarBuffer(count: e)
         startCoefficients = ScalarBuffer(count: d * e)
-        rowScratch = ScalarBuffer(count: (s + 1) * hidden)
+        rowScratch = ScalarBuffer(count: s * hidden)
     }
 
     var bytes: Int {
@@ -113,10 +134,11 @@ final class ChunkedTraceGradient<T: KernelScalar> {
             + activeInputs.map(\.bytes).reduce(0, +)
     }
 
-    /// Records one step: x̂ (B×P), the step's blocks, L and R (B×N). `previousShared(m)` is the
-    /// shared trace ε̃_{t−1} of component m ([b][i]), read when a chunk starts.
+    /// Records one step: x̂ (B×P), the step's blocks, L and R (B×N), and w_s (deferred sums).
+    /// `previousShared(m)` is the shared trace ε̃_{t−1} of component m ([b][i]), read when a
+    /// chunk starts.
     func record(presynaptic x: UnsafePointer<T>, blocks: BlockValues<T>, signal: UnsafePointer<T>, spikeError: UnsafePointer<T>?,
-                previousShared: (Int) -> UnsafePointer<T>) {
+                deferredWeight: T, previousShared: (Int) -> UnsafePointer<T>) {
         let e = elements, d = dimension, bp = batch * presynapticCount
         if pendingSteps == 0 {
             for (index, slot) in sharedSlots.enumerated() {
@@ -124,21 +146,61 @@ final class ChunkedTraceGradient<T: KernelScalar> {
             }
         }
         let step = pendingSteps
+        func recurrence(_ r: Int, _ c: Int) -> UnsafeMutablePointer<T> { recurrences.pointer + ((step * d + r) * d + c) * e }
+        func gain(_ r: Int) -> UnsafeMutablePointer<T> { gains.pointer + (step * d + r) * e }
+        func weight(_ r: Int) -> UnsafeMutablePointer<T> { signals.pointer + (step * d + r) * e }
         (inputs.pointer + step * bp).update(from: x, count: bp)
         activeInputs[step].find(in: inputs.pointer + step * bp)
         for (r, m) in components.enumerated() {
-            for (c, n) in components.enumerated() {
-                blocks.writeTotal(m, n, into: recurrences.pointer + ((step * d + r) * d + c) * e, count: e)
-            }
-            blocks.currentGain[m].write(into: gains.pointer + (step * d + r) * e, count: e)
-            let h = signals.pointer + (step * d + r) * e
+            for (c, n) in components.enumerated() { blocks.writeTotal(m, n, into: recurrence(r, c), count: e) }
+            blocks.currentGain[m].write(into: gain(r), count: e)
+            // h: L·c when e goes straight in; the direct error R·c always.
+            let h = weight(r), spikeGradient = blocks.spikeGradient[m]
             h.update(repeating: 0, count: e)
-            let spikeGradient = blocks.spikeGradient[m]
-            spikeGradient.accumulateProduct(into: h, with: signal, count: e)
+            if sumSlot == nil { spikeGradient.accumulateProduct(into: h, with: signal, count: e) }
             if let spikeError { spikeGradient.accumulateProduct(into: h, with: spikeError, count: e) }
         }
+        guard let sum = sumSlot else {
+            pendingSteps += 1
+            if pendingSteps == chunkLength { flush() }
+            return
+        }
+        // The sum's row: S_t = a S_{t−1} + w e_t with e_t = c_tᵀ(M_t ε_{t−1} + g_t x̂_t).
+        let (own, scale, signalOnSum): (T, T, Bool)
+        switch summation {
+        case .filtered(let decay): (own, scale, signalOnSum) = (decay, 1, true)
+        case .deferred, .none: (own, scale, signalOnSum) = (1, deferredWeight, false)
+        }
+        for c in 0..<sum {
+            let out = recurrence(sum, c)
+            out.update(repeating: 0, count: e)
+            for (r, m) in components.enumerated() { blocks.spikeGradient[m].accumulateProduct(into: out, with: recurrence(r, c), count: e) }
+            if scale != 1 { for index in 0..<e { out[index] *= scale } }
+            recurrence(c, sum).update(repeating: 0, count: e)
+        }
+        recurrence(sum, sum).update(repeating: own, count: e)
+        let sumGain = gain(sum)
+        sumGain.update(repeating: 0, count: e)
+        for (r, m) in components.enumerated() { blocks.spikeGradient[m].accumulateProduct(into: sumGain, with: gain(r), count: e) }
+        if scale != 1 { for index in 0..<e { sumGain[index] *= scale } }
+        if signalOnSum { weight(sum).update(from: signal, count: e) } else { weight(sum).update(repeating: 0, count: e) }
         pendingSteps += 1
         if pendingSteps == chunkLength { flush() }
+    }
+
+    /// A deferred loss's gradient once L is known: Σ_b L^{bj} (Σ_s w_s e_s)^{bji}.
+    func addDeferredGradient(signal: UnsafePointer<T>) {
+        guard let sum = sumSlot, case .deferred = summation else { return }
+        flush()
+        let n = hidden, p = presynapticCount, bp = batch * p
+        let slot = synapticSlots.firstIndex(of: sum)!
+        for b in 0..<batch {
+            let l = signal + b * n
+            for i in 0..<p {
+                let row = transposedGradient.pointer + i * n, total = synapticTraces.pointer + (slot * bp + b * p + i) * n
+                for j in 0..<n { row[j] += l[j] * total[j] }
+            }
+        }
     }
 
     /// Adds the pending steps into `transposedGradient`, advances the per-synapse traces to the

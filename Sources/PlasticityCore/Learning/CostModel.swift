@@ -103,7 +103,6 @@ public struct CostModel {
     private let externalCalls: Int
     private let sharedComponents: Int
     private let synapticComponents: Int
-    private let nonZeroPerRow: Int
 
     public init(neuron: CompiledNeuron, shape: NetworkShape, workload: Workload, machine: MachineModel = .reference) {
         self.neuron = neuron
@@ -117,7 +116,6 @@ public struct CostModel {
         externalCalls = kernel.externalCallCount
         sharedComponents = neuron.structure.traceStorage.filter { $0 == .perPresynaptic }.count
         synapticComponents = neuron.structure.traceStorage.filter { $0 == .perSynapse }.count
-        nonZeroPerRow = neuron.structure.total.entries.map { $0.filter { !$0.isZero }.count }.max() ?? 0
     }
 
     private var B: Double { Double(workload.batch) }
@@ -180,45 +178,31 @@ public struct CostModel {
                         secondsPerStep: seconds, checkpointInterval: rule == .bptt ? checkpointInterval : nil)
     }
 
-    /// Per weight matrix with P_g presynaptic values: shared traces, per-synapse traces and ē.
+    /// Per weight matrix with P_g presynaptic values: the shared traces every step, and
+    /// `ChunkedTraceGradient` for the rest. Per step it records M, g, h, runs the backward
+    /// recursions (λ, and R for per-synapse components) and adds a row of N per non-zero
+    /// presynaptic value for the gradient and for each per-synapse component; per chunk, μ, one
+    /// pass over the per-synapse values and a rank-B update per shared component. ē (leaky
+    /// readout) or Σ_s w_s e_s (deferred loss) is one more per-synapse component.
     private var eprop: (Double, Double, Double) {
         var flops = signalAndReadoutFlops, bytes = 0.0, scalars = readoutScalars
-        let shared = Double(sharedComponents), synaptic = Double(synapticComponents)
+        let shared = Double(sharedComponents)
+        let sums = filters ? 1 : 0, traced = sharedComponents + synapticComponents + sums
+        let synapticCount = synapticComponents + sums, synaptic = Double(synapticCount), d = Double(traced)
         for (columns, touched) in [(P, touchedInputs)] + (shape.recurrent ? [(N, touchedSpikes)] : []) {
             let synapses = B * N * columns
-            // One sum per synapse: ē with a leaky readout, or for a deferred loss Σ_s w_s e_s
-            // (which stands for Σ_t ē_t).
-            let perSynapseSums: Double = filters ? 1 : 0
             scalars += 2 * shared * B * columns + N * columns
             flops += B * columns * shared * (1 + 2 * shared)
-            if perSynapseSums == 0 {
-                guard sharedComponents + synapticComponents > 0 else { continue }  // nothing reaches the gradient
-                // ChunkedTraceGradient. Per step: M, g, h recorded; the backward recursions (λ,
-                // and R for per-synapse components); a row of N per non-zero presynaptic value
-                // for the gradient and each per-synapse component. Per chunk: μ, one pass over
-                // the per-synapse traces, a rank-B update per shared component.
-                let traced = sharedComponents + synapticComponents, d = Double(traced)
-                let chunkSteps = ChunkedTraceGradient<Float>.chunkLength(traced: traced, synaptic: synapticComponents, batch: workload.batch,
-                                                                         hidden: shape.hidden, presynapticCount: Int(columns), scalarBytes: workload.scalarBytes)
-                let chunk = Double(chunkSteps)
-                scalars += Double(ChunkedTraceGradient<Float>.scalars(traced: traced, synaptic: synapticComponents, batch: workload.batch,
-                                                                      hidden: shape.hidden, presynapticCount: Int(columns), chunk: chunkSteps))
-                flops += B * N * (3 * d * d + 4 * d + synaptic * (2 * d + 2 * d * d)) + 2 * B * N * touched * (1 + synaptic)
-                    + (2 * d * d * B * N + synaptic * synapses * (2 + 2 * synaptic + 2 * shared) + 2 * shared * B * N * columns) / chunk
-                bytes += s * (2 * (d * d + 2 * d) * B * N + 2 * B * columns + 3 * shared * B * columns
-                              + (2 * synaptic * synapses + 2 * N * columns) / chunk)
-            } else {
-                scalars += synaptic * synapses + perSynapseSums * synapses
-                // w_s·e into Σ (deferred), or ē's filter and L·ē into the gradient.
-                let filtering = workload.deferredLoss ? 2.0 : (filters ? 4 : 2)
-                if synapticComponents == 1 && sharedComponents <= 1 {
-                    // The single fused loop: ε = D ε + D' ε_s + b x (5 flops), e = c ε + c_s ε_s (3).
-                    flops += synapses * (8 + filtering)
-                } else {
-                    flops += synapses * (synaptic * (2 + 2 * Double(nonZeroPerRow)) + 2 * Double(k) + filtering)
-                }
-                bytes += s * synapses * (2 * synaptic + 2 * perSynapseSums + 2)
-            }
+            guard sharedComponents + synapticComponents > 0 else { continue }  // nothing reaches the gradient
+            let chunkSteps = ChunkedTraceGradient<Float>.chunkLength(traced: traced, synaptic: synapticCount, batch: workload.batch,
+                                                                     hidden: shape.hidden, presynapticCount: Int(columns), scalarBytes: workload.scalarBytes)
+            let chunk = Double(chunkSteps)
+            scalars += Double(ChunkedTraceGradient<Float>.scalars(traced: traced, synaptic: synapticCount, batch: workload.batch,
+                                                                  hidden: shape.hidden, presynapticCount: Int(columns), chunk: chunkSteps))
+            flops += B * N * (3 * d * d + 4 * d + synaptic * (2 * d + 2 * d * d)) + 2 * B * N * touched * (1 + synaptic)
+                + (2 * d * d * B * N + synaptic * synapses * (2 + 2 * synaptic + 2 * shared) + 2 * shared * B * N * columns) / chunk
+            bytes += s * (2 * (d * d + 2 * d) * B * N + 2 * B * columns + 3 * shared * B * columns
+                          + (2 * synaptic * synapses + 2 * N * columns) / chunk)
         }
         return (flops, bytes, scalars)
     }
