@@ -40,10 +40,11 @@ public struct Workload: Sendable, Codable, Equatable {
 /// project's machines with `plasticity compare` (Documentation/Benchmarks.md).
 public struct MachineModel: Sendable, Codable {
     /// Element-wise work over B·N and short rows: the forward pass (the interpreted step
-    /// kernel, the products over spiking inputs) and BPTT's backward step (~10 GFLOP/s).
+    /// kernel, the products over spiking inputs), BPTT's backward step and e-prop's chunked
+    /// recursions (~10 GFLOP/s).
     public var flopsPerSecond: Double
-    /// Long contiguous row operations that vectorise: e-prop's trace passes and the influence
-    /// updates of RTRL and dense e-prop.
+    /// Long contiguous row operations that vectorise: the influence updates of RTRL and dense
+    /// e-prop, e-prop's learning signal and its rows per non-zero input.
     public var vectorFlopsPerSecond: Double
     /// Main memory.
     public var bytesPerSecond: Double
@@ -70,8 +71,14 @@ public struct MachineModel: Sendable, Codable {
 
     /// Time for work that is limited by either its arithmetic or its memory traffic.
     func seconds(flops: Double, at flopRate: Double, bytes: Double, workingSet: Double) -> Double {
+        seconds(computing: flops / flopRate, bytes: bytes, workingSet: workingSet)
+    }
+
+    /// The longer of the compute time and the time to move `bytes` at the bandwidth of the
+    /// smallest level holding the working set.
+    func seconds(computing computeSeconds: Double, bytes: Double, workingSet: Double) -> Double {
         let bandwidth = caches.first { workingSet <= Double($0.bytes) }?.bytesPerSecond ?? bytesPerSecond
-        return Swift.max(flops / flopRate, bytes / bandwidth)
+        return Swift.max(computeSeconds, bytes / bandwidth)
     }
 }
 
@@ -156,11 +163,15 @@ public struct CostModel {
 
     public func cost(of rule: LearningRuleKind, checkpointInterval: Int? = nil) -> RuleCost {
         let (flops, bytes, scalars): (Double, Double, Double)
+        // Of the rule's flops, those in element-wise loops over B·N (priced at the scalar rate).
+        var elementwise = 0.0
         switch rule {
-        case .eprop: (flops, bytes, scalars) = eprop
+        case .eprop: (flops, bytes, scalars, elementwise) = eprop
         case .denseEprop: (flops, bytes, scalars) = denseEprop
         case .rtrl: (flops, bytes, scalars) = rtrl
-        case .bptt: (flops, bytes, scalars) = bptt(checkpointInterval: checkpointInterval)
+        case .bptt:
+            (flops, bytes, scalars) = bptt(checkpointInterval: checkpointInterval)
+            elementwise = flops
         }
         // Checkpointed BPTT runs the forward pass twice.
         let forwardPasses = rule == .bptt && checkpointInterval != nil ? 2.0 : 1.0
@@ -168,10 +179,11 @@ public struct CostModel {
         let peak = (forwardScalars + weightScalars + scalars) * s
         let forwardSeconds = machine.seconds(flops: forwardFlops, at: machine.flopsPerSecond, bytes: forwardBytes, workingSet: peak)
             + Double(externalCalls) * machine.externalCallSeconds
-        // BPTT's backward step is element-wise loops over B·N and short rows, like the forward
-        // pass; the online rules' work is long rows over presynaptic inputs or Θ.
-        let ruleRate = rule == .bptt ? machine.flopsPerSecond : machine.vectorFlopsPerSecond
-        let ruleSeconds = machine.seconds(flops: flops, at: ruleRate, bytes: bytes, workingSet: peak)
+        // BPTT's backward step and e-prop's chunked recursions are element-wise loops over B·N,
+        // like the forward pass; the rest (RTRL's and dense e-prop's rows over Θ, e-prop's rows
+        // of N per non-zero input, the learning signal) are long rows that vectorise.
+        let compute = elementwise / machine.flopsPerSecond + (flops - elementwise) / machine.vectorFlopsPerSecond
+        let ruleSeconds = machine.seconds(computing: compute, bytes: bytes, workingSet: peak)
         let sweeps = rule == .bptt ? 2.0 : 1.0
         let seconds = sweeps * machine.stepOverheadSeconds + forwardPasses * forwardSeconds + ruleSeconds
         return RuleCost(rule: rule, flopsPerStep: totalFlops, bytesPerStep: totalBytes, peakBytes: Int(peak.rounded()),
@@ -184,8 +196,8 @@ public struct CostModel {
     /// presynaptic value for the gradient and for each per-synapse component; per chunk, μ, one
     /// pass over the per-synapse values and a rank-B update per shared component. ē (leaky
     /// readout) or Σ_s w_s e_s (deferred loss) is one more per-synapse component.
-    private var eprop: (Double, Double, Double) {
-        var flops = signalAndReadoutFlops, bytes = 0.0, scalars = readoutScalars
+    private var eprop: (flops: Double, bytes: Double, scalars: Double, elementwise: Double) {
+        var flops = signalAndReadoutFlops, bytes = 0.0, scalars = readoutScalars, elementwise = 0.0
         let shared = Double(sharedComponents)
         let sums = filters ? 1 : 0, traced = sharedComponents + synapticComponents + sums
         let synapticCount = synapticComponents + sums, synaptic = Double(synapticCount), d = Double(traced)
@@ -199,12 +211,14 @@ public struct CostModel {
             let chunk = Double(chunkSteps)
             scalars += Double(ChunkedTraceGradient<Float>.scalars(traced: traced, synaptic: synapticCount, batch: workload.batch,
                                                                   hidden: shape.hidden, presynapticCount: Int(columns), chunk: chunkSteps))
-            flops += B * N * (3 * d * d + 4 * d + synaptic * (2 * d + 2 * d * d)) + 2 * B * N * touched * (1 + synaptic)
+            let recursions = B * N * (3 * d * d + 4 * d + synaptic * (2 * d + 2 * d * d))
+            elementwise += recursions
+            flops += recursions + 2 * B * N * touched * (1 + synaptic)
                 + (2 * d * d * B * N + synaptic * synapses * (2 + 2 * synaptic + 2 * shared) + 2 * shared * B * N * columns) / chunk
             bytes += s * (2 * (d * d + 2 * d) * B * N + 2 * B * columns + 3 * shared * B * columns
                           + (2 * synaptic * synapses + 2 * N * columns) / chunk)
         }
-        return (flops, bytes, scalars)
+        return (flops, bytes, scalars, elementwise)
     }
 
     /// Influence B·N·k·Θ with block-diagonal structure materialised densely.
