@@ -139,54 +139,59 @@ final class ChunkedTraceGradient<T: KernelScalar> {
     /// chunk starts.
     func record(presynaptic x: UnsafePointer<T>, blocks: BlockValues<T>, signal: UnsafePointer<T>, spikeError: UnsafePointer<T>?,
                 deferredWeight: T, previousShared: (Int) -> UnsafePointer<T>) {
-        let e = elements, d = dimension, bp = batch * presynapticCount
+        let e = elements, bp = batch * presynapticCount
         if pendingSteps == 0 {
             for (index, slot) in sharedSlots.enumerated() {
                 (sharedStart.pointer + index * bp).update(from: previousShared(components[slot]), count: bp)
             }
         }
         let step = pendingSteps
-        func recurrence(_ r: Int, _ c: Int) -> UnsafeMutablePointer<T> { recurrences.pointer + ((step * d + r) * d + c) * e }
-        func gain(_ r: Int) -> UnsafeMutablePointer<T> { gains.pointer + (step * d + r) * e }
-        func weight(_ r: Int) -> UnsafeMutablePointer<T> { signals.pointer + (step * d + r) * e }
         (inputs.pointer + step * bp).update(from: x, count: bp)
         activeInputs[step].find(in: inputs.pointer + step * bp)
         for (r, m) in components.enumerated() {
-            for (c, n) in components.enumerated() { blocks.writeTotal(m, n, into: recurrence(r, c), count: e) }
-            blocks.currentGain[m].write(into: gain(r), count: e)
+            for (c, n) in components.enumerated() { blocks.writeTotal(m, n, into: recurrence(step, r, c), count: e) }
+            blocks.currentGain[m].write(into: gain(step, r), count: e)
             // h: L·c when e goes straight in; the direct error R·c always.
-            let h = weight(r), spikeGradient = blocks.spikeGradient[m]
+            let h = signalRow(step, r), spikeGradient = blocks.spikeGradient[m]
             h.update(repeating: 0, count: e)
             if sumSlot == nil { spikeGradient.accumulateProduct(into: h, with: signal, count: e) }
             if let spikeError { spikeGradient.accumulateProduct(into: h, with: spikeError, count: e) }
         }
-        guard let sum = sumSlot else {
-            pendingSteps += 1
-            if pendingSteps == chunkLength { flush() }
-            return
-        }
-        // The sum's row: S_t = a S_{t−1} + w e_t with e_t = c_tᵀ(M_t ε_{t−1} + g_t x̂_t).
+        if let sum = sumSlot { recordSum(sum, step: step, blocks: blocks, signal: signal, deferredWeight: deferredWeight) }
+        pendingSteps += 1
+        if pendingSteps == chunkLength { flush() }
+    }
+
+    /// The sum's row: S_t = a S_{t−1} + w e_t with e_t = c_tᵀ(M_t ε_{t−1} + g_t x̂_t), a = κ for
+    /// ē (and L on it in h), a = 1 and w = w_s for the deferred sum.
+    private func recordSum(_ sum: Int, step: Int, blocks: BlockValues<T>, signal: UnsafePointer<T>, deferredWeight: T) {
+        let e = elements
         let (own, scale, signalOnSum): (T, T, Bool)
         switch summation {
         case .filtered(let decay): (own, scale, signalOnSum) = (decay, 1, true)
         case .deferred, .none: (own, scale, signalOnSum) = (1, deferredWeight, false)
         }
         for c in 0..<sum {
-            let out = recurrence(sum, c)
+            let out = recurrence(step, sum, c)
             out.update(repeating: 0, count: e)
-            for (r, m) in components.enumerated() { blocks.spikeGradient[m].accumulateProduct(into: out, with: recurrence(r, c), count: e) }
+            for (r, m) in components.enumerated() { blocks.spikeGradient[m].accumulateProduct(into: out, with: recurrence(step, r, c), count: e) }
             if scale != 1 { for index in 0..<e { out[index] *= scale } }
-            recurrence(c, sum).update(repeating: 0, count: e)
+            recurrence(step, c, sum).update(repeating: 0, count: e)
         }
-        recurrence(sum, sum).update(repeating: own, count: e)
-        let sumGain = gain(sum)
+        recurrence(step, sum, sum).update(repeating: own, count: e)
+        let sumGain = gain(step, sum)
         sumGain.update(repeating: 0, count: e)
-        for (r, m) in components.enumerated() { blocks.spikeGradient[m].accumulateProduct(into: sumGain, with: gain(r), count: e) }
+        for (r, m) in components.enumerated() { blocks.spikeGradient[m].accumulateProduct(into: sumGain, with: gain(step, r), count: e) }
         if scale != 1 { for index in 0..<e { sumGain[index] *= scale } }
-        if signalOnSum { weight(sum).update(from: signal, count: e) } else { weight(sum).update(repeating: 0, count: e) }
-        pendingSteps += 1
-        if pendingSteps == chunkLength { flush() }
+        if signalOnSum { signalRow(step, sum).update(from: signal, count: e) } else { signalRow(step, sum).update(repeating: 0, count: e) }
     }
+
+    /// Rows of the chunk's records: M[r][c], g[r] and h[r] of a step (B×N each).
+    private func recurrence(_ step: Int, _ r: Int, _ c: Int) -> UnsafeMutablePointer<T> {
+        recurrences.pointer + ((step * dimension + r) * dimension + c) * elements
+    }
+    private func gain(_ step: Int, _ r: Int) -> UnsafeMutablePointer<T> { gains.pointer + (step * dimension + r) * elements }
+    private func signalRow(_ step: Int, _ r: Int) -> UnsafeMutablePointer<T> { signals.pointer + (step * dimension + r) * elements }
 
     /// A deferred loss's gradient once L is known: Σ_b L^{bj} (Σ_s w_s e_s)^{bji}.
     func addDeferredGradient(signal: UnsafePointer<T>) {
@@ -222,7 +227,7 @@ final class ChunkedTraceGradient<T: KernelScalar> {
         for c in 0..<d {
             let out = startCoefficients.pointer + c * e
             out.update(repeating: 0, count: e)
-            for r in 0..<d { accumulate(recurrence(step: 0, r, c), adjoint.pointer + r * e, into: out) }
+            for r in 0..<d { accumulate(recurrence(0, r, c), adjoint.pointer + r * e, into: out) }
         }
         for (index, slot) in sharedSlots.enumerated() {
             LinearAlgebra.accumulateOuterProducts(into: transposedGradient.pointer, left: sharedStart.pointer + index * batch * presynapticCount,
@@ -237,10 +242,6 @@ final class ChunkedTraceGradient<T: KernelScalar> {
         synapticTraces.zero()
     }
 
-    private func recurrence(step: Int, _ r: Int, _ c: Int) -> UnsafePointer<T> {
-        UnsafePointer(recurrences.pointer + ((step * dimension + r) * dimension + c) * elements)
-    }
-
     /// λ_σ = h_σ + M_{σ+1}ᵀ λ_{σ+1}, with λ zero past the chunk's last step.
     private func updateAdjoint(step: Int) {
         let e = elements, d = dimension
@@ -251,7 +252,7 @@ final class ChunkedTraceGradient<T: KernelScalar> {
         }
         nextAdjoint.pointer.update(from: h, count: d * e)
         for c in 0..<d {
-            for r in 0..<d { accumulate(recurrence(step: step + 1, r, c), adjoint.pointer + r * e, into: nextAdjoint.pointer + c * e) }
+            for r in 0..<d { accumulate(recurrence(step + 1, r, c), adjoint.pointer + r * e, into: nextAdjoint.pointer + c * e) }
         }
         swap(&adjoint, &nextAdjoint)
     }
@@ -264,7 +265,7 @@ final class ChunkedTraceGradient<T: KernelScalar> {
             for c in 0..<d {
                 let out = nextPropagator.pointer + (m * d + c) * e
                 out.update(repeating: 0, count: e)
-                for k in 0..<d { accumulate(recurrence(step: step, k, c), propagator.pointer + (m * d + k) * e, into: out) }
+                for k in 0..<d { accumulate(recurrence(step, k, c), propagator.pointer + (m * d + k) * e, into: out) }
             }
         }
         swap(&propagator, &nextPropagator)
