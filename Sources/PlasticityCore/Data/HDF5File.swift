@@ -8,15 +8,19 @@ import Glibc
 /// needs it, and without it opening a file fails with how to install it or convert the file
 /// to `.npz`. Loading at run time rather than linking keeps the build free of it, so a
 /// user who installs it later needs no rebuild.
-public final class HDF5File {
+///
+/// Debian's libhdf5 (the "serial" build) is not thread-safe, so every call into it, from any
+/// file and any thread, is made under one lock.
+public final class HDF5File: @unchecked Sendable {
     public let path: String
     private let library: HDF5Library
     private let file: HDF5Library.ID
+    private static let lock = NSRecursiveLock()
 
     public init(path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw PlasticityError.malformedHDF5(path: path, reason: "does not exist") }
         let library = try HDF5Library.shared.get()
-        let file = path.withCString { library.openFile($0, 0, 0) }   // H5F_ACC_RDONLY, H5P_DEFAULT
+        let file = Self.serialized { path.withCString { library.openFile($0, 0, 0) } }   // H5F_ACC_RDONLY, H5P_DEFAULT
         guard file >= 0 else {
             throw PlasticityError.malformedHDF5(path: path, reason: "is not a readable HDF5 file (truncated, or not HDF5 at all)")
         }
@@ -25,10 +29,20 @@ public final class HDF5File {
         self.file = file
     }
 
-    deinit { _ = library.closeFile(file) }
+    deinit { _ = Self.serialized { library.closeFile(file) } }
+
+    private static func serialized<R>(_ body: () throws -> R) rethrows -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body()
+    }
 
     /// Whether `name` (a path such as "spikes/times") names an object in the file.
     public func contains(_ name: String) -> Bool {
+        Self.serialized { linksExist(name) }
+    }
+
+    private func linksExist(_ name: String) -> Bool {
         var prefix = ""
         for component in name.split(separator: "/") {
             prefix += (prefix.isEmpty ? "" : "/") + component
@@ -39,18 +53,18 @@ public final class HDF5File {
 
     /// A one-dimensional integer dataset.
     public func integers(_ name: String) throws -> [Int] {
-        try readFlat(name, memoryType: library.nativeInt64, as: Int64.self, requireInteger: true).map(Int.init)
+        try Self.serialized { try readFlat(name, memoryType: library.nativeInt64, as: Int64.self, requireInteger: true) }.map(Int.init)
     }
 
     /// A one-dimensional dataset of variable-length numeric vectors (SHD's `spikes/times`,
     /// `spikes/units`): the vectors concatenated, and each one's length.
     public func raggedDoubles(_ name: String) throws -> (values: [Double], lengths: [Int]) {
-        try readRagged(name, base: library.nativeDouble, as: Double.self, requireInteger: false)
+        try Self.serialized { try readRagged(name, base: library.nativeDouble, as: Double.self, requireInteger: false) }
     }
 
     /// Like `raggedDoubles`, for vectors of integers.
     public func raggedIntegers(_ name: String) throws -> (values: [Int], lengths: [Int]) {
-        let (values, lengths) = try readRagged(name, base: library.nativeInt64, as: Int64.self, requireInteger: true)
+        let (values, lengths) = try Self.serialized { try readRagged(name, base: library.nativeInt64, as: Int64.self, requireInteger: true) }
         return (values.map(Int.init), lengths)
     }
 
@@ -63,7 +77,7 @@ public final class HDF5File {
 
     /// Opens `name`, checks it is one-dimensional, and hands it to `body`.
     private func withDataset<R>(_ name: String, _ body: (Dataset) throws -> R) throws -> R {
-        guard contains(name) else { throw PlasticityError.malformedHDF5(path: path, reason: "has no dataset '\(name)'") }
+        guard linksExist(name) else { throw PlasticityError.malformedHDF5(path: path, reason: "has no dataset '\(name)'") }
         let dataset = name.withCString { library.openDataset(file, $0, 0) }
         guard dataset >= 0 else { throw PlasticityError.malformedHDF5(path: path, reason: "'\(name)' is not a dataset") }
         defer { _ = library.closeDataset(dataset) }
