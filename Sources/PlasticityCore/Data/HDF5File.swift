@@ -20,7 +20,7 @@ public final class HDF5File: @unchecked Sendable {
     public init(path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw PlasticityError.malformedHDF5(path: path, reason: "does not exist") }
         let library = try HDF5Library.shared.get()
-        let file = Self.serialized { path.withCString { library.openFile($0, 0, 0) } }   // H5F_ACC_RDONLY, H5P_DEFAULT
+        let file = Self.serialized(library) { path.withCString { library.openFile($0, 0, 0) } }   // H5F_ACC_RDONLY, H5P_DEFAULT
         guard file >= 0 else {
             throw PlasticityError.malformedHDF5(path: path, reason: "is not a readable HDF5 file (truncated, or not HDF5 at all)")
         }
@@ -29,17 +29,25 @@ public final class HDF5File: @unchecked Sendable {
         self.file = file
     }
 
-    deinit { _ = Self.serialized { library.closeFile(file) } }
+    deinit { _ = serialized { library.closeFile(file) } }
 
-    private static func serialized<R>(_ body: () throws -> R) rethrows -> R {
+    /// Runs `body` under the lock, then empties libhdf5's error stack: every failure is
+    /// reported by this class with its cause, and error records left behind by refused files
+    /// pile up until the library's shutdown at exit.
+    private static func serialized<R>(_ library: HDF5Library, _ body: () throws -> R) rethrows -> R {
         lock.lock()
-        defer { lock.unlock() }
+        defer {
+            _ = library.clearErrors(0)
+            lock.unlock()
+        }
         return try body()
     }
 
+    private func serialized<R>(_ body: () throws -> R) rethrows -> R { try Self.serialized(library, body) }
+
     /// Whether `name` (a path such as "spikes/times") names an object in the file.
     public func contains(_ name: String) -> Bool {
-        Self.serialized { linksExist(name) }
+        serialized { linksExist(name) }
     }
 
     private func linksExist(_ name: String) -> Bool {
@@ -53,18 +61,18 @@ public final class HDF5File: @unchecked Sendable {
 
     /// A one-dimensional integer dataset.
     public func integers(_ name: String) throws -> [Int] {
-        try Self.serialized { try readFlat(name, memoryType: library.nativeInt64, as: Int64.self, requireInteger: true) }.map(Int.init)
+        try serialized { try readFlat(name, memoryType: library.nativeInt64, as: Int64.self, requireInteger: true) }.map(Int.init)
     }
 
     /// A one-dimensional dataset of variable-length numeric vectors (SHD's `spikes/times`,
     /// `spikes/units`): the vectors concatenated, and each one's length.
     public func raggedDoubles(_ name: String) throws -> (values: [Double], lengths: [Int]) {
-        try Self.serialized { try readRagged(name, base: library.nativeDouble, as: Double.self, requireInteger: false) }
+        try serialized { try readRagged(name, base: library.nativeDouble, as: Double.self, requireInteger: false) }
     }
 
     /// Like `raggedDoubles`, for vectors of integers.
     public func raggedIntegers(_ name: String) throws -> (values: [Int], lengths: [Int]) {
-        let (values, lengths) = try Self.serialized { try readRagged(name, base: library.nativeInt64, as: Int64.self, requireInteger: true) }
+        let (values, lengths) = try serialized { try readRagged(name, base: library.nativeInt64, as: Int64.self, requireInteger: true) }
         return (values.map(Int.init), lengths)
     }
 
@@ -199,6 +207,8 @@ struct HDF5Library {
     let closeType: @convention(c) (ID) -> Status
     let read: @convention(c) (ID, ID, ID, ID, ID, UnsafeMutableRawPointer) -> Status
     let reclaim: @convention(c) (ID, ID, ID, UnsafeMutableRawPointer) -> Status
+    /// H5Eclear2: empties an error stack (H5E_DEFAULT = 0).
+    let clearErrors: @convention(c) (ID) -> Status
     let nativeDouble: ID
     let nativeInt64: ID
 
@@ -246,6 +256,7 @@ struct HDF5Library {
             closeType: try symbol("H5Tclose", as: (@convention(c) (ID) -> Status).self),
             read: try symbol("H5Dread", as: (@convention(c) (ID, ID, ID, ID, ID, UnsafeMutableRawPointer) -> Status).self),
             reclaim: try symbol("H5Dvlen_reclaim", as: (@convention(c) (ID, ID, ID, UnsafeMutableRawPointer) -> Status).self),
+            clearErrors: try symbol("H5Eclear2", as: (@convention(c) (ID) -> Status).self),
             nativeDouble: try global("H5T_NATIVE_DOUBLE_g"),
             nativeInt64: try global("H5T_NATIVE_LLONG_g"))
     }
