@@ -60,11 +60,7 @@ final class EligibilityTraces<T: KernelScalar> {
     func collectGradient() {
         guard let chunked else { return }
         chunked.flush()
-        let transposed = chunked.transposedGradient
-        for i in 0..<presynapticCount {
-            for j in 0..<hidden { gradient[j * presynapticCount + i] += transposed[i * hidden + j] }
-        }
-        transposed.zero()
+        LinearAlgebra.moveTransposed(chunked.transposedGradient, rows: presynapticCount, columns: hidden, addingInto: gradient)
     }
 
     var bytes: Int {

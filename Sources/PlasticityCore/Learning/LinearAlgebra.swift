@@ -57,6 +57,16 @@ enum LinearAlgebra {
         }
     }
 
+    /// out[c][r] += source[r][c] for the R×C matrix `source`, which is then zeroed: hands a
+    /// gradient accumulated transposed (so that sparse updates touch contiguous rows) over to
+    /// the layout the rules return.
+    static func moveTransposed<T: KernelScalar>(_ source: ScalarBuffer<T>, rows: Int, columns: Int, addingInto out: ScalarBuffer<T>) {
+        for r in 0..<rows {
+            for c in 0..<columns { out[c * rows + r] += source[r * columns + c] }
+        }
+        source.zero()
+    }
+
     /// The R×C matrix `source` as a C×R array.
     static func transposed<T: KernelScalar>(_ source: UnsafePointer<T>, rows: Int, columns: Int) -> [T] {
         [T](unsafeUninitializedCapacity: rows * columns) { buffer, count in

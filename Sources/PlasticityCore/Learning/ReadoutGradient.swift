@@ -73,10 +73,7 @@ final class ReadoutGradient<T: KernelScalar> {
     /// Completes `weightGradient` with the spikes added sparsely.
     func collectGradient() {
         guard addsSpikesSparsely else { return }
-        for c in 0..<outputs {
-            for j in 0..<hidden { weightGradient[c * hidden + j] += sparseTransposedGradient[j * outputs + c] }
-        }
-        sparseTransposedGradient.zero()
+        LinearAlgebra.moveTransposed(sparseTransposedGradient, rows: hidden, columns: outputs, addingInto: weightGradient)
     }
 
     var bytes: Int { filteredSpikes.bytes + summedSpikes.bytes + weightGradient.bytes + biasGradient.bytes + sparseTransposedGradient.bytes }
