@@ -5,7 +5,7 @@ import PlasticityCore
 /// Which plugins a command loads: the built-in models, anything in PLASTICITY_PLUGIN_PATH,
 /// and every `--plugin`.
 struct PluginOptions: ParsableArguments {
-    @Option(name: .customLong("plugin"), help: "A plugin library to load (a path, or a name looked up as lib<name>.so). Repeatable.")
+    @Option(name: .customLong("plugin"), help: "A plugin to load: a library or a .neuron model file (a path, or a name looked up as lib<name>.so, <name>.so or <name>.neuron). Repeatable.")
     var plugins: [String] = []
 
     /// The plugins built with this package.
@@ -17,7 +17,7 @@ struct PluginOptions: ParsableArguments {
         for name in Self.builtIn {
             try loader.load(name, into: registry)
         }
-        for library in PluginLoader.discoverLibraries() where !registry.hasLoaded(library) {
+        for library in PluginLoader.discoverPlugins() where !registry.hasLoaded(library) {
             do {
                 try loader.load(library, into: registry)
             } catch {

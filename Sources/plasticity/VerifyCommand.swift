@@ -7,7 +7,7 @@ struct Verify: ParsableCommand {
         abstract: "Check a plugin's Jacobian rules and annotations against finite differences and print a report.",
         discussion: "The same checks run whenever a plugin is loaded; a plugin that fails them is refused. Exits non-zero if any check fails.")
 
-    @Argument(help: "The plugin: a path, or a name looked up as lib<name>.so.")
+    @Argument(help: "The plugin: a library or a .neuron model file, as a path or a name looked up as lib<name>.so, <name>.so or <name>.neuron.")
     var plugin: String
 
     func run() throws {

@@ -84,6 +84,7 @@ public final class CompiledNeuron {
         if let undeclared = parameterValues.undeclaredReads.first {
             throw PlasticityError.undeclaredParameterRead(model: name, name: undeclared)
         }
+        if let refusal = parameterValues.refusals.first { throw PlasticityError.invalidModel(model: name, reason: refusal) }
         guard update.count == k else {
             throw PlasticityError.invalidModel(model: name, reason: "update returns \(update.count) expressions for \(k) state variables")
         }

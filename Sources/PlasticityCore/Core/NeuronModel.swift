@@ -32,6 +32,7 @@ public final class ParameterValues {
     public let model: String
     private let values: [String: Double]
     private(set) var undeclaredReads: [String] = []
+    private(set) var refusals: [String] = []
 
     init(model: String, values: [String: Double]) {
         self.model = model
@@ -45,6 +46,11 @@ public final class ParameterValues {
         }
         return value
     }
+
+    /// Refuses these values with a reason, reported as an invalid model when the model is
+    /// compiled: for a model that finds out only while building its step that it cannot be
+    /// built with them.
+    public func refuse(_ reason: String) { refusals.append(reason) }
 
     /// A 0/1 parameter read as a flag.
     public func flag(_ name: String) -> Bool { self[name] != 0 }

@@ -14,6 +14,7 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
     case parameterOutOfRange(model: String, name: String, value: Double, range: String)
     case undeclaredParameterRead(model: String, name: String)
     case invalidModel(model: String, reason: String)
+    case invalidModelFile(path: String, line: Int, column: Int, reason: String)
     case invalidSurrogate(String, String)
     case invalidConfiguration(String)
     case shapeMismatch(name: String, expected: String, found: String)
@@ -58,6 +59,8 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
             return "model \(model) reads parameter '\(name)' that it does not declare"
         case .invalidModel(let model, let reason):
             return "model \(model) is invalid: \(reason)"
+        case .invalidModelFile(let path, let line, let column, let reason):
+            return "\(path):\(line):\(column): \(reason)"
         case .invalidSurrogate(let text, let reason):
             return "invalid surrogate '\(text)': \(reason)"
         case .invalidConfiguration(let reason):

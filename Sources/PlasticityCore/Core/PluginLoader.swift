@@ -31,16 +31,17 @@ public struct PluginLoader {
         return URL(fileURLWithPath: executable).deletingLastPathComponent().path
     }
 
-    /// The absolute path of a plugin given as a path (anything with a '/' or ending in .so)
-    /// or as a name such as `LIF`, looked up as `libLIF.so` along the search path.
+    /// The absolute path of a plugin given as a path (anything with a '/' or ending in .so or
+    /// .neuron) or as a name such as `LIF`, looked up as `libLIF.so`, `LIF.so` or
+    /// `LIF.neuron` along the search path.
     public func resolve(_ plugin: String) throws -> String {
-        if plugin.contains("/") || plugin.hasSuffix(".so") {
+        if plugin.contains("/") || plugin.hasSuffix(".so") || ModelFile.isModelFile(plugin) {
             let absolute = URL(fileURLWithPath: plugin).standardizedFileURL.path
             guard FileManager.default.fileExists(atPath: absolute) else { throw PlasticityError.pluginFileMissing(path: absolute) }
             return URL(fileURLWithPath: absolute).resolvingSymlinksInPath().path
         }
         for directory in searchPath {
-            for file in ["lib\(plugin).so", "\(plugin).so"] {
+            for file in ["lib\(plugin).so", "\(plugin).so", "\(plugin).\(ModelFile.fileExtension)"] {
                 let candidate = URL(fileURLWithPath: directory).appendingPathComponent(file).path
                 if FileManager.default.fileExists(atPath: candidate) {
                     return URL(fileURLWithPath: candidate).resolvingSymlinksInPath().path
@@ -64,10 +65,12 @@ public struct PluginLoader {
         return path
     }
 
-    /// Opens `plugin` and reads its models without verifying or registering them.
+    /// Opens `plugin` (a library, or a model file read as text) and reads its models without
+    /// verifying or registering them.
     public func open(_ plugin: String, refusing registry: ModelRegistry? = nil) throws -> (path: String, models: [ModelDescription]) {
         let path = try resolve(plugin)
         if registry?.hasLoaded(path) == true { throw PlasticityError.pluginAlreadyLoaded(path: path) }
+        if ModelFile.isModelFile(path) { return (path, [try ModelFile.load(path: path)]) }
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let reason = dlerror().map { String(cString: $0) } ?? "dlopen failed"
             throw PlasticityError.notALibrary(path: path, reason: reason)
@@ -102,13 +105,13 @@ public struct PluginLoader {
 }
 
 extension PluginLoader {
-    /// Every `lib*.so` in the PLASTICITY_PLUGIN_PATH directories, for loading out-of-tree
-    /// plugins without naming each one.
-    public static func discoverLibraries(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+    /// Every `lib*.so` and `*.neuron` model file in the PLASTICITY_PLUGIN_PATH directories,
+    /// for loading out-of-tree plugins without naming each one.
+    public static func discoverPlugins(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
         let directories = (environment[searchPathVariable] ?? "").split(separator: ":").map(String.init)
         return directories.flatMap { directory -> [String] in
             let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-            return files.filter { $0.hasPrefix("lib") && $0.hasSuffix(".so") && $0 != "libPlasticityCore.so" }.sorted()
+            return files.filter { ($0.hasPrefix("lib") && $0.hasSuffix(".so") && $0 != "libPlasticityCore.so") || ModelFile.isModelFile($0) }.sorted()
                 .map { URL(fileURLWithPath: directory).appendingPathComponent($0).resolvingSymlinksInPath().path }
         }
     }
