@@ -44,7 +44,7 @@ struct ModelConfigurationTests {
 
     @Test("an unknown model name lists the loaded ones")
     func unknownModel() {
-        #expect(errorMessage { _ = try TestPlugins.registry.model(named: "HodgkinHuxley") } == "no model named 'HodgkinHuxley'; loaded models: ALIF, AdLIF, Izhikevich, LIF")
+        #expect(errorMessage { _ = try TestPlugins.registry.model(named: "HodgkinHuxley") } == "no model named 'HodgkinHuxley'; loaded models: ALIF, AdLIF, Izhikevich, LIF, TextALIF, TextAdLIF, TextLIF")
     }
 
     @Test("the chosen surrogate is the one the blocks use")

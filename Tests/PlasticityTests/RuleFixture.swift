@@ -14,12 +14,20 @@ struct RuleFixture {
          recurrent: Bool, readoutDecay: Double = 0, lossKind: LossKind = .crossEntropyEveryStep,
          hidden: Int = 5, inputs inputCount: Int = 4, outputs: Int = 3, steps: Int = 14, batch: Int = 2, seed: UInt64 = 1,
          spikeInputDensity: Double? = nil) throws {
-        let neuron = try TestPlugins.compile(model, modelParameters, surrogate: surrogate)
-        let shape = NetworkShape(inputs: inputCount, hidden: hidden, outputs: outputs, recurrent: recurrent, bias: true, readoutDecay: readoutDecay)
-        network = try Network(shape: shape, neuron: neuron)
         // AdLIF scales its input current by (1 − α) ≈ 0.05, so it needs ~20× the drive to
         // spike; an Izhikevich neuron at rest needs a current of ~5–10.
-        let drive = ["AdLIF": 20.0, "Izhikevich": 8.0][model] ?? 1.0
+        let drive = ["AdLIF": 20.0, "Izhikevich": 8.0][TestPlugins.swiftCounterpart[model] ?? model] ?? 1.0
+        try self.init(neuron: TestPlugins.compile(model, modelParameters, surrogate: surrogate), drive: drive, recurrent: recurrent,
+                      readoutDecay: readoutDecay, lossKind: lossKind, hidden: hidden, inputs: inputCount, outputs: outputs, steps: steps,
+                      batch: batch, seed: seed, spikeInputDensity: spikeInputDensity)
+    }
+
+    /// A fixture for a compiled model; `drive` scales the input and recurrent weights.
+    init(neuron: CompiledNeuron, drive: Double = 1, recurrent: Bool, readoutDecay: Double = 0, lossKind: LossKind = .crossEntropyEveryStep,
+         hidden: Int = 5, inputs inputCount: Int = 4, outputs: Int = 3, steps: Int = 14, batch: Int = 2, seed: UInt64 = 1,
+         spikeInputDensity: Double? = nil) throws {
+        let shape = NetworkShape(inputs: inputCount, hidden: hidden, outputs: outputs, recurrent: recurrent, bias: true, readoutDecay: readoutDecay)
+        network = try Network(shape: shape, neuron: neuron)
         var parameters = ParameterSet<Double>(randomFor: shape, seed: seed, inputGain: 3 * drive, recurrentGain: 1.5 * drive)
         parameters.bias = (0..<hidden).map { Double($0) * 0.05 }
         parameters.outputBias = (0..<outputs).map { Double($0) * 0.1 - 0.1 }

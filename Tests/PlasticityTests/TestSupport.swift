@@ -33,9 +33,18 @@ enum TestPlugins {
         model == "Izhikevich" ? [[:]] : [[:], ["resetGradient": 1.0]]
     }
 
+    /// The repository's root.
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The shipped model files (Models/*.neuron), by the Swift model each restates.
+    static let modelFiles = ["LIF": "Models/LIF.neuron", "ALIF": "Models/ALIF.neuron", "AdLIF": "Models/AdLIF.neuron"]
+    /// The text models' names, and the Swift model each restates.
+    static let swiftCounterpart = ["TextLIF": "LIF", "TextALIF": "ALIF", "TextAdLIF": "AdLIF"]
+
+    /// The built plugins and the shipped model files, all loaded through the same loader.
     static let registry: ModelRegistry = {
         let registry = ModelRegistry()
-        for name in names {
+        for name in names + modelFiles.values.sorted().map({ repository.appendingPathComponent($0).path }) {
             do { try PluginLoader().load(name, into: registry) } catch { fatalError("cannot load built plugin \(name): \(error)") }
         }
         return registry

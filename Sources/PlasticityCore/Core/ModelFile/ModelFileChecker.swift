@@ -193,21 +193,27 @@ struct ModelFileChecker {
         }
     }
 
-    /// The known name closest to `name` (case-insensitive equal, or within two edits), if any.
+    /// The known name closest to `name` (case-insensitive equal, or within one edit per three
+    /// letters, at most two), if any.
     static func nearest(to name: String, in known: [String]) -> String? {
         if let same = known.first(where: { $0.lowercased() == name.lowercased() }) { return same }
-        let scored = known.map { ($0, editDistance(Array(name), Array($0))) }.filter { $0.1 <= Swift.min(2, Swift.max(1, name.count / 3)) }
+        let limit = Swift.min(2, Swift.max(1, name.count / 3))
+        let scored = known.map { ($0, editDistance(Array(name), Array($0))) }.filter { $0.1 <= limit }
         return scored.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0
     }
 
+    /// Insertions, deletions, substitutions and swaps of neighbours (each one edit) that turn
+    /// `a` into `b`: the usual typos.
     static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-        guard !a.isEmpty else { return b.count }
-        var previous = Array(0...b.count)
-        for (i, x) in a.enumerated() {
-            var row = [i + 1]
-            for (j, y) in b.enumerated() { row.append(Swift.min(previous[j + 1] + 1, row[j] + 1, previous[j] + (x == y ? 0 : 1))) }
-            previous = row
+        var table = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { table[i][0] = i }
+        for j in 0...b.count { table[0][j] = j }
+        for i in stride(from: 1, through: a.count, by: 1) {
+            for j in stride(from: 1, through: b.count, by: 1) {
+                table[i][j] = Swift.min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { table[i][j] = Swift.min(table[i][j], table[i - 2][j - 2] + 1) }
+            }
         }
-        return previous[b.count]
+        return table[a.count][b.count]
     }
 }
