@@ -63,8 +63,8 @@ struct ModelFileLexer {
                 index += 1
             } else if character == "#" {
                 while index < characters.count, characters[index] != "\n" { index += 1 }
-            } else if character.isLetter || character == "_" {
-                while index < characters.count, characters[index].isLetter || characters[index].isNumber || characters[index] == "_" { index += 1 }
+            } else if Self.isIdentifier(String(character)) {
+                while index < characters.count, Self.isIdentifier("_\(characters[index])") { index += 1 }
                 tokens.append(Token(kind: .identifier(String(characters[start..<index])), location: location(start), offset: start))
             } else if character.isASCII, character.isNumber || (character == "." && index + 1 < characters.count && characters[index + 1].isNumber) {
                 tokens.append(Token(kind: .number(try number(from: &index, location: location(start))), location: location(start), offset: start))
@@ -90,6 +90,12 @@ struct ModelFileLexer {
         }
         tokens.append(Token(kind: .end, location: location(index), offset: index))
         return tokens
+    }
+
+    /// Whether `text` is one identifier token.
+    static func isIdentifier(_ text: String) -> Bool {
+        guard let first = text.first, first.isLetter || first == "_" else { return false }
+        return text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
     }
 
     /// The text from `offset` to the end of its line, without a comment.
