@@ -40,4 +40,14 @@ struct BenchCommandTests {
         #expect(storage("eprop").count == 2 && Set(storage("eprop")).count == 1)
         #expect(storage("bptt").count == 2 && storage("bptt")[1] > storage("bptt")[0])
     }
+
+    @Test("side-by-side times every model under every rule and reports ratios to the first model")
+    func sideBySide() throws {
+        let report = try Self.json(["side-by-side", "--models", "LIF,TextLIF", "--sizes", "8", "--steps", "5",
+                                    "--plugin", TestPlugins.repository.appendingPathComponent("Models/LIF.neuron").path])
+        let rows = try #require(report["rows"] as? [[String: Any]])
+        #expect(rows.count == 2 * LearningRuleKind.allCases.count)
+        for row in rows where row["model"] as? String == "LIF" { #expect(row["medianRatio"] as? Double == 1) }
+        #expect(rows.filter { $0["model"] as? String == "TextLIF" }.allSatisfy { ($0["medianRatio"] as? Double ?? 0) > 0 })
+    }
 }

@@ -32,9 +32,9 @@ struct CommandLineTests {
         #expect(alif.output.contains("ε_a: per synapse"))
     }
 
-    @Test("every subcommand's options parse (no two share a name)", arguments: ["demo", "train", "models", "inspect", "plan", "grad", "compare", "bench", "verify"])
+    @Test("every subcommand's options parse (no two share a name)", arguments: ["demo", "train", "models", "inspect", "plan", "grad", "compare", "bench", "bench side-by-side", "verify", "new-model"])
     func helpParses(command: String) throws {
-        let result = try runTool([command, "--help"])
+        let result = try runTool(command.split(separator: " ").map(String.init) + ["--help"])
         #expect(result.status == 0, "\(result.output)\(result.error)")
         #expect(!result.output.contains("Validation failed"))
     }
@@ -49,5 +49,22 @@ struct CommandLineTests {
         #expect(parameter.error.contains("model LIF has no parameter 'tau'"))
         let plugin = try runTool(["models", "--plugin", "/nonexistent/libX.so"])
         #expect(plugin.error.contains("plugin file /nonexistent/libX.so does not exist"))
+    }
+
+    @Test("plasticity new-model writes a template that loads from PLASTICITY_PLUGIN_PATH, copies a model file under a new name, and refuses to overwrite")
+    func newModel() throws {
+        let directory = try temporaryDirectory().path
+        let written = try runTool(["new-model", "Mine", "--output", directory])
+        #expect(written.status == 0, "\(written.error)")
+        let listed = try runTool(["models"], environment: [PluginLoader.searchPathVariable: directory])
+        #expect(listed.output.contains("Mine") && listed.output.contains("\(directory)/Mine.neuron"))
+        let again = try runTool(["new-model", "Mine", "--output", directory])
+        #expect(again.status != 0 && again.error.contains("Mine.neuron exists; pass --force to replace it"))
+        let copy = try runTool(["new-model", "MyALIF", "--from", TestPlugins.repository.appendingPathComponent("Models/ALIF.neuron").path, "--output", directory])
+        #expect(copy.status == 0, "\(copy.error)")
+        let inspected = try runTool(["inspect", "MyALIF", "--plugin", "\(directory)/MyALIF.neuron"])
+        #expect(inspected.output.contains("ε_a: per synapse"))
+        let compiled = try runTool(["new-model", "X", "--from", "LIF", "--output", directory])
+        #expect(compiled.status != 0 && compiled.error.contains("LIF is a compiled plugin"))
     }
 }

@@ -5,7 +5,7 @@ import PlasticityCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reproduce the paper's Figure 1: time per step against N, and peak memory against T, for every rule.",
-        subcommands: [BenchScaling.self, BenchMemory.self, BenchCostModel.self])
+        subcommands: [BenchScaling.self, BenchMemory.self, BenchCostModel.self, BenchSideBySide.self])
 }
 
 /// What every benchmark shares: the model, the network around it and the output formats.

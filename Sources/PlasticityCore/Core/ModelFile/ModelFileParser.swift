@@ -189,19 +189,20 @@ struct ModelFileParser {
     }
 
     private mutating func additive() throws -> ModelFileSyntax.Expression {
-        var left = try multiplicative()
-        while case .symbol(let symbol) = current.kind, symbol == "+" || symbol == "-" {
-            let location = advance().location
-            left = .binary(symbol == "+" ? .add : .subtract, left, try multiplicative(), location)
-        }
-        return left
+        try leftAssociative([.add, .subtract]) { try $0.multiplicative() }
     }
 
     private mutating func multiplicative() throws -> ModelFileSyntax.Expression {
-        var left = try unary()
-        while case .symbol(let symbol) = current.kind, symbol == "*" || symbol == "/" {
+        try leftAssociative([.multiply, .divide]) { try $0.unary() }
+    }
+
+    /// operand (op operand)* for operators of one precedence, grouped from the left.
+    private mutating func leftAssociative(_ operators: [ModelFileSyntax.BinaryOperator],
+                                          _ operand: (inout Self) throws -> ModelFileSyntax.Expression) throws -> ModelFileSyntax.Expression {
+        var left = try operand(&self)
+        while case .symbol(let symbol) = current.kind, let op = operators.first(where: { $0.rawValue == symbol }) {
             let location = advance().location
-            left = .binary(symbol == "*" ? .multiply : .divide, left, try unary(), location)
+            left = .binary(op, left, try operand(&self), location)
         }
         return left
     }
