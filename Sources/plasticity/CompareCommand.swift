@@ -10,8 +10,8 @@ struct Compare: ParsableCommand {
     @Option(help: "The neuron model.")
     var model: String
 
-    @Option(help: "Comma-separated rules.")
-    var rules: String = LearningRuleKind.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Comma-separated rules, each once: \(RuleList.names) (default: all).", transform: RuleList.parse)
+    var rules = RuleList(LearningRuleKind.allCases)
 
     @Option(help: "Sequences per batch B.")
     var batch: Int = 4
@@ -47,10 +47,7 @@ struct Compare: ParsableCommand {
     @OptionGroup var pluginOptions: PluginOptions
 
     func run() throws {
-        let selected = try rules.split(separator: ",").map { name -> LearningRuleKind in
-            guard let rule = LearningRuleKind(rawValue: String(name)) else { throw ValidationError("unknown rule '\(name)'") }
-            return rule
-        }
+        let selected = rules.rules
         let neuron = try pluginOptions.loadRegistry().model(named: model).compile(try settings.configuration())
         let shape = network.shape
         let net = try Network(shape: shape, neuron: neuron)

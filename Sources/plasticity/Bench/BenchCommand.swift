@@ -13,8 +13,8 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "The neuron model.")
     var model: String = "LIF"
 
-    @Option(help: "Comma-separated rules.")
-    var rules: String = LearningRuleKind.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Comma-separated rules, each once: \(RuleList.names) (default: all).", transform: RuleList.parse)
+    var rules = RuleList(LearningRuleKind.allCases)
 
     @Option(help: "Input channels I.")
     var inputs: Int = 140
@@ -46,12 +46,14 @@ struct BenchOptions: ParsableArguments {
     @OptionGroup var settings: ModelSettings
     @OptionGroup var pluginOptions: PluginOptions
 
-    func selectedRules() throws -> [LearningRuleKind] {
-        try rules.split(separator: ",").map { name in
-            guard let rule = LearningRuleKind(rawValue: String(name)) else { throw ValidationError("unknown rule '\(name)'") }
-            return rule
+    func validate() throws {
+        guard repetitions >= 1, batch >= 1, inputs >= 1, outputs >= 1 else {
+            throw ValidationError("--repetitions, --batch, --inputs and --outputs must each be at least 1")
         }
+        guard maxSeconds.isFinite, maxSeconds > 0 else { throw ValidationError("--max-seconds must be a positive number of seconds, got \(maxSeconds)") }
     }
+
+    func selectedRules() -> [LearningRuleKind] { rules.rules }
 
     func neuron() throws -> CompiledNeuron {
         try pluginOptions.loadRegistry().model(named: model).compile(try settings.configuration())
@@ -179,20 +181,24 @@ struct BenchRunner {
 struct BenchScaling: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "scaling", abstract: "Time per step against the number of hidden neurons N (Figure 1a).")
 
-    @Option(help: "Comma-separated N.")
-    var sizes: String = "32,64,128,256,512,1024"
+    @Option(help: "Comma-separated N, each at least 1 (default: 32,64,128,256,512,1024).", transform: PositiveIntegers.parse)
+    var sizes = PositiveIntegers([32, 64, 128, 256, 512, 1024])
 
     @Option(help: "Sequence length T.")
     var steps: Int = 1000
 
     @OptionGroup var options: BenchOptions
 
+    func validate() throws {
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+    }
+
     func run() throws {
         let neuron = try options.neuron()
         let runner = BenchRunner(neuron: neuron, options: options)
-        let sizes = sizes.split(separator: ",").compactMap { Int($0) }
+        let sizes = sizes.values
         var points: [BenchPoint] = []
-        for rule in try options.selectedRules() {
+        for rule in options.selectedRules() {
             for hidden in sizes {
                 let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: options.recurrent)
                 let predicted = CostModel(neuron: neuron, shape: shape, workload: runner.workload(steps: steps)).cost(of: rule)
@@ -215,7 +221,7 @@ struct BenchScaling: ParsableCommand {
             }
         }
         var exponents: [String: Double] = [:]
-        for rule in try options.selectedRules() {
+        for rule in options.selectedRules() {
             let measured = points.filter { $0.rule == rule && $0.medianSecondsPerStep != nil }
             if measured.count >= 2 {
                 exponents[rule.rawValue] = Self.slope(measured.map { (Foundation.log(Double($0.hidden)), Foundation.log($0.medianSecondsPerStep!)) })
@@ -245,8 +251,8 @@ struct BenchMemory: ParsableCommand {
     @Option(help: "Hidden neurons N.")
     var hidden: Int = 128
 
-    @Option(help: "Comma-separated T.")
-    var lengths: String = "100,1000,10000,100000"
+    @Option(help: "Comma-separated T, each at least 1 (default: 100,1000,10000,100000).", transform: PositiveIntegers.parse)
+    var lengths = PositiveIntegers([100, 1000, 10000, 100000])
 
     @OptionGroup var options: BenchOptions
 
@@ -255,8 +261,8 @@ struct BenchMemory: ParsableCommand {
         let runner = BenchRunner(neuron: neuron, options: options)
         let budget = try MemorySize.parse(options.memory)
         var points: [BenchPoint] = []
-        for rule in try options.selectedRules() {
-            for steps in lengths.split(separator: ",").compactMap({ Int($0) }) {
+        for rule in options.selectedRules() {
+            for steps in lengths.values {
                 let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: options.recurrent)
                 let model = CostModel(neuron: neuron, shape: shape, workload: runner.workload(steps: steps))
                 var predicted = model.cost(of: rule)

@@ -15,13 +15,17 @@ struct BenchCostModel: ParsableCommand {
     @Option(help: "Comma-separated models (all loaded models when omitted).")
     var models: String?
 
-    @Option(help: "Comma-separated N.")
-    var sizes: String = "32,64"
+    @Option(help: "Comma-separated N, each at least 1 (default: 32,64).", transform: PositiveIntegers.parse)
+    var sizes = PositiveIntegers([32, 64])
 
     @Option(help: "Steps per repetition (fewer for a rule that would exceed --max-seconds).")
     var steps: Int = 200
 
     @OptionGroup var options: BenchOptions
+
+    func validate() throws {
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+    }
 
     struct RuleTime: Codable {
         let rule: LearningRuleKind
@@ -64,7 +68,7 @@ struct BenchCostModel: ParsableCommand {
         for name in names {
             let neuron = try registry.model(named: name).compile(modelConfiguration)
             let runner = BenchRunner(neuron: neuron, options: options)
-            for hidden in sizes.split(separator: ",").compactMap({ Int($0) }) {
+            for hidden in sizes.values {
                 for recurrent in [false, true] {
                     configurations.append(try measure(neuron: neuron, runner: runner, hidden: hidden, recurrent: recurrent))
                 }
@@ -85,7 +89,7 @@ struct BenchCostModel: ParsableCommand {
         var times: [RuleTime] = [], skipped: [String] = []
         // Every rule runs the same forward pass; the first run measures how densely it spikes.
         var workload = runner.workload(steps: steps)
-        for rule in try options.selectedRules() {
+        for rule in options.selectedRules() {
             let bound = CostModel(neuron: neuron, shape: shape, workload: workload).cost(of: rule).secondsPerStep
             // Per-step time does not depend on T: a slow rule runs fewer steps.
             let affordable = Int(options.maxSeconds / Swift.max(bound, 1e-9))

@@ -14,8 +14,8 @@ struct BenchSideBySide: ParsableCommand {
     @Option(help: "Comma-separated models; ratios are to the first.")
     var models: String = "LIF,TextLIF"
 
-    @Option(help: "Comma-separated N.")
-    var sizes: String = "256"
+    @Option(help: "Comma-separated N, each at least 1 (default: 256).", transform: PositiveIntegers.parse)
+    var sizes = PositiveIntegers([256])
 
     @Option(help: "Steps per repetition.")
     var steps: Int = 200
@@ -46,10 +46,7 @@ struct BenchSideBySide: ParsableCommand {
     }
 
     func validate() throws {
-        guard steps > 0, options.repetitions > 0 else { throw ValidationError("--steps and --repetitions must be at least 1") }
-        guard !sizes.split(separator: ",").contains(where: { Int($0).map { $0 <= 0 } ?? true }) else {
-            throw ValidationError("--sizes takes positive integers separated by commas, got '\(sizes)'")
-        }
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
     }
 
     func run() throws {
@@ -60,9 +57,9 @@ struct BenchSideBySide: ParsableCommand {
         single.repetitions = 1
         let runners = try names.map { BenchRunner(neuron: try registry.model(named: $0).compile(configuration), options: single) }
         var rows: [Row] = []
-        for hidden in sizes.split(separator: ",").compactMap({ Int($0) }) {
+        for hidden in sizes.values {
             let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: options.recurrent)
-            for rule in try options.selectedRules() {
+            for rule in options.selectedRules() {
                 var times = [[Double]](repeating: [], count: runners.count)
                 for _ in 0..<options.repetitions {
                     for (index, runner) in runners.enumerated() {
