@@ -153,6 +153,10 @@ struct ModelFileTests {
         ]
         for (text, expected) in cases { #expect(Self.message(text) == expected) }
         #expect(Self.message(Self.valid) == "no error")
+        // Line ends saved as CRLF: the same statements and the same places.
+        let crlf = Self.valid.replacingOccurrences(of: "\n", with: "\r\n")
+        #expect(Self.message(crlf) == "no error")
+        #expect(Self.message(crlf.replacingOccurrences(of: "alpha*v", with: "alpah*v")) == "m.neuron:6:6: unknown name 'alpah'; did you mean 'alpha'?")
     }
 
     @Test("An exponential step the ODE does not allow, and a parameter outside its range, are refused when compiled")

@@ -36,6 +36,14 @@ public enum ModelFile {
 
     /// Parses and checks a model file's text; `path` is used in messages.
     public static func parse(_ text: String, path: String) throws -> ModelDescription {
+        let checked = try check(text, path: path)
+        return description(of: checked.syntax, declarations: checked.declarations, surrogate: checked.surrogate, path: path)
+    }
+
+    /// The parsed file with what its names mean and its surrogate, or the first problem as a
+    /// `PlasticityError` naming the file, line and column.
+    static func check(_ text: String, path: String) throws
+        -> (syntax: ModelFileSyntax, declarations: [String: ModelFileChecker.Declaration], surrogate: any Surrogate) {
         do {
             let syntax = try ModelFileParser.parse(text)
             let declarations = try ModelFileChecker(syntax: syntax).check()
@@ -45,7 +53,7 @@ public enum ModelFile {
                     throw ModelFileProblem(location: written.location, message: "\(error)")
                 }
             }
-            return description(of: syntax, declarations: declarations, surrogate: surrogate, path: path)
+            return (syntax, declarations, surrogate)
         } catch let problem as ModelFileProblem {
             throw PlasticityError.invalidModelFile(path: path, line: problem.location.line, column: problem.location.column, reason: problem.message)
         }

@@ -38,9 +38,8 @@ struct ModelFileChecker {
         try checkUpdates()
         try checkSpikeArgument(spike.expression, declarations)
         try checkEveryStateMatters(spike.expression, declarations)
-        if syntax.updates.contains(where: { if case .differential = $0.kind { return true } else { return false } }),
+        if let ode = syntax.updates.first(where: { if case .differential = $0.kind { return true } else { return false } }),
            !syntax.parameters.contains(where: { $0.name == "dt" }) {
-            let ode = syntax.updates.first { if case .differential = $0.kind { return true } else { return false } }!
             throw ModelFileProblem(location: ode.location, message: "integrating d\(ode.state)/dt needs the time step: declare 'parameter dt = 1 in [1e-6, 1e6] \"time step (ms)\"'")
         }
         return declarations

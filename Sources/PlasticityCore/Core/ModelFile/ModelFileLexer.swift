@@ -52,7 +52,8 @@ struct ModelFileLexer {
         while index < characters.count {
             let character = characters[index]
             let start = index
-            if character == "\n" {
+            // isNewline: "\r\n" is one Character, so files saved with CRLF line ends lex alike.
+            if character.isNewline {
                 if depth == 0, tokens.last.map({ $0.kind != .lineBreak }) ?? false {
                     tokens.append(Token(kind: .lineBreak, location: location(start), offset: start))
                 }
@@ -62,15 +63,15 @@ struct ModelFileLexer {
             } else if character.isWhitespace {
                 index += 1
             } else if character == "#" {
-                while index < characters.count, characters[index] != "\n" { index += 1 }
-            } else if Self.isIdentifier(String(character)) {
-                while index < characters.count, Self.isIdentifier("_\(characters[index])") { index += 1 }
+                while index < characters.count, !characters[index].isNewline { index += 1 }
+            } else if Self.startsIdentifier(character) {
+                while index < characters.count, Self.continuesIdentifier(characters[index]) { index += 1 }
                 tokens.append(Token(kind: .identifier(String(characters[start..<index])), location: location(start), offset: start))
             } else if character.isASCII, character.isNumber || (character == "." && index + 1 < characters.count && characters[index + 1].isNumber) {
                 tokens.append(Token(kind: .number(try number(from: &index, location: location(start))), location: location(start), offset: start))
             } else if character == "\"" {
                 index += 1
-                while index < characters.count, characters[index] != "\"", characters[index] != "\n" { index += 1 }
+                while index < characters.count, characters[index] != "\"", !characters[index].isNewline { index += 1 }
                 guard index < characters.count, characters[index] == "\"" else {
                     throw ModelFileProblem(location: location(start), message: "a text in quotes is not closed on its line")
                 }
@@ -94,14 +95,17 @@ struct ModelFileLexer {
 
     /// Whether `text` is one identifier token.
     static func isIdentifier(_ text: String) -> Bool {
-        guard let first = text.first, first.isLetter || first == "_" else { return false }
-        return text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
+        guard let first = text.first, startsIdentifier(first) else { return false }
+        return text.allSatisfy(continuesIdentifier)
     }
+
+    static func startsIdentifier(_ character: Character) -> Bool { character.isLetter || character == "_" }
+    static func continuesIdentifier(_ character: Character) -> Bool { startsIdentifier(character) || character.isNumber }
 
     /// The text from `offset` to the end of its line, without a comment.
     func restOfLine(from offset: Int) -> String {
         var end = offset
-        while end < characters.count, characters[end] != "\n", characters[end] != "#" { end += 1 }
+        while end < characters.count, !characters[end].isNewline, characters[end] != "#" { end += 1 }
         return String(characters[offset..<end]).trimmingCharacters(in: .whitespaces)
     }
 

@@ -44,8 +44,7 @@ extension ModelFile {
 
     /// `text` (a valid model file) with its model renamed to `name`.
     public static func renaming(_ text: String, to name: String, path: String) throws -> String {
-        _ = try parse(text, path: path)
-        let syntax = try ModelFileParser.parse(text)
+        let syntax = try check(text, path: path).syntax
         let location = syntax.name!.location
         var lines = text.components(separatedBy: "\n")
         var line = Array(lines[location.line - 1])
