@@ -36,7 +36,7 @@ let package = Package(
             ],
             path: ".",
             exclude: ["Package.swift", "CPluginABI", "CFFI", "CKernels"],
-            sources: ["SparseAD", "Core", "Learning", "Data"],
+            sources: ["SparseAD", "Core", "Network", "Learning", "Data"],
             swiftSettings: cpuFlags
         ),
         .target(name: "CPluginABI", path: "CPluginABI"),

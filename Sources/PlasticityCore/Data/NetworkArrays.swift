@@ -3,60 +3,53 @@ import Foundation
 /// The array names and shapes of weights, gradients and batches in `.npz` files (documented
 /// in Documentation/LearningRules.md).
 public enum NetworkArrays {
-    /// Reads weights: `input_weights` (N, I), `output_weights` (C, N) and, optionally,
-    /// `recurrent_weights` (N, N), `bias` (N,) and `output_bias` (C,). The network's shape
-    /// follows from them; a missing `output_bias` is zero.
-    public static func readWeights<T: KernelScalar>(_ arrays: [String: NumPyArray], file: String, readoutDecay: Double) throws -> (NetworkShape, ParameterSet<T>) {
-        let input = try require("input_weights", in: arrays, file: file, rank: 2)
-        let output = try require("output_weights", in: arrays, file: file, rank: 2)
-        let hidden = input.shape[0], inputs = input.shape[1], outputs = output.shape[0]
-        guard output.shape[1] == hidden else {
-            throw PlasticityError.shapeMismatch(name: "output_weights", expected: "(C, \(hidden)) to match input_weights (\(hidden), \(inputs))", found: "\(output.shape)")
+    /// Reads weights for `network`: one array per tensor, named and shaped as
+    /// `Network.tensors` lists them ((rows, columns), or (rows,) for a bias). A missing
+    /// readout bias is zero; any other missing tensor, or an array the network has no tensor
+    /// for, is refused by name.
+    public static func readWeights<T: KernelScalar>(_ arrays: [String: NumPyArray], file: String, network: Network) throws -> ParameterSet<T> {
+        var parameters = ParameterSet<T>(zerosFor: network)
+        let tensors = network.tensors
+        if let extra = arrays.keys.sorted().first(where: { name in !tensors.contains { $0.name == name } }) {
+            throw PlasticityError.shapeMismatch(name: extra, expected: "a tensor of this network (\(tensors.map(\.name).joined(separator: ", ")))", found: "an array in \(file)")
         }
-        let recurrent = arrays["recurrent_weights"], bias = arrays["bias"]
-        let shape = NetworkShape(inputs: inputs, hidden: hidden, outputs: outputs, recurrent: recurrent != nil, bias: bias != nil, readoutDecay: readoutDecay)
-        try shape.validate()
-        var parameters = ParameterSet<T>(zerosFor: shape)
-        parameters.inputWeights = input.doubles.map { T($0) }
-        parameters.outputWeights = output.doubles.map { T($0) }
-        if let recurrent {
-            try check("recurrent_weights", recurrent, [hidden, hidden])
-            parameters.recurrentWeights = recurrent.doubles.map { T($0) }
-        }
-        if let bias {
-            try check("bias", bias, [hidden])
-            parameters.bias = bias.doubles.map { T($0) }
-        }
-        if let outputBias = arrays["output_bias"] {
-            try check("output_bias", outputBias, [outputs])
-            parameters.outputBias = outputBias.doubles.map { T($0) }
+        for tensor in tensors {
+            guard let array = arrays[tensor.name] else {
+                if tensor.name == Network.readoutBiasName { continue }
+                throw PlasticityError.missingArray(name: tensor.name, file: file)
+            }
+            try check(tensor.name, array, tensor.arrayShape)
+            parameters[tensor.name] = array.doubles.map { T($0) }
         }
         if let bad = parameters.firstNonFiniteTensor {
             throw PlasticityError.malformedArray(name: bad, reason: "contains NaN or infinite values")
         }
-        return (shape, parameters)
+        return parameters
     }
 
-    /// Weights or gradients as arrays (absent tensors are left out).
-    public static func arrays<T: KernelScalar>(of parameters: ParameterSet<T>, shape: NetworkShape) -> [String: NumPyArray] {
-        var result: [String: NumPyArray] = [
-            "input_weights": array(parameters.inputWeights, [shape.hidden, shape.inputs]),
-            "output_weights": array(parameters.outputWeights, [shape.outputs, shape.hidden]),
-            "output_bias": array(parameters.outputBias, [shape.outputs]),
-        ]
-        if shape.recurrent { result["recurrent_weights"] = array(parameters.recurrentWeights, [shape.hidden, shape.hidden]) }
-        if shape.bias { result["bias"] = array(parameters.bias, [shape.hidden]) }
-        return result
+    /// The one-population short form that weights named as `Network(shape:neuron:)` names them
+    /// describe: `hidden.input` (N, I), `readout.hidden` (C, N), and optionally
+    /// `hidden.recurrent` (N, N) and `hidden.bias` (N,).
+    public static func singlePopulationShape(_ arrays: [String: NumPyArray], file: String, readoutDecay: Double) throws -> NetworkShape {
+        let input = try require("hidden.input", in: arrays, file: file, rank: 2)
+        let output = try require("readout.hidden", in: arrays, file: file, rank: 2)
+        return NetworkShape(inputs: input.shape[1], hidden: input.shape[0], outputs: output.shape[0], recurrent: arrays["hidden.recurrent"] != nil,
+                            bias: arrays["hidden.bias"] != nil, readoutDecay: readoutDecay)
+    }
+
+    /// Weights or gradients as arrays, named and shaped as `Network.tensors`.
+    public static func arrays<T: KernelScalar>(of parameters: ParameterSet<T>, network: Network) -> [String: NumPyArray] {
+        Dictionary(uniqueKeysWithValues: network.tensors.map { ($0.name, array(parameters[$0.name], $0.arrayShape)) })
     }
 
     /// A batch: `inputs` (T, B, I) and the loss's targets — `labels` (T, B) or (B,) integers,
     /// or `targets` (T, B, C) — and optionally `mask` (T, B).
-    public static func readBatch<T: KernelScalar>(_ arrays: [String: NumPyArray], file: String, shape: NetworkShape,
+    public static func readBatch<T: KernelScalar>(_ arrays: [String: NumPyArray], file: String, network: Network,
                                                   lossKind requested: LossKind?) throws -> (inputs: [T], steps: Int, batch: Int, loss: Loss<T>) {
         let inputs = try require("inputs", in: arrays, file: file, rank: 3)
         let steps = inputs.shape[0], batch = inputs.shape[1]
-        guard inputs.shape[2] == shape.inputs else {
-            throw PlasticityError.shapeMismatch(name: "inputs", expected: "(T, B, \(shape.inputs)) to match the weights", found: "\(inputs.shape)")
+        guard inputs.shape[2] == network.inputs else {
+            throw PlasticityError.shapeMismatch(name: "inputs", expected: "(T, B, \(network.inputs)) to match the network", found: "\(inputs.shape)")
         }
         let values = inputs.doubles
         if let bad = values.first(where: { !$0.isFinite }) {
@@ -72,16 +65,16 @@ public enum NetworkArrays {
         switch kind {
         case .meanSquaredError:
             let targets = try require("targets", in: arrays, file: file, rank: 3)
-            try check("targets", targets, [steps, batch, shape.outputs])
-            loss = try Loss(kind, steps: steps, batch: batch, outputs: shape.outputs, targets: targets.doubles.map { T($0) }, mask: mask)
+            try check("targets", targets, [steps, batch, network.outputs])
+            loss = try Loss(kind, steps: steps, batch: batch, outputs: network.outputs, targets: targets.doubles.map { T($0) }, mask: mask)
         case .crossEntropyEveryStep:
             let labels = try require("labels", in: arrays, file: file, rank: 2)
             try check("labels", labels, [steps, batch])
-            loss = try Loss(kind, steps: steps, batch: batch, outputs: shape.outputs, labels: labels.integers(name: "labels"), mask: mask)
+            loss = try Loss(kind, steps: steps, batch: batch, outputs: network.outputs, labels: labels.integers(name: "labels"), mask: mask)
         case .crossEntropyLastStep, .crossEntropySummed:
             let labels = try require("labels", in: arrays, file: file, rank: 1)
             try check("labels", labels, [batch])
-            loss = try Loss(kind, steps: steps, batch: batch, outputs: shape.outputs, labels: labels.integers(name: "labels"))
+            loss = try Loss(kind, steps: steps, batch: batch, outputs: network.outputs, labels: labels.integers(name: "labels"))
         }
         return (values.map { T($0) }, steps, batch, loss)
     }

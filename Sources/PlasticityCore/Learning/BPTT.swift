@@ -1,13 +1,14 @@
-/// Backpropagation through time over the model's blocks: exact reverse mode.
+/// Backpropagation through time over the populations' blocks: exact reverse mode on any graph.
 ///
-/// The forward pass records, per step, the varying block entries, the spikes and δ_t. The
-/// backward pass runs t = T … 1 with the state adjoint λ_t (k per neuron):
+/// The forward pass records, per step, each population's varying block entries and spikes,
+/// and δ_t. The backward pass runs t = T … 1, and within a step the populations in reverse
+/// step order, with each population's state adjoint λ_t (k per neuron):
 ///
 /// δ̃_t = δ_t + κ δ̃_{t+1}
-/// ∂E/∂z_t = W_outᵀ δ̃_t + Σ_m r_{t+1}^m λ_{t+1}^m + W_recᵀ g_{t+1}
+/// ∂E/∂z_t^q = W_out^qᵀ δ̃_t + Σ_m r_{t+1}^m λ_{t+1}^m + Σ_{q→p delayed} W_qpᵀ g_{t+1}^p + Σ_{q→p within} W_qpᵀ g_t^p
 /// λ_t^n = (∂E/∂z_t) c_t^n + Σ_m A_{t+1}^{mn} λ_{t+1}^m,   g_t = Σ_m b_t^m λ_t^m = ∂E/∂I_t
 ///
-/// and gradients g_tᵀ x̂_t, g_tᵀ z_{t−1}, δ̃_tᵀ z_t. With a checkpoint interval K only every
+/// and gradients g_tᵀ x̂_t, g_tᵀ ẑ_t per population, δ̃_tᵀ z_t for the readout. With a checkpoint interval K only every
 /// K-th state is kept; each segment is recomputed from its checkpoint during the backward
 /// pass, so memory is O(T/K + K) steps instead of O(T).
 final class BPTT<T: KernelScalar> {
@@ -16,10 +17,11 @@ final class BPTT<T: KernelScalar> {
 
     /// One recorded step.
     private struct Record {
-        let entries: [ScalarBuffer<T>]
-        let spike: ScalarBuffer<T>
+        /// Per population.
+        let entries: [[ScalarBuffer<T>]]
+        let spikes: [ScalarBuffer<T>]
         let delta: ScalarBuffer<T>
-        var bytes: Int { (entries + [spike, delta]).map(\.bytes).reduce(0, +) }
+        var bytes: Int { (entries.joined() + spikes + [delta]).map(\.bytes).reduce(0, +) }
     }
 
     init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions) throws {
@@ -28,15 +30,15 @@ final class BPTT<T: KernelScalar> {
             throw PlasticityError.invalidConfiguration("the checkpoint interval must be at least 1, got \(interval)")
         }
         checkpointInterval = options.checkpointInterval
-        spikeError = options.spikeError
+        spikeErrors = try options.spikeError.map { try SpikeErrors.split($0, network: network, batch: batch) }
     }
 
-    /// ∂E/∂z_t^j added directly at every step (N values).
-    private let spikeError: [Double]?
+    /// ∂E/∂z_t added directly at every step, per population (B × N_p).
+    private let spikeErrors: [ScalarBuffer<T>]?
 
     func run(inputs: [T], steps: Int, loss: Loss<T>, recordReadouts: Bool) throws -> GradientResult<T> {
-        let shape = forward.shape, batch = forward.batch
-        let inputStride = batch * shape.inputs
+        let batch = forward.batch
+        let inputStride = batch * forward.inputs
         let interval = checkpointInterval ?? steps
         let segmentStarts = Array(stride(from: 0, to: steps, by: interval))
         let driver = SequenceDriver(forward: forward, loss: loss)
@@ -56,7 +58,7 @@ final class BPTT<T: KernelScalar> {
 
         // Backward, segment by segment from the end; earlier segments are recomputed from
         // their snapshots.
-        let adjoint = Adjoint<T>(stateCount: forward.neuron.stateCount, batch: batch, shape: shape, spikeError: spikeError)
+        let adjoint = NetworkAdjoint<T>(forward: forward, spikeErrors: spikeErrors)
         try inputs.withUnsafeBufferPointer { x in
             try finalDelta.withUnsafeBufferPointer { deferredDelta in
                 for (segmentIndex, start) in segmentStarts.enumerated().reversed() {
@@ -67,17 +69,16 @@ final class BPTT<T: KernelScalar> {
                         _ = try driver.run(inputs: x.baseAddress!, steps: start..<end) { _, delta in records.append(record(delta: delta)) }
                         peakBytes = Swift.max(peakBytes, storedBytes())
                     }
-                    let segmentStartSpike = snapshots[start]!.spike
+                    let segmentStartSpikes = snapshots[start]!.spike.map { ScalarBuffer($0) }
                     for t in stride(from: end - 1, through: start, by: -1) {
                         let record = records[t - start]
+                        let previous = t > start ? records[t - start - 1] : nil
                         adjoint.backwardStep(
-                            blocks: forward.blocks(from: record.entries, previousSpikeGradient: record.entries),
-                            spike: record.spike.pointer,
-                            previousSpike: t > start ? UnsafePointer(records[t - start - 1].spike.pointer) : nil,
-                            segmentStartSpike: segmentStartSpike,
+                            blocks: forward.populations.map { $0.blocks(from: record.entries[$0.index], previousSpikeGradient: record.entries[$0.index]) },
+                            spikes: { UnsafePointer(record.spikes[$0].pointer) },
+                            previousSpikes: { UnsafePointer((previous?.spikes[$0] ?? segmentStartSpikes[$0]).pointer) },
                             delta: loss.isDeferred ? deferredDelta.baseAddress! : UnsafePointer(record.delta.pointer),
-                            input: x.baseAddress! + t * inputStride,
-                            parameters: forward.parameters)
+                            input: x.baseAddress! + t * inputStride)
                     }
                 }
             }
@@ -89,117 +90,14 @@ final class BPTT<T: KernelScalar> {
 
     /// Copies the step just taken: its varying blocks, its spikes and δ_t.
     private func record(delta: UnsafePointer<T>) -> Record {
-        let size = forward.batch * forward.shape.hidden
-        let record = Record(entries: forward.entries.map { _ in ScalarBuffer(count: size) }, spike: ScalarBuffer(count: size),
-                            delta: ScalarBuffer(count: forward.batch * forward.shape.outputs))
-        for (target, source) in zip(record.entries, forward.entryBuffers) { target.pointer.update(from: source.pointer, count: source.count) }
-        record.spike.pointer.update(from: forward.spike.pointer, count: forward.spike.count)
+        let record = Record(entries: forward.populations.map { population in population.entries.map { _ in ScalarBuffer(count: forward.batch * population.size) } },
+                            spikes: forward.populations.map { ScalarBuffer(count: forward.batch * $0.size) },
+                            delta: ScalarBuffer(count: forward.batch * forward.outputs))
+        for (population, (entries, spikes)) in zip(forward.populations, zip(record.entries, record.spikes)) {
+            for (target, source) in zip(entries, population.entryBuffers) { target.pointer.update(from: source.pointer, count: source.count) }
+            spikes.pointer.update(from: population.spike.pointer, count: spikes.count)
+        }
         record.delta.pointer.update(from: delta, count: record.delta.count)
         return record
-    }
-}
-
-/// The state adjoint carried backwards through time, and the gradients it produces.
-private final class Adjoint<T: KernelScalar> {
-    let stateCount: Int, batch: Int
-    let shape: NetworkShape
-    private let lambda: [ScalarBuffer<T>]           // λ_t^m, [b][j]
-    private let stateCarry: [ScalarBuffer<T>]       // Σ_m A_{t+1}^{mn} λ_{t+1}^m
-    private let ownCarry: ScalarBuffer<T>           // Σ_m r_{t+1}^m λ_{t+1}^m
-    private let recurrentCarry: ScalarBuffer<T>     // W_recᵀ g_{t+1}
-    private let filteredDelta: ScalarBuffer<T>      // δ̃
-    private let spikeAdjoint: ScalarBuffer<T>       // ∂E/∂z_t
-    private let currentAdjoint: ScalarBuffer<T>     // g_t
-    private let presynaptic: ScalarBuffer<T>        // x̂_t
-    // The weight gradients are accumulated transposed ([presynaptic][postsynaptic]), so that
-    // each spike or spiking input adds one contiguous row and the zeros cost nothing.
-    private let inputGradient: ScalarBuffer<T>          // [i][j], bias column last
-    private let recurrentGradient: ScalarBuffer<T>      // [l][j]
-    private let outputWeightGradient: ScalarBuffer<T>   // [j][c]
-    private let outputBiasGradient: ScalarBuffer<T>
-
-    /// ∂E/∂z_t directly on the spikes (B×N), if any.
-    private let spikeError: ScalarBuffer<T>?
-
-    init(stateCount: Int, batch: Int, shape: NetworkShape, spikeError: [Double]?) {
-        self.spikeError = spikeError.map { ScalarBuffer(repeating: $0, times: batch) }
-        self.stateCount = stateCount
-        self.batch = batch
-        self.shape = shape
-        let size = batch * shape.hidden
-        lambda = (0..<stateCount).map { _ in ScalarBuffer(count: size) }
-        stateCarry = (0..<stateCount).map { _ in ScalarBuffer(count: size) }
-        ownCarry = ScalarBuffer(count: size)
-        recurrentCarry = ScalarBuffer(count: size)
-        filteredDelta = ScalarBuffer(count: batch * shape.outputs)
-        spikeAdjoint = ScalarBuffer(count: size)
-        currentAdjoint = ScalarBuffer(count: size)
-        presynaptic = ScalarBuffer(count: batch * shape.inputColumns)
-        inputGradient = ScalarBuffer(count: shape.hidden * shape.inputColumns)
-        recurrentGradient = ScalarBuffer(count: shape.recurrent ? shape.hidden * shape.hidden : 0)
-        outputWeightGradient = ScalarBuffer(count: shape.outputs * shape.hidden)
-        outputBiasGradient = ScalarBuffer(count: shape.outputs)
-    }
-
-    var bytes: Int {
-        (lambda + stateCarry + [ownCarry, recurrentCarry, filteredDelta, spikeAdjoint, currentAdjoint, presynaptic,
-                                inputGradient, recurrentGradient, outputWeightGradient, outputBiasGradient]).map(\.bytes).reduce(0, +)
-    }
-
-    func backwardStep(blocks: BlockValues<T>, spike: UnsafePointer<T>, previousSpike: UnsafePointer<T>?, segmentStartSpike: [T],
-                      delta: UnsafePointer<T>, input: UnsafePointer<T>, parameters: ParameterSet<T>) {
-        let n = shape.hidden, outputs = shape.outputs, k = stateCount, size = batch * n
-        let decay = T(shape.readoutDecay)
-        for index in 0..<(batch * outputs) { filteredDelta[index] = delta[index] + decay * filteredDelta[index] }
-        parameters.outputWeights.withUnsafeBufferPointer { w in
-            LinearAlgebra.transposedProduct(into: spikeAdjoint.pointer, weights: w.baseAddress!, input: filteredDelta.pointer, batch: batch, rows: outputs, columns: n)
-        }
-        // ∂E/∂z_t, in place of the readout's part; then, one vectorisable loop per block entry:
-        // λ_m = dz·c_m + Σ_q A_qm λ'_q (carried), g = Σ_m b_m λ_m, and the carries to step t−1.
-        let dz = spikeAdjoint.pointer
-        for element in 0..<size { dz[element] += ownCarry[element] + recurrentCarry[element] }
-        if let spikeError { for element in 0..<size { dz[element] += spikeError[element] } }
-        currentAdjoint.zero()
-        ownCarry.zero()
-        for m in 0..<k {
-            lambda[m].pointer.update(from: stateCarry[m].pointer, count: size)
-            blocks.spikeGradient[m].accumulateProduct(into: lambda[m].pointer, with: dz, count: size)
-            blocks.currentGain[m].accumulateProduct(into: currentAdjoint.pointer, with: lambda[m].pointer, count: size)
-            blocks.ownSpikeGain[m].accumulateProduct(into: ownCarry.pointer, with: lambda[m].pointer, count: size)
-        }
-        for q in 0..<k {
-            stateCarry[q].zero()
-            for m in 0..<k { blocks.stateJacobian[m][q].accumulateProduct(into: stateCarry[q].pointer, with: lambda[m].pointer, count: size) }
-        }
-        let columns = shape.inputColumns
-        for b in 0..<batch {
-            (presynaptic.pointer + b * columns).update(from: input + b * shape.inputs, count: shape.inputs)
-            if shape.bias { presynaptic[b * columns + shape.inputs] = 1 }
-        }
-        LinearAlgebra.accumulateSparseOuterProducts(intoTransposed: inputGradient.pointer, left: currentAdjoint.pointer, right: presynaptic.pointer,
-                                                    batch: batch, rows: n, columns: columns)
-        if shape.recurrent {
-            segmentStartSpike.withUnsafeBufferPointer { start in
-                LinearAlgebra.accumulateSparseOuterProducts(intoTransposed: recurrentGradient.pointer, left: currentAdjoint.pointer,
-                                                            right: previousSpike ?? start.baseAddress!, batch: batch, rows: n, columns: n)
-            }
-            parameters.recurrentWeights.withUnsafeBufferPointer { w in
-                LinearAlgebra.transposedProduct(into: recurrentCarry.pointer, weights: w.baseAddress!, input: currentAdjoint.pointer, batch: batch, rows: n, columns: n)
-            }
-        }
-        LinearAlgebra.accumulateSparseOuterProducts(intoTransposed: outputWeightGradient.pointer, left: filteredDelta.pointer, right: spike,
-                                                    batch: batch, rows: outputs, columns: n)
-        for b in 0..<batch {
-            for c in 0..<outputs { outputBiasGradient[c] += filteredDelta[b * outputs + c] }
-        }
-    }
-
-    var gradients: ParameterSet<T> {
-        let n = shape.hidden
-        let input = LinearAlgebra.transposed(inputGradient.pointer, rows: shape.inputColumns, columns: n)
-        let recurrent = shape.recurrent ? LinearAlgebra.transposed(recurrentGradient.pointer, rows: n, columns: n) : []
-        let output = LinearAlgebra.transposed(outputWeightGradient.pointer, rows: n, columns: shape.outputs)
-        return GradientAssembly.assemble(shape: shape, inputColumns: input, recurrent: shape.recurrent ? recurrent : nil,
-                                         outputWeights: output, outputBias: outputBiasGradient.pointer)
     }
 }

@@ -96,69 +96,99 @@ public struct RuleCost: Sendable, Codable {
     public let checkpointInterval: Int?
 }
 
-/// Prices each rule from the model's block annotations and the network's shape: what
-/// collapsed, zero and constant entries save is visible in the numbers.
+/// Prices each rule from the models' block annotations and the network's graph: what
+/// collapsed, zero and constant entries save is visible in the numbers. Every term is summed
+/// over populations (each priced with its own model, presynaptic widths and densities) and
+/// their projections; the readout is priced once.
 public struct CostModel {
-    public let neuron: CompiledNeuron
-    public let shape: NetworkShape
+    public let network: Network
     public let workload: Workload
     public let machine: MachineModel
+    /// The learning signal of deeper populations the e-prop rules are priced with.
+    public let deepFeedback: DeepFeedback
+    private let terms: [PopulationTerms]
 
-    private let k: Int
-    private let varying: Int
-    private let instructions: Int
-    private let externalCalls: Int
-    private let sharedComponents: Int
-    private let synapticComponents: Int
+    /// What one population contributes, from its model and its incoming projections.
+    private struct PopulationTerms {
+        let N: Double
+        /// Columns of x̂ (within-step projections and bias) and of ẑ (delayed projections).
+        let P: Double, R: Double
+        /// Of those, the columns that are other populations' spikes (the couplings RTRL and
+        /// BPTT carry, and spatial signals).
+        let coupled: Double
+        /// Presynaptic values per batch element the forward products touch.
+        let touchedWithin: Double, touchedDelayed: Double
+        let read: Bool
+        let k: Int, varying: Int, instructions: Int, externalCalls: Int
+        let sharedComponents: Int, synapticComponents: Int
 
-    public init(neuron: CompiledNeuron, shape: NetworkShape, workload: Workload, machine: MachineModel = .reference) {
-        self.neuron = neuron
-        self.shape = shape
+        init(population: Int, network: Network, workload: Workload) {
+            let layout = network.layouts[population], neuron = network.populations[population].neuron
+            N = Double(layout.size)
+            P = Double(layout.withinColumns)
+            R = Double(layout.delayedColumns)
+            let spikeColumns = layout.within.filter { $0.source != .input }.reduce(0) { $0 + $1.width }
+            let inputColumns = layout.within.filter { $0.source == .input }.reduce(0) { $0 + $1.width }
+            coupled = Double(spikeColumns + layout.delayedColumns)
+            touchedWithin = Double(inputColumns) * workload.inputDensity + Double(spikeColumns) * workload.spikeDensity + (layout.biasColumn != nil ? 1 : 0)
+            touchedDelayed = R * workload.spikeDensity
+            read = network.readout.sources.contains(population)
+            k = neuron.stateCount
+            varying = neuron.varyingEntries.count
+            let kernel = neuron.makeStepKernel(Float.self)
+            instructions = kernel.instructionCount
+            externalCalls = kernel.externalCallCount
+            sharedComponents = neuron.structure.traceStorage.filter { $0 == .perPresynaptic }.count
+            synapticComponents = neuron.structure.traceStorage.filter { $0 == .perSynapse }.count
+        }
+
+        /// Weights whose influence dense e-prop tracks for this population.
+        var ownTheta: Double { N * (P + R) }
+    }
+
+    public init(network: Network, workload: Workload, machine: MachineModel = .reference, deepFeedback: DeepFeedback = .broadcast(seed: 2)) {
+        self.network = network
         self.workload = workload
         self.machine = machine
-        k = neuron.stateCount
-        varying = neuron.varyingEntries.count
-        let kernel = neuron.makeStepKernel(Float.self)
-        instructions = kernel.instructionCount
-        externalCalls = kernel.externalCallCount
-        sharedComponents = neuron.structure.traceStorage.filter { $0 == .perPresynaptic }.count
-        synapticComponents = neuron.structure.traceStorage.filter { $0 == .perSynapse }.count
+        self.deepFeedback = deepFeedback
+        terms = network.populations.indices.map { PopulationTerms(population: $0, network: network, workload: workload) }
     }
 
     private var B: Double { Double(workload.batch) }
-    private var N: Double { Double(shape.hidden) }
-    private var P: Double { Double(shape.inputColumns) }
-    private var C: Double { Double(shape.outputs) }
-    private var recurrentColumns: Double { shape.recurrent ? N : 0 }
-    /// Θ: weights whose influence the exact forward rules track.
-    private var theta: Double { N * P + N * recurrentColumns }
-    private var filters: Bool { shape.readoutDecay != 0 || workload.deferredLoss }
+    private var C: Double { Double(network.outputs) }
+    /// Neurons the readout reads, and neurons over all populations.
+    private var readN: Double { Double(network.readNeuronCount) }
+    private var allN: Double { Double(network.neuronCount) }
+    /// Θ: weights whose influence RTRL tracks.
+    private var theta: Double { terms.reduce(0) { $0 + $1.ownTheta } }
+    private var filters: Bool { network.readoutDecay != 0 || workload.deferredLoss }
     private var s: Double { Double(workload.scalarBytes) }
+    private func sum(_ term: (PopulationTerms) -> Double) -> Double { terms.reduce(0) { $0 + term($1) } }
 
     /// Scalars of the forward pass every rule runs, and of the weights.
     private var forwardScalars: Double {
-        B * P + 3 * B * N + Double(k) * B * N + B * C + N * (P + recurrentColumns + C) + 2 * Double(varying) * B * N
+        sum { B * $0.P + 3 * B * $0.N + Double($0.k) * B * $0.N + $0.N * ($0.P + $0.R) + 2 * Double($0.varying) * B * $0.N } + B * C + readN * C
     }
-    private var weightScalars: Double { N * Double(shape.inputs) + N * recurrentColumns + (shape.bias ? N : 0) + C * N + C }
+    private var weightScalars: Double { sum { $0.N * ($0.P + $0.R) } + C * readN + C }
     /// Whether the readout's gradient adds spikes one by one (a non-leaky readout and a loss at
     /// every step) rather than filtered spikes as a dense rank-B update.
-    private var readoutAddsSpikes: Bool { shape.readoutDecay == 0 && !workload.deferredLoss }
+    private var readoutAddsSpikes: Bool { network.readoutDecay == 0 && !workload.deferredLoss }
     /// z̄ (and Σ z̄ for a deferred loss) or the transposed gradient spikes are added to; the
-    /// gradient; L.
+    /// gradient; L of every population.
     private var readoutScalars: Double {
-        (readoutAddsSpikes ? C * N : B * N * (workload.deferredLoss ? 2 : 1)) + C * N + C + B * N
+        (readoutAddsSpikes ? C * readN : B * readN * (workload.deferredLoss ? 2 : 1)) + C * readN + C + B * allN
     }
-    /// L = δ F and the readout's gradient.
-    private var signalAndReadoutFlops: Double { 2 * B * C * N * (1 + (readoutAddsSpikes ? workload.spikeDensity : 1)) }
+    /// L = δ F for `signalled` neurons and the readout's gradient.
+    private func signalAndReadoutFlops(signalled: Double) -> Double {
+        2 * B * C * signalled + 2 * B * C * readN * (readoutAddsSpikes ? workload.spikeDensity : 1)
+    }
 
-    /// Presynaptic values per batch element the forward products touch (a bias column is
-    /// never zero): the rows of the transposed weights they read.
-    private var touchedInputs: Double { Double(shape.inputs) * workload.inputDensity + (shape.bias ? 1 : 0) }
-    private var touchedSpikes: Double { recurrentColumns * workload.spikeDensity }
-    private var forwardFlops: Double { 2 * B * N * (touchedInputs + touchedSpikes) + Double(instructions) * B * N + 2 * B * C * N }
+    private var forwardFlops: Double {
+        sum { 2 * B * $0.N * ($0.touchedWithin + $0.touchedDelayed) + Double($0.instructions) * B * $0.N } + 2 * B * C * readN
+    }
     private var forwardBytes: Double {
-        s * (N * (Swift.min(P, B * touchedInputs) + Swift.min(recurrentColumns, B * touchedSpikes)) + C * N
-             + B * N * Double(2 * k + 3 + varying) + B * P)
+        s * (sum { $0.N * (Swift.min($0.P, B * $0.touchedWithin) + Swift.min($0.R, B * $0.touchedDelayed)) + B * $0.N * Double(2 * $0.k + 3 + $0.varying) + B * $0.P }
+             + C * readN)
     }
 
     public func cost(of rule: LearningRuleKind, checkpointInterval: Int? = nil) -> RuleCost {
@@ -178,7 +208,7 @@ public struct CostModel {
         let totalFlops = forwardPasses * forwardFlops + flops, totalBytes = forwardPasses * forwardBytes + bytes
         let peak = (forwardScalars + weightScalars + scalars) * s
         let forwardSeconds = machine.seconds(flops: forwardFlops, at: machine.flopsPerSecond, bytes: forwardBytes, workingSet: peak)
-            + Double(externalCalls) * machine.externalCallSeconds
+            + sum { Double($0.externalCalls) } * machine.externalCallSeconds
         // BPTT's backward step and e-prop's chunked recursions are element-wise loops over B·N,
         // like the forward pass; the rest (RTRL's and dense e-prop's rows over Θ, e-prop's rows
         // of N per non-zero input, the learning signal) are long rows that vectorise.
@@ -190,76 +220,100 @@ public struct CostModel {
                         secondsPerStep: seconds, checkpointInterval: rule == .bptt ? checkpointInterval : nil)
     }
 
-    /// Per weight matrix with P_g presynaptic values: the shared traces every step, and
-    /// `ChunkedTraceGradient` for the rest. Per step it records M, g, h, runs the backward
+    /// Per population and presynaptic vector with P_g columns: the shared traces every step,
+    /// and `ChunkedTraceGradient` for the rest. Per step it records M, g, h, runs the backward
     /// recursions (λ, and R for per-synapse components) and adds a row of N per non-zero
     /// presynaptic value for the gradient and for each per-synapse component; per chunk, μ, one
     /// pass over the per-synapse values and a rank-B update per shared component. ē (leaky
     /// readout) or Σ_s w_s e_s (deferred loss) is one more per-synapse component.
     private var eprop: (flops: Double, bytes: Double, scalars: Double, elementwise: Double) {
-        var flops = signalAndReadoutFlops, bytes = 0.0, scalars = readoutScalars, elementwise = 0.0
-        let shared = Double(sharedComponents)
-        let sums = filters ? 1 : 0, traced = sharedComponents + synapticComponents + sums
-        let synapticCount = synapticComponents + sums, synaptic = Double(synapticCount), d = Double(traced)
-        for (columns, touched) in [(P, touchedInputs)] + (shape.recurrent ? [(N, touchedSpikes)] : []) {
-            let synapses = B * N * columns
-            scalars += 2 * shared * B * columns + N * columns
-            flops += B * columns * shared * (1 + 2 * shared)
-            guard sharedComponents + synapticComponents > 0 else { continue }  // nothing reaches the gradient
-            let chunkSteps = ChunkedTraceGradient<Float>.chunkLength(traced: traced, synaptic: synapticCount, batch: workload.batch,
-                                                                     hidden: shape.hidden, presynapticCount: Int(columns), scalarBytes: workload.scalarBytes)
-            let chunk = Double(chunkSteps)
-            scalars += Double(ChunkedTraceGradient<Float>.scalars(traced: traced, synaptic: synapticCount, batch: workload.batch,
-                                                                  hidden: shape.hidden, presynapticCount: Int(columns), chunk: chunkSteps))
-            let recursions = B * N * (3 * d * d + 4 * d + synaptic * (2 * d + 2 * d * d))
-            elementwise += recursions
-            flops += recursions + 2 * B * N * touched * (1 + synaptic)
-                + (2 * d * d * B * N + synaptic * synapses * (2 + 2 * synaptic + 2 * shared) + 2 * shared * B * N * columns) / chunk
-            bytes += s * (2 * (d * d + 2 * d) * B * N + 2 * B * columns + 3 * shared * B * columns
-                          + (2 * synaptic * synapses + 2 * N * columns) / chunk)
+        var flops = signalAndReadoutFlops(signalled: allN) + spatialSignalFlops, bytes = 0.0, scalars = readoutScalars, elementwise = 0.0
+        for term in terms {
+            let shared = Double(term.sharedComponents)
+            let sums = filters ? 1 : 0, traced = term.sharedComponents + term.synapticComponents + sums
+            let synapticCount = term.synapticComponents + sums, synaptic = Double(synapticCount), d = Double(traced)
+            let N = term.N
+            for (columns, touched) in [(term.P, term.touchedWithin), (term.R, term.touchedDelayed)] where columns > 0 {
+                let synapses = B * N * columns
+                scalars += 2 * shared * B * columns + N * columns
+                flops += B * columns * shared * (1 + 2 * shared)
+                guard term.sharedComponents + term.synapticComponents > 0 else { continue }  // nothing reaches the gradient
+                let chunkSteps = ChunkedTraceGradient<Float>.chunkLength(traced: traced, synaptic: synapticCount, batch: workload.batch,
+                                                                         hidden: Int(N), presynapticCount: Int(columns), scalarBytes: workload.scalarBytes)
+                let chunk = Double(chunkSteps)
+                scalars += Double(ChunkedTraceGradient<Float>.scalars(traced: traced, synaptic: synapticCount, batch: workload.batch,
+                                                                      hidden: Int(N), presynapticCount: Int(columns), chunk: chunkSteps))
+                let recursions = B * N * (3 * d * d + 4 * d + synaptic * (2 * d + 2 * d * d))
+                elementwise += recursions
+                flops += recursions + 2 * B * N * touched * (1 + synaptic)
+                    + (2 * d * d * B * N + synaptic * synapses * (2 + 2 * synaptic + 2 * shared) + 2 * shared * B * N * columns) / chunk
+                bytes += s * (2 * (d * d + 2 * d) * B * N + 2 * B * columns + 3 * shared * B * columns
+                              + (2 * synaptic * synapses + 2 * N * columns) / chunk)
+            }
         }
         return (flops, bytes, scalars, elementwise)
     }
 
-    /// Influence B·N·k·Θ with block-diagonal structure materialised densely.
+    /// Spatial learning signals: W_qpᵀ (L ⊙ c·b) for every within-step projection between
+    /// populations (broadcast signals are priced with the readout's).
+    private var spatialSignalFlops: Double {
+        guard case .spatial = deepFeedback else { return 0 }
+        return sum { 2 * B * $0.N * ($0.coupled - $0.R) + 2 * Double($0.k) * B * $0.N }
+    }
+
+    /// Influence B·N·k·Θ_p per population, with its block-diagonal structure materialised densely.
     private var denseEprop: (Double, Double, Double) {
-        let nk = N * Double(k)
-        let flops = B * (2 * nk * nk * theta + 2 * nk * N * theta + 2 * N * nk * theta) + influenceContraction
-        let bytes = s * B * (2 * nk * theta + nk * nk + N * theta)
-        let scalars = influenceScalars + nk * nk + nk * N + N * nk + N * theta + nk * theta
+        var flops = signalAndReadoutFlops(signalled: allN) + spatialSignalFlops, bytes = 0.0, scalars = readoutScalars
+        for term in terms {
+            let N = term.N, nk = N * Double(term.k), theta = term.ownTheta
+            flops += B * (2 * nk * nk * theta + 2 * nk * N * theta + 2 * N * nk * theta) + influenceContraction(term, theta: theta)
+            bytes += s * B * (2 * nk * theta + nk * nk + N * theta)
+            scalars += influenceScalars(term, theta: theta) + nk * nk + nk * N + N * nk + N * theta + nk * theta
+        }
         return (flops, bytes, scalars)
     }
 
-    /// Influence B·N·k·Θ, plus the W_rec coupling: O(N²·Θ) per batch element.
+    /// Influence B·N·k·Θ per population over every weight, plus the couplings from other
+    /// populations' (and its own) spikes: O(N²·Θ) per batch element.
     private var rtrl: (Double, Double, Double) {
-        let kk = Double(k)
-        let coupling = shape.recurrent ? 2 * B * N * N * theta : 0
-        let flops = coupling + B * N * theta * kk * (4 + 2 * kk) + 2 * kk * B * N * (P + recurrentColumns) + influenceContraction
-        let bytes = s * B * N * theta * (2 * kk + 2) + (shape.recurrent ? s * B * (N * N + 2 * N * theta) : 0)
-        let scalars = influenceScalars + (shape.recurrent ? N * theta : 0) + kk * theta
+        let theta = self.theta
+        var flops = signalAndReadoutFlops(signalled: readN), bytes = 0.0
+        var scalars = readoutScalars + Double(terms.map(\.k).max() ?? 1) * theta
+        for term in terms {
+            let N = term.N, kk = Double(term.k)
+            flops += 2 * B * N * term.coupled * theta + B * N * theta * kk * (4 + 2 * kk) + 2 * kk * B * N * (term.P + term.R)
+                + influenceContraction(term, theta: theta)
+            bytes += s * B * N * theta * (2 * kk + 2) + (term.coupled > 0 ? s * B * (N * term.coupled + 2 * N * theta) : 0)
+            scalars += influenceScalars(term, theta: theta) + (term.coupled > 0 ? N * theta : 0)
+        }
         return (flops, bytes, scalars)
     }
 
-    private var influenceScalars: Double {
-        B * N * Double(k) * theta + B * N * theta + (filters ? B * N * theta : 0) + (workload.deferredLoss ? B * N * theta : 0) + theta + readoutScalars
+    private func influenceScalars(_ term: PopulationTerms, theta: Double) -> Double {
+        let N = term.N
+        return B * N * Double(term.k) * theta + B * N * theta + (filters ? B * N * theta : 0) + (workload.deferredLoss ? B * N * theta : 0) + theta
     }
 
-    private var influenceContraction: Double { 2 * Double(k) * B * N * theta + 2 * B * N * theta * (filters ? 2 : 1) + signalAndReadoutFlops }
+    private func influenceContraction(_ term: PopulationTerms, theta: Double) -> Double {
+        2 * Double(term.k) * B * term.N * theta + 2 * B * term.N * theta * (filters ? 2 : 1)
+    }
 
     /// Recorded blocks per step; with checkpointing, snapshots every K steps and one
     /// recomputed segment.
     private func bptt(checkpointInterval: Int?) -> (Double, Double, Double) {
-        let record = Double(varying) * B * N + B * N + B * C
-        let snapshot = Double(k) * B * N + B * N + B * C
+        let record = sum { Double($0.varying) * B * $0.N + B * $0.N } + B * C
+        let snapshot = sum { Double($0.k) * B * $0.N + B * $0.N } + B * C
         let steps = Double(workload.steps)
         let interval = Double(checkpointInterval ?? workload.steps)
         let segments = (steps / interval).rounded(.up)
-        let adjoint = 2 * Double(k) * B * N + 4 * B * N + B * C + B * P + N * P + N * recurrentColumns + C * N + C
+        let adjoint = sum { 2 * Double($0.k) * B * $0.N + 6 * B * $0.N + B * $0.R + $0.N * ($0.P + $0.R) } + B * C + C * readN + C
+            + (network.readout.sources.count > 1 ? B * readN : 0)
         let scalars = interval * record + segments * snapshot + adjoint
-        // Weight gradients skip zero presynaptic values (inputs, spikes); W_recᵀ·g does not.
-        let flops = B * N * Double(k) * (4 + 2 * Double(k)) + 2 * B * N * (touchedInputs + touchedSpikes + recurrentColumns)
-            + 2 * B * C * N * (1 + workload.spikeDensity)
-        let bytes = s * 2 * record + s * (N * (P + recurrentColumns))
+        // Weight gradients skip zero presynaptic values (inputs, spikes); the products that
+        // carry the adjoint back to source populations (W_qpᵀ·g) do not.
+        let flops = sum { B * $0.N * Double($0.k) * (4 + 2 * Double($0.k)) + 2 * B * $0.N * ($0.touchedWithin + $0.touchedDelayed + $0.coupled) }
+            + 2 * B * C * readN * (1 + workload.spikeDensity)
+        let bytes = s * 2 * record + s * sum { $0.N * ($0.P + $0.R) }
         return (flops, bytes, scalars)
     }
 

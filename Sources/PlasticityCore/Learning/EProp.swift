@@ -1,64 +1,85 @@
-/// Eligibility propagation (Bellec et al. 2020) with traces stored as the model's block
-/// annotations allow. Online; its memory does not depend on the sequence length. Exact
-/// (equal to BPTT) when no block couples neurons: no recurrent weights.
+/// Eligibility propagation (Bellec et al. 2020) on a network graph, with traces stored as the
+/// model's block annotations allow. Traces are kept per population and presynaptic vector —
+/// x̂ (within-step projections and bias) and ẑ (delayed ones) — from the population's own
+/// blocks; each population's learning signal comes from `LearningSignals`. Online; its memory
+/// does not depend on the sequence length. Exact (equal to BPTT) where `Exactness` says so.
 final class EProp<T: KernelScalar>: OnlineRule {
     let forward: ForwardPass<T>
-    private let inputTraces: EligibilityTraces<T>
-    private let recurrentTraces: EligibilityTraces<T>?
+    /// Per population: traces on x̂ (nil without within-step columns) and on ẑ (nil without delayed ones).
+    private let withinTraces: [EligibilityTraces<T>?]
+    private let delayedTraces: [EligibilityTraces<T>?]
     private let readoutGradient: ReadoutGradient<T>
-    private let learningSignal: LearningSignal<T>
+    private let learningSignals: LearningSignals<T>
+    /// ∂E/∂z_t directly on each population's spikes (B×N_p), if any.
+    private let spikeErrors: [ScalarBuffer<T>]?
 
     /// - Parameter deferredSteps: T when the loss is deferred (its error signal known only after
     ///   the last step), nil otherwise.
     init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions, deferredSteps: Int?) throws {
         forward = try ForwardPass(network: network, parameters: parameters, batch: batch, spikes: options.spikes)
-        let shape = network.shape
-        let structure = network.neuron.structure
-        inputTraces = EligibilityTraces(structure: structure, batch: batch, hidden: shape.hidden, presynapticCount: shape.inputColumns,
-                                        readoutDecay: shape.readoutDecay, deferredSteps: deferredSteps)
-        recurrentTraces = shape.recurrent
-            ? EligibilityTraces(structure: structure, batch: batch, hidden: shape.hidden, presynapticCount: shape.hidden,
-                                readoutDecay: shape.readoutDecay, deferredSteps: deferredSteps)
-            : nil
-        readoutGradient = ReadoutGradient(shape: shape, batch: batch, deferred: deferredSteps != nil)
-        learningSignal = LearningSignal(shape: shape, batch: batch, feedback: options.feedback)
-        spikeError = options.spikeError.map { ScalarBuffer(repeating: $0, times: batch) }
+        func traces(_ columns: Int, _ p: Int) -> EligibilityTraces<T>? {
+            columns == 0 ? nil : EligibilityTraces(structure: network.populations[p].neuron.structure, batch: batch, hidden: network.populations[p].size,
+                                                   presynapticCount: columns, readoutDecay: network.readoutDecay, deferredSteps: deferredSteps)
+        }
+        withinTraces = network.layouts.enumerated().map { traces($1.withinColumns, $0) }
+        delayedTraces = network.layouts.enumerated().map { traces($1.delayedColumns, $0) }
+        readoutGradient = ReadoutGradient(network: network, batch: batch, deferred: deferredSteps != nil)
+        learningSignals = try LearningSignals(network: network, batch: batch, feedback: options.feedback, deep: options.deepFeedback, deferred: deferredSteps != nil)
+        spikeErrors = try options.spikeError.map { try SpikeErrors.split($0, network: network, batch: batch) }
     }
 
-    /// ∂E/∂z_t directly on the spikes (B×N), if any.
-    private let spikeError: ScalarBuffer<T>?
-
     func resetTraces() {
-        inputTraces.reset()
-        recurrentTraces?.reset()
+        (withinTraces + delayedTraces).forEach { $0?.reset() }
         readoutGradient.reset()
     }
 
     func learn(delta: UnsafePointer<T>) {
-        learningSignal.compute(delta: delta, outputWeights: forward.parameters.outputWeights, batch: forward.batch)
-        let direct = spikeError.map { UnsafePointer($0.pointer) }
-        inputTraces.step(presynaptic: forward.presynaptic.pointer, blocks: forward.blocks, signal: learningSignal.values.pointer, spikeError: direct)
-        recurrentTraces?.step(presynaptic: forward.previousSpike.pointer, blocks: forward.blocks, signal: learningSignal.values.pointer, spikeError: direct)
-        readoutGradient.learn(spikes: forward.spike.pointer, activeSpikes: forward.activeSpikes, delta: delta)
+        learningSignals.compute(delta: delta, forward: forward)
+        for (p, population) in forward.populations.enumerated() {
+            let signal = UnsafePointer(learningSignals.values[p].pointer), direct = spikeErrors.map { UnsafePointer($0[p].pointer) }
+            withinTraces[p]?.step(presynaptic: population.presynaptic.pointer, blocks: population.blocks, signal: signal, spikeError: direct)
+            delayedTraces[p]?.step(presynaptic: population.delayedPresynaptic, blocks: population.blocks, signal: signal, spikeError: direct)
+        }
+        readoutGradient.learn(spikes: forward.readSpikes, activeSpikes: forward.activeReadSpikes, delta: delta)
     }
 
     func finishDeferred(delta: UnsafePointer<T>) {
-        learningSignal.compute(delta: delta, outputWeights: forward.parameters.outputWeights, batch: forward.batch)
-        inputTraces.finishDeferred(signal: learningSignal.values.pointer)
-        recurrentTraces?.finishDeferred(signal: learningSignal.values.pointer)
+        learningSignals.compute(delta: delta, forward: forward)
+        for p in forward.populations.indices {
+            let signal = UnsafePointer(learningSignals.values[p].pointer)
+            withinTraces[p]?.finishDeferred(signal: signal)
+            delayedTraces[p]?.finishDeferred(signal: signal)
+        }
         readoutGradient.finishDeferred(delta: delta)
     }
 
     func takeGradients() -> ParameterSet<T> {
-        inputTraces.collectGradient()
-        recurrentTraces?.collectGradient()
+        (withinTraces + delayedTraces).forEach { $0?.collectGradient() }
         readoutGradient.collectGradient()
-        let gradients = GradientAssembly.assemble(shape: forward.shape, inputColumns: inputTraces.gradient.pointer,
-                                                  recurrent: recurrentTraces?.gradient.pointer,
-                                                  outputWeights: readoutGradient.weightGradient.pointer, outputBias: readoutGradient.biasGradient.pointer)
-        ([inputTraces.gradient, readoutGradient.weightGradient, readoutGradient.biasGradient] + [recurrentTraces?.gradient].compactMap { $0 }).forEach { $0.zero() }
+        let none = ScalarBuffer<T>(count: 0)
+        let gradients = GradientAssembly.assemble(network: forward.network, within: withinTraces.map { $0?.gradient ?? none },
+                                                  delayed: delayedTraces.map { $0?.gradient ?? none },
+                                                  readoutWeights: readoutGradient.weightGradient, readoutBias: readoutGradient.biasGradient)
+        ((withinTraces + delayedTraces).compactMap { $0?.gradient } + [readoutGradient.weightGradient, readoutGradient.biasGradient]).forEach { $0.zero() }
         return gradients
     }
 
-    var storageBytes: Int { inputTraces.bytes + (recurrentTraces?.bytes ?? 0) + readoutGradient.bytes + learningSignal.values.bytes }
+    var storageBytes: Int {
+        (withinTraces + delayedTraces).reduce(0) { $0 + ($1?.bytes ?? 0) } + readoutGradient.bytes + learningSignals.bytes
+            + (spikeErrors?.map(\.bytes).reduce(0, +) ?? 0)
+    }
+}
+
+/// The direct spike error of `RuleOptions` (one value per neuron of every population) split
+/// per population and broadcast over the batch (B × N_p each).
+enum SpikeErrors {
+    static func split<T>(_ errors: [Double], network: Network, batch: Int) throws -> [ScalarBuffer<T>] {
+        guard errors.count == network.neuronCount else {
+            throw PlasticityError.shapeMismatch(name: "spike error", expected: "\(network.neuronCount) values (one per neuron)", found: "\(errors.count) values")
+        }
+        return network.populations.indices.map { p in
+            let offset = network.neuronOffset(of: p)
+            return ScalarBuffer(repeating: Array(errors[offset..<(offset + network.populations[p].size)]), times: batch)
+        }
+    }
 }

@@ -1,19 +1,44 @@
-/// Turns the rules' internal gradient layouts into a `ParameterSet`.
+/// Turns the rules' internal gradient layouts — per population, W_in (within-step projections
+/// and the bias column) and W_rec (delayed projections) as N × columns matrices, and the
+/// readout's C × ΣN_read weights — into named tensors, with masked entries zero.
 enum GradientAssembly {
     /// - Parameters:
-    ///   - inputColumns: N × inputColumns: input weights, then the bias as the last column.
-    ///   - recurrent: N × N, if the network is recurrent.
-    static func assemble<T>(shape: NetworkShape, inputColumns: UnsafePointer<T>, recurrent: UnsafePointer<T>?,
-                            outputWeights: UnsafePointer<T>, outputBias: UnsafePointer<T>) -> ParameterSet<T> {
-        var result = ParameterSet<T>(zerosFor: shape)
-        let columns = shape.inputColumns
-        for j in 0..<shape.hidden {
-            for i in 0..<shape.inputs { result.inputWeights[j * shape.inputs + i] = inputColumns[j * columns + i] }
-            if shape.bias { result.bias[j] = inputColumns[j * columns + shape.inputs] }
+    ///   - within: per population (step order), N × withinColumns, row j at j·withinColumns.
+    ///   - delayed: per population, N × delayedColumns.
+    ///   - readoutWeights: C × ΣN_read.
+    static func assemble<T>(network: Network, within: [ScalarBuffer<T>], delayed: [ScalarBuffer<T>],
+                            readoutWeights: ScalarBuffer<T>, readoutBias: ScalarBuffer<T>) -> ParameterSet<T> {
+        var result = ParameterSet<T>(zerosFor: network)
+        for (p, layout) in network.layouts.enumerated() {
+            func slice(_ blocks: [PopulationLayout.Block], _ source: ScalarBuffer<T>, columns: Int) {
+                for block in blocks {
+                    let projection = network.projections[block.projection]
+                    var values = [T](repeating: 0, count: layout.size * block.width)
+                    for j in 0..<layout.size {
+                        for i in 0..<block.width { values[j * block.width + i] = source[j * columns + block.offset + i] }
+                    }
+                    if let mask = projection.mask { for index in values.indices where !mask[index] { values[index] = 0 } }
+                    result[projection.name] = values
+                }
+            }
+            slice(layout.within, within[p], columns: layout.withinColumns)
+            slice(layout.delayed, delayed[p], columns: layout.delayedColumns)
+            if let column = layout.biasColumn {
+                result[network.biasName(p)] = (0..<layout.size).map { within[p][$0 * layout.withinColumns + column] }
+            }
         }
-        if let recurrent { result.recurrentWeights = Array(UnsafeBufferPointer(start: recurrent, count: shape.hidden * shape.hidden)) }
-        result.outputWeights = Array(UnsafeBufferPointer(start: outputWeights, count: shape.outputs * shape.hidden))
-        result.outputBias = Array(UnsafeBufferPointer(start: outputBias, count: shape.outputs))
+        let width = network.readNeuronCount, outputs = network.outputs
+        var column = 0
+        for source in network.readout.sources {
+            let n = network.populations[source].size
+            var values = [T](repeating: 0, count: outputs * n)
+            for c in 0..<outputs {
+                for j in 0..<n { values[c * n + j] = readoutWeights[c * width + column + j] }
+            }
+            result[network.readoutWeightName(source)] = values
+            column += n
+        }
+        result[Network.readoutBiasName] = Array(UnsafeBufferPointer(start: readoutBias.pointer, count: outputs))
         return result
     }
 }

@@ -6,21 +6,18 @@ public enum GradientComputation {
     @_specialize(exported: true, where T == Double)
     public static func run<T: KernelScalar>(rule: LearningRuleKind, network: Network, parameters: ParameterSet<T>, inputs: [T],
                                             steps: Int, batch: Int, loss: Loss<T>, options: RuleOptions = .init()) throws -> GradientResult<T> {
-        let shape = network.shape
-        guard inputs.count == steps * batch * shape.inputs else {
-            throw PlasticityError.shapeMismatch(name: "inputs", expected: "\(steps)×\(batch)×\(shape.inputs)", found: "\(inputs.count) values")
+        let width = network.inputs
+        guard inputs.count == steps * batch * width else {
+            throw PlasticityError.shapeMismatch(name: "inputs", expected: "\(steps)×\(batch)×\(width)", found: "\(inputs.count) values")
         }
-        guard loss.steps == steps, loss.batch == batch, loss.outputs == shape.outputs else {
-            throw PlasticityError.invalidConfiguration("the loss is for \(loss.steps) steps × \(loss.batch) sequences × \(loss.outputs) outputs, the data for \(steps) × \(batch) × \(shape.outputs)")
+        guard loss.steps == steps, loss.batch == batch, loss.outputs == network.outputs else {
+            throw PlasticityError.invalidConfiguration("the loss is for \(loss.steps) steps × \(loss.batch) sequences × \(loss.outputs) outputs, the data for \(steps) × \(batch) × \(network.outputs)")
         }
         guard steps > 0 else { throw PlasticityError.invalidConfiguration("a sequence needs at least one step") }
         if let bad = inputs.firstIndex(where: { !$0.isFinite }) {
-            let (t, rest) = bad.quotientAndRemainder(dividingBy: batch * shape.inputs)
-            throw PlasticityError.nonFinite(quantity: "input x[t=\(t), b=\(rest / shape.inputs), i=\(rest % shape.inputs)]", value: "\(inputs[bad])",
+            let (t, rest) = bad.quotientAndRemainder(dividingBy: batch * width)
+            throw PlasticityError.nonFinite(quantity: "input x[t=\(t), b=\(rest / width), i=\(rest % width)]", value: "\(inputs[bad])",
                                             location: "time step \(t)")
-        }
-        if let spikeError = options.spikeError, spikeError.count != shape.hidden {
-            throw PlasticityError.shapeMismatch(name: "spike error", expected: "\(shape.hidden) values", found: "\(spikeError.count) values")
         }
         switch rule {
         case .bptt:

@@ -1,28 +1,52 @@
-/// The parameters that influence matrices are taken with respect to, flattened:
-/// θ = [input weights with bias column (N × P, row j at j·P)] ++ [recurrent weights (N × N)].
+/// The weights that influence matrices are taken with respect to, flattened: for each
+/// tracked population p in order, θ holds W_in^p (within-step projections with the bias
+/// column, N_p × withinColumns, row j at base_p + j·withinColumns), then W_rec^p (delayed
+/// projections, N_p × delayedColumns). RTRL tracks every population; dense e-prop one.
 struct InfluenceLayout {
-    let hidden: Int
-    let inputColumns: Int
-    let recurrent: Bool
+    let populations: [PopulationLayout]
+    /// θ index where each tracked population's weights start, by population index.
+    private let bases: [Int: Int]
+    let count: Int
 
-    init(shape: NetworkShape) {
-        hidden = shape.hidden
-        inputColumns = shape.inputColumns
-        recurrent = shape.recurrent
+    init(populations: [PopulationLayout]) {
+        self.populations = populations
+        var bases: [Int: Int] = [:], next = 0
+        for layout in populations {
+            bases[layout.population] = next
+            next += layout.size * (layout.withinColumns + layout.delayedColumns)
+        }
+        self.bases = bases
+        count = next
     }
 
-    var count: Int { hidden * inputColumns + (recurrent ? hidden * hidden : 0) }
-    func inputOffset(neuron j: Int) -> Int { j * inputColumns }
-    func recurrentOffset(neuron j: Int) -> Int { hidden * inputColumns + j * hidden }
+    func base(of population: Int) -> Int { bases[population]! }
+    func withinOffset(population p: Int, neuron j: Int) -> Int { bases[p]! + j * populationLayout(p).withinColumns }
+    func delayedOffset(population p: Int, neuron j: Int) -> Int {
+        let layout = populationLayout(p)
+        return bases[p]! + layout.size * layout.withinColumns + j * layout.delayedColumns
+    }
+    private func populationLayout(_ p: Int) -> PopulationLayout { populations.first { $0.population == p }! }
 
-    /// Calls `body(θ, x̂)` for every parameter of neuron j's own row: ∂I_j/∂θ = x̂ there.
+    /// Calls `body(θ, x̂)` for every weight of neuron j's own rows in population p: ∂I_j/∂θ =
+    /// x̂ (or ẑ) there.
     @inline(__always)
-    func forEachDirectInput<T>(neuron j: Int, batch b: Int, presynaptic: UnsafePointer<T>, previousSpike: UnsafePointer<T>, _ body: (Int, T) -> Void) {
-        let inputBase = inputOffset(neuron: j)
-        for p in 0..<inputColumns { body(inputBase + p, presynaptic[b * inputColumns + p]) }
-        if recurrent {
-            let recurrentBase = recurrentOffset(neuron: j)
-            for l in 0..<hidden { body(recurrentBase + l, previousSpike[b * hidden + l]) }
+    func forEachDirectInput<T>(population p: Int, neuron j: Int, batch b: Int, presynaptic: UnsafePointer<T>, delayed: UnsafePointer<T>,
+                               _ body: (Int, T) -> Void) {
+        let layout = populationLayout(p)
+        let withinBase = withinOffset(population: p, neuron: j), columns = layout.withinColumns
+        for column in 0..<columns { body(withinBase + column, presynaptic[b * columns + column]) }
+        let delayedBase = delayedOffset(population: p, neuron: j), delayedColumns = layout.delayedColumns
+        for column in 0..<delayedColumns { body(delayedBase + column, delayed[b * delayedColumns + column]) }
+    }
+
+    /// Adds a gradient over θ into per-population gradients in the layouts `GradientAssembly`
+    /// reads (N × columns, row-major).
+    func add<T>(_ gradient: UnsafePointer<T>, within: [ScalarBuffer<T>], delayed: [ScalarBuffer<T>]) {
+        for layout in populations {
+            let p = layout.population
+            let base = bases[p]!, withinCount = layout.size * layout.withinColumns
+            for index in 0..<withinCount { within[p][index] += gradient[base + index] }
+            for index in 0..<(layout.size * layout.delayedColumns) { delayed[p][index] += gradient[base + withinCount + index] }
         }
     }
 }
@@ -38,9 +62,9 @@ final class SensitivityGradient<T: KernelScalar> {
     private let accumulated: ScalarBuffer<T>
     let gradient: ScalarBuffer<T>
 
-    init(layout: InfluenceLayout, batch: Int, readoutDecay: Double, deferred: Bool) {
+    init(layout: InfluenceLayout, hidden: Int, batch: Int, readoutDecay: Double, deferred: Bool) {
         self.batch = batch
-        hidden = layout.hidden
+        self.hidden = hidden
         parameterCount = layout.count
         decay = T(readoutDecay)
         self.deferred = deferred

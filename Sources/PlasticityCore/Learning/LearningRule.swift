@@ -24,18 +24,22 @@ public enum Feedback: Sendable, Equatable, Codable {
 /// Options shared by every rule.
 public struct RuleOptions: Sendable {
     public var feedback: Feedback
+    /// e-prop and dense e-prop: the learning signal of populations the readout does not read.
+    public var deepFeedback: DeepFeedback
     public var spikes: ExpressionGraph.SpikeMode
     /// BPTT only: store every k-th state and recompute the rest (nil: store every step).
     public var checkpointInterval: Int?
     /// Keep y_t of every step in the result (for accuracy).
     public var recordReadouts: Bool
-    /// A direct error on each neuron's spikes, ∂E/∂z_t^j, the same at every step (N values):
-    /// how the firing-rate regulariser enters every rule.
+    /// A direct error on each neuron's spikes, ∂E/∂z_t^j, the same at every step (one value
+    /// per neuron of every population, in step order): how the firing-rate regulariser enters
+    /// every rule.
     public var spikeError: [Double]?
 
-    public init(feedback: Feedback = .symmetric, spikes: ExpressionGraph.SpikeMode = .heaviside, checkpointInterval: Int? = nil,
+    public init(feedback: Feedback = .symmetric, deepFeedback: DeepFeedback = .broadcast(seed: 2), spikes: ExpressionGraph.SpikeMode = .heaviside, checkpointInterval: Int? = nil,
                 recordReadouts: Bool = false, spikeError: [Double]? = nil) {
         self.feedback = feedback
+        self.deepFeedback = deepFeedback
         self.spikes = spikes
         self.checkpointInterval = checkpointInterval
         self.recordReadouts = recordReadouts
@@ -55,7 +59,7 @@ public struct GradientResult<T: KernelScalar> {
     public var storageBytes: Int
     /// y_t for every step (T×B×C) if `RuleOptions.recordReadouts`, otherwise empty.
     public var readouts: [T] = []
-    /// Spikes per hidden neuron over the batch and sequence.
+    /// Spikes per neuron (every population, in step order) over the batch and sequence.
     public var neuronSpikes: [Int] = []
 
     /// Spikes per neuron and step, averaged over the batch.

@@ -37,7 +37,7 @@ public final class OnlineLearner<T: KernelScalar> {
         self.optimizer = optimizer
         self.learningRate = learningRate
         self.updateInterval = updateInterval
-        delta = ScalarBuffer(count: batch * network.shape.outputs)
+        delta = ScalarBuffer(count: batch * network.outputs)
         rule.forward.reset()
         rule.resetTraces()
     }
@@ -56,9 +56,9 @@ public final class OnlineLearner<T: KernelScalar> {
     @discardableResult
     public func step(input: [T], target: Target) throws -> Double {
         let forward = rule.forward
-        let shape = forward.shape, batch = forward.batch
-        guard input.count == batch * shape.inputs else {
-            throw PlasticityError.shapeMismatch(name: "input", expected: "\(batch)×\(shape.inputs)", found: "\(input.count) values")
+        let batch = forward.batch, outputs = forward.outputs
+        guard input.count == batch * forward.inputs else {
+            throw PlasticityError.shapeMismatch(name: "input", expected: "\(batch)×\(forward.inputs)", found: "\(input.count) values")
         }
         input.withUnsafeBufferPointer { forward.step(input: $0.baseAddress!) }
         let stepLoss: Double
@@ -67,16 +67,16 @@ public final class OnlineLearner<T: KernelScalar> {
             delta.zero()
             stepLoss = 0
         case .labels(let labels):
-            guard labels.count == batch, labels.allSatisfy({ (0..<shape.outputs).contains($0) }) else {
-                throw PlasticityError.shapeMismatch(name: "labels", expected: "\(batch) labels in 0..<\(shape.outputs)", found: "\(labels)")
+            guard labels.count == batch, labels.allSatisfy({ (0..<outputs).contains($0) }) else {
+                throw PlasticityError.shapeMismatch(name: "labels", expected: "\(batch) labels in 0..<\(outputs)", found: "\(labels)")
             }
-            stepLoss = StepLoss.crossEntropy(forward.readout.pointer, batch: batch, outputs: shape.outputs, labelOf: { labels[$0] }, weight: { _ in 1 }, delta: delta.pointer)
+            stepLoss = StepLoss.crossEntropy(forward.readout.pointer, batch: batch, outputs: outputs, labelOf: { labels[$0] }, weight: { _ in 1 }, delta: delta.pointer)
         case .values(let values):
-            guard values.count == batch * shape.outputs else {
-                throw PlasticityError.shapeMismatch(name: "target", expected: "\(batch)×\(shape.outputs)", found: "\(values.count) values")
+            guard values.count == batch * outputs else {
+                throw PlasticityError.shapeMismatch(name: "target", expected: "\(batch)×\(outputs)", found: "\(values.count) values")
             }
             stepLoss = values.withUnsafeBufferPointer {
-                StepLoss.squaredError(forward.readout.pointer, targets: $0.baseAddress!, batch: batch, outputs: shape.outputs, weight: { _ in 1 }, delta: delta.pointer)
+                StepLoss.squaredError(forward.readout.pointer, targets: $0.baseAddress!, batch: batch, outputs: outputs, weight: { _ in 1 }, delta: delta.pointer)
             }
         }
         rule.learn(delta: delta.pointer)

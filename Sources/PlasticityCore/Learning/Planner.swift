@@ -1,32 +1,5 @@
 import Foundation
 
-/// Whether a rule computes the true gradient for a network, and if not, why.
-public struct Exactness: Sendable, Codable, Equatable {
-    public let isExact: Bool
-    /// Plain-language reasons when approximate.
-    public let reasons: [String]
-
-    /// The analysis for `rule` on `network`.
-    public static func of(_ rule: LearningRuleKind, neuron: CompiledNeuron, shape: NetworkShape, feedback: Feedback = .symmetric) -> Exactness {
-        switch rule {
-        case .bptt, .rtrl:
-            return Exactness(isExact: true, reasons: [])
-        case .eprop, .denseEprop:
-            var reasons: [String] = []
-            if shape.recurrent {
-                reasons.append("W_rec couples neurons: e-prop drops dh_t/dz_{t−1} across neurons (the term b^j·W_rec[j,l]·c^l)")
-            }
-            if neuron.structure.coupling == .dense {
-                reasons.append("block D of model \(neuron.name) is dense across neurons (a primitive reads other neurons)")
-            }
-            if case .random = feedback {
-                reasons.append("random feedback replaces W_outᵀ in the learning signal by a fixed random matrix")
-            }
-            return Exactness(isExact: reasons.isEmpty, reasons: reasons)
-        }
-    }
-}
-
 /// How the planner chooses among the rules that fit.
 public enum PlanningPolicy: String, CaseIterable, Sendable, Codable {
     /// The cheapest exact rule that fits the memory budget.
@@ -49,7 +22,7 @@ public struct RuleAssessment: Sendable, Codable {
 /// A plan: every rule priced and judged, and the one chosen with the reason.
 public struct Plan: Sendable, Codable {
     public let model: String
-    public let shape: NetworkShape
+    public let network: NetworkSummary
     public let workload: Workload
     public let memoryBudget: Int
     public let policy: PlanningPolicy
@@ -63,15 +36,15 @@ public struct Plan: Sendable, Codable {
 
 /// Chooses a learning rule per model for a network, workload, memory budget and policy.
 public enum Planner {
-    public static func plan(neuron: CompiledNeuron, shape: NetworkShape, workload: Workload, memoryBudget: Int,
-                            policy: PlanningPolicy, feedback: Feedback = .symmetric, machine: MachineModel = .reference) throws -> Plan {
-        let model = CostModel(neuron: neuron, shape: shape, workload: workload, machine: machine)
+    public static func plan(network: Network, workload: Workload, memoryBudget: Int, policy: PlanningPolicy,
+                            feedback: Feedback = .symmetric, deepFeedback: DeepFeedback = .broadcast(seed: 2), machine: MachineModel = .reference) throws -> Plan {
+        let model = CostModel(network: network, workload: workload, machine: machine, deepFeedback: deepFeedback)
         var assessments = LearningRuleKind.allCases.map { rule -> RuleAssessment in
             var cost = model.cost(of: rule)
             if rule == .bptt, cost.peakBytes > memoryBudget {
                 cost = model.bpttCheckpointing(within: memoryBudget)
             }
-            return RuleAssessment(cost: cost, exactness: .of(rule, neuron: neuron, shape: shape, feedback: feedback),
+            return RuleAssessment(cost: cost, exactness: .of(rule, network: network, feedback: feedback, deepFeedback: deepFeedback),
                                   fitsBudget: cost.peakBytes <= memoryBudget, ruledOut: nil)
         }
         func admissible(_ a: RuleAssessment) -> String? {
@@ -101,7 +74,7 @@ public enum Planner {
         if best.exactness.isExact, policy != .exact { explanation += "; it is exact here" }
         if !best.exactness.isExact { explanation += "; approximate: " + best.exactness.reasons.joined(separator: "; ") }
         if let interval = best.cost.checkpointInterval { explanation += "; storing every \(interval)th state to fit the budget" }
-        return Plan(model: neuron.name, shape: shape, workload: workload, memoryBudget: memoryBudget, policy: policy,
+        return Plan(model: network.modelNames, network: NetworkSummary(network), workload: workload, memoryBudget: memoryBudget, policy: policy,
                     assessments: assessments, chosen: best.cost.rule, explanation: explanation)
     }
 }

@@ -1,5 +1,5 @@
 /// The exact gradient of the readout weights, shared by the online rules: with
-/// y_t = κ y_{t−1} + W_out z_t + b_out, ∂E/∂W_out = Σ_t δ_tᵀ z̄_t where z̄_t = κ z̄_{t−1} + z_t.
+/// y_t = κ y_{t−1} + W_out z_t + b_out (z: the read populations' spikes concatenated), ∂E/∂W_out = Σ_t δ_tᵀ z̄_t where z̄_t = κ z̄_{t−1} + z_t.
 /// For a deferred loss (δ the same at every step, known at the end) Σ_t z̄_t is accumulated.
 /// With a non-leaky readout z̄_t = z_t, mostly zero, and each spike adds its δ row (C values)
 /// to a transposed accumulator instead of every step touching all C×N weights.
@@ -18,11 +18,13 @@ final class ReadoutGradient<T: KernelScalar> {
     private let sparseTransposedGradient: ScalarBuffer<T>
     private var addsSpikesSparsely: Bool { decay == 0 && !deferred }
 
-    init(shape: NetworkShape, batch: Int, deferred: Bool) {
+    /// For the readout of `network`, whose presynaptic values are the read populations'
+    /// spikes concatenated (`ForwardPass.readSpikes`).
+    init(network: Network, batch: Int, deferred: Bool) {
         self.batch = batch
-        hidden = shape.hidden
-        outputs = shape.outputs
-        decay = T(shape.readoutDecay)
+        hidden = network.readNeuronCount
+        outputs = network.outputs
+        decay = T(network.readoutDecay)
         self.deferred = deferred
         let sparse = decay == 0 && !deferred
         filteredSpikes = ScalarBuffer(count: sparse ? 0 : batch * hidden)
@@ -77,32 +79,4 @@ final class ReadoutGradient<T: KernelScalar> {
     }
 
     var bytes: Int { filteredSpikes.bytes + summedSpikes.bytes + weightGradient.bytes + biasGradient.bytes + sparseTransposedGradient.bytes }
-}
-
-/// L_t = δ_t F: the learning signal of every neuron (B×N), with F = W_out or a fixed random matrix.
-final class LearningSignal<T: KernelScalar> {
-    private let feedback: Feedback
-    private let randomMatrix: [T]
-    private let shape: NetworkShape
-    let values: ScalarBuffer<T>
-
-    init(shape: NetworkShape, batch: Int, feedback: Feedback) {
-        self.feedback = feedback
-        self.shape = shape
-        values = ScalarBuffer(count: batch * shape.hidden)
-        if case .random(let seed) = feedback {
-            var generator = SeededGenerator(seed: seed)
-            let scale = 1 / Double(shape.hidden).squareRoot()
-            randomMatrix = (0..<(shape.outputs * shape.hidden)).map { _ in T(generator.nextGaussian() * scale) }
-        } else {
-            randomMatrix = []
-        }
-    }
-
-    func compute(delta: UnsafePointer<T>, outputWeights: [T], batch: Int) {
-        let matrix = feedback == .symmetric ? outputWeights : randomMatrix
-        matrix.withUnsafeBufferPointer { f in
-            LinearAlgebra.transposedProduct(into: values.pointer, weights: f.baseAddress!, input: delta, batch: batch, rows: shape.outputs, columns: shape.hidden)
-        }
-    }
 }

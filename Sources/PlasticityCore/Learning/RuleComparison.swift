@@ -18,7 +18,7 @@ public struct ComparedRule: Sendable, Codable {
 /// Every requested rule run on the same network, weights and batch.
 public struct RuleComparison: Sendable, Codable {
     public let model: String
-    public let shape: NetworkShape
+    public let network: NetworkSummary
     public let workload: Workload
     public let reference: LearningRuleKind?
     public let rules: [ComparedRule]
@@ -40,7 +40,7 @@ public struct RuleComparison: Sendable, Codable {
                                             options: RuleOptions = .init()) throws -> RuleComparison {
         let workload = Workload(batch: batch, steps: steps, scalarBytes: MemoryLayout<T>.size, deferredLoss: loss.isDeferred,
                                 inputDensity: Workload.density(of: inputs))
-        let model = CostModel(neuron: network.neuron, shape: network.shape, workload: workload)
+        let model = CostModel(network: network, workload: workload, deepFeedback: options.deepFeedback)
         var results: [LearningRuleKind: (GradientResult<T>, Double)] = [:]
         var skipped: [LearningRuleKind: String] = [:]
         for rule in rules {
@@ -61,12 +61,12 @@ public struct RuleComparison: Sendable, Codable {
             results[rule] = (result, seconds / Double(steps))
         }
         // Every rule ran the same forward pass: its spikes price the recurrent product.
-        let measured = results.values.first.map { CostModel(neuron: network.neuron, shape: network.shape,
-                                                            workload: workload.measuring(spikes: $0.0.spikeCount, steps: steps, hidden: network.shape.hidden)) } ?? model
+        let measured = results.values.first.map { CostModel(network: network, workload: workload.measuring(spikes: $0.0.spikeCount, steps: steps, hidden: network.neuronCount),
+                                                            deepFeedback: options.deepFeedback) } ?? model
         let reference: LearningRuleKind? = results[.bptt] != nil ? .bptt : results[.rtrl] != nil ? .rtrl : nil
         let referenceGradient = reference.map { results[$0]!.0.gradients.flattened.map { Double($0) } }
         let compared = rules.map { rule -> ComparedRule in
-            let exactness = Exactness.of(rule, neuron: network.neuron, shape: network.shape, feedback: options.feedback)
+            let exactness = Exactness.of(rule, network: network, feedback: options.feedback, deepFeedback: options.deepFeedback)
             guard let (result, secondsPerStep) = results[rule] else {
                 return ComparedRule(rule: rule, predicted: measured.cost(of: rule), exactness: exactness, skipped: skipped[rule], loss: nil,
                                     secondsPerStep: nil, measuredBytes: nil, cosineToReference: nil, relativeErrorToReference: nil)
@@ -82,6 +82,6 @@ public struct RuleComparison: Sendable, Codable {
             return ComparedRule(rule: rule, predicted: measured.cost(of: rule), exactness: exactness, skipped: nil, loss: result.loss,
                                 secondsPerStep: secondsPerStep, measuredBytes: result.storageBytes, cosineToReference: cosine, relativeErrorToReference: error)
         }
-        return RuleComparison(model: network.neuron.name, shape: network.shape, workload: measured.workload, reference: reference, rules: compared)
+        return RuleComparison(model: network.modelNames, network: NetworkSummary(network), workload: measured.workload, reference: reference, rules: compared)
     }
 }

@@ -16,6 +16,12 @@ public final class ScalarBuffer<T: KernelScalar> {
         for index in 0..<count { pointer[index] = T(values[index % values.count]) }
     }
 
+    /// A copy of `values`.
+    public convenience init(_ values: [T]) {
+        self.init(count: values.count)
+        pointer.update(from: values, count: values.count)
+    }
+
     deinit { pointer.deallocate() }
 
     public func zero() { pointer.update(repeating: 0, count: count) }

@@ -10,14 +10,14 @@ struct SequenceDriver<T: KernelScalar> {
     init(forward: ForwardPass<T>, loss: Loss<T>) {
         self.forward = forward
         self.loss = loss
-        delta = ScalarBuffer(count: forward.batch * forward.shape.outputs)
-        summedReadout = ScalarBuffer(count: loss.isDeferred ? forward.batch * forward.shape.outputs : 0)
+        delta = ScalarBuffer(count: forward.batch * forward.outputs)
+        summedReadout = ScalarBuffer(count: loss.isDeferred ? forward.batch * forward.outputs : 0)
     }
 
     /// What a run produced.
     struct Outcome {
         var loss = 0.0
-        /// Spikes per hidden neuron.
+        /// Spikes per neuron, over all populations in step order.
         var neuronSpikes: [Int] = []
         var spikes: Int { neuronSpikes.reduce(0, +) }
         /// y_t for every step (T×B×C), when asked for.
@@ -30,16 +30,19 @@ struct SequenceDriver<T: KernelScalar> {
     func run(inputs: UnsafePointer<T>, steps range: Range<Int>, recordReadouts: Bool = false,
              beforeStep: (Int) -> Void = { _ in }, afterStep: (Int, UnsafePointer<T>) throws -> Void) throws -> Outcome {
         var outcome = Outcome()
-        let hidden = forward.shape.hidden
-        let stride = forward.batch * forward.shape.inputs
+        let stride = forward.batch * forward.inputs
         if recordReadouts { outcome.readouts.reserveCapacity(range.count * forward.readout.count) }
-        var neuronSpikes = [Int](repeating: 0, count: hidden)
+        var neuronSpikes = [Int](repeating: 0, count: forward.network.neuronCount)
         for t in range {
             beforeStep(t)
             forward.step(input: inputs + t * stride)
             neuronSpikes.withUnsafeMutableBufferPointer { counts in
-                for b in 0..<forward.batch {
-                    for j in forward.activeSpikes.positions(inRow: b) { counts[Int(j)] += 1 }
+                var offset = 0
+                for population in forward.populations {
+                    for b in 0..<forward.batch {
+                        for j in population.activeSpikes.positions(inRow: b) { counts[offset + Int(j)] += 1 }
+                    }
+                    offset += population.size
                 }
             }
             outcome.loss += loss.stepSignal(t: t, readout: forward.readout.pointer, delta: delta.pointer)

@@ -84,10 +84,12 @@ public enum OptimizerState: Codable {
 
 /// A resumable snapshot of a training run, written atomically.
 public struct TrainingCheckpoint: Codable {
-    public var format = 1
+    /// 2 since networks are graphs (format 1 held one population's shape).
+    public var format = TrainingCheckpoint.currentFormat
+    public static let currentFormat = 2
     public var model: String
     public var dataset: String
-    public var shape: NetworkShape
+    public var network: NetworkSummary
     public var configuration: TrainingConfiguration
     public var parameters: ParameterSet<Float>
     public var optimizer: OptimizerState
@@ -121,6 +123,10 @@ public struct TrainingCheckpoint: Codable {
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw PlasticityError.invalidCheckpoint(path: url.path, reason: "does not exist")
         }
+        struct Format: Decodable { let format: Int }
+        if let format = try? JSONDecoder().decode(Format.self, from: data), format.format != currentFormat {
+            throw PlasticityError.invalidCheckpoint(path: url.path, reason: "has format \(format.format); this version reads format \(currentFormat) (networks as graphs), so the run cannot be resumed — start it again")
+        }
         do {
             return try JSONDecoder().decode(TrainingCheckpoint.self, from: data)
         } catch {
@@ -150,8 +156,8 @@ public final class Trainer {
         guard configuration.epochs > 0, configuration.batchSize > 0, configuration.learningRate > 0, configuration.checkpointEvery > 0 else {
             throw PlasticityError.invalidConfiguration("epochs, batch size, learning rate and checkpoint interval must be positive")
         }
-        guard network.shape.inputs == dataset.inputCount, network.shape.outputs == dataset.outputCount else {
-            throw PlasticityError.invalidConfiguration("\(dataset.name) has \(dataset.inputCount) inputs and \(dataset.outputCount) outputs; the network has \(network.shape.inputs) and \(network.shape.outputs)")
+        guard network.inputs == dataset.inputCount, network.outputs == dataset.outputCount else {
+            throw PlasticityError.invalidConfiguration("\(dataset.name) has \(dataset.inputCount) inputs and \(dataset.outputCount) outputs; the network has \(network.inputs) and \(network.outputs)")
         }
         self.network = network
         self.dataset = dataset
@@ -159,16 +165,17 @@ public final class Trainer {
         if resume {
             guard let checkpoint else { throw PlasticityError.invalidConfiguration("--resume needs a checkpoint file") }
             let saved = try TrainingCheckpoint.read(from: checkpoint)
-            guard saved.model == network.neuron.name, saved.dataset == dataset.name, saved.shape == network.shape, saved.configuration == configuration else {
+            guard saved.model == network.modelNames, saved.dataset == dataset.name, saved.network == NetworkSummary(network), saved.configuration == configuration else {
                 throw PlasticityError.invalidCheckpoint(path: checkpoint.path, reason: "was written by a different run (model \(saved.model), task \(saved.dataset), its own configuration); resume with the same options")
             }
             state = saved
         } else {
-            let parameters = initialParameters ?? ParameterSet(randomFor: network.shape, seed: configuration.seed, inputGain: configuration.inputGain,
+            let parameters = initialParameters ?? ParameterSet(randomFor: network, seed: configuration.seed, inputGain: configuration.inputGain,
                                                                recurrentGain: configuration.recurrentGain)
-            state = TrainingCheckpoint(model: network.neuron.name, dataset: dataset.name, shape: network.shape, configuration: configuration,
+            try parameters.check(against: network)
+            state = TrainingCheckpoint(model: network.modelNames, dataset: dataset.name, network: NetworkSummary(network), configuration: configuration,
                                        parameters: parameters, optimizer: OptimizerState(configuration), epoch: 0, batchInEpoch: 0, updates: 0,
-                                       firingRates: [Double](repeating: configuration.targetRate, count: network.shape.hidden), history: [],
+                                       firingRates: [Double](repeating: configuration.targetRate, count: network.neuronCount), history: [],
                                        epochLoss: 0, epochCorrect: 0, epochSequences: 0, epochSpikes: 0)
         }
     }
@@ -211,7 +218,7 @@ public final class Trainer {
                 epoch: state.epoch + 1, trainingLoss: state.epochLoss / Double(batches.count),
                 trainingAccuracy: state.epochSequences > 0 && test.accuracy != nil ? state.epochCorrect / sequences : nil,
                 testLoss: test.loss, testAccuracy: test.accuracy,
-                firingRate: state.epochSpikes / (Double(batches.count * configuration.batchSize * dataset.steps * network.shape.hidden)),
+                firingRate: state.epochSpikes / (Double(batches.count * configuration.batchSize * dataset.steps * network.neuronCount)),
                 seconds: Date().timeIntervalSince(epochStart))
             state.history.append(metrics)
             state.epoch += 1
