@@ -18,7 +18,7 @@ struct Workbench {
     init(model: any NeuronModel.Type, hidden: Int, steps: Int) throws {
         let shape = NetworkShape(inputs: 140, hidden: hidden, outputs: 20)
         network = try Network(shape: shape, neuron: CompiledNeuron(model: model))
-        parameters = ParameterSet(randomFor: shape, seed: 1, inputGain: 4)
+        parameters = ParameterSet(randomFor: network, seed: 1, inputGain: 4)
         var generator = SeededGenerator(seed: 2)
         inputs = (0..<(steps * Self.batch * 140)).map { _ in Double.random(in: 0..<1, using: &generator) < 0.05 ? 1 : 0 }
         loss = try Loss(.crossEntropyEveryStep, steps: steps, batch: Self.batch, outputs: 20,

@@ -7,8 +7,8 @@ struct Compare: ParsableCommand {
         abstract: "Run several learning rules on the same network, weights and batch and compare them.",
         discussion: "Reports time per step, storage held, predicted against measured cost, gradient agreement with BPTT (or RTRL), and exactness. Rules predicted to exceed the memory budget or the time limit are listed as skipped with the reason.")
 
-    @Option(help: "The neuron model.")
-    var model: String
+    @Option(help: "The neuron model (of every population of a short form; not needed with --network).")
+    var model: String?
 
     @Option(help: "Comma-separated rules, each once: \(RuleList.names) (default: all).", transform: RuleList.parse)
     var rules = RuleList(LearningRuleKind.allCases)
@@ -43,22 +43,26 @@ struct Compare: ParsableCommand {
     @OptionGroup var task: TaskOptions
 
     @OptionGroup var network: NetworkOptions
+    @OptionGroup var graph: GraphOptions
+    @OptionGroup var feedbackOptions: FeedbackOptions
     @OptionGroup var settings: ModelSettings
     @OptionGroup var pluginOptions: PluginOptions
 
     func run() throws {
         let selected = rules.rules
-        let neuron = try pluginOptions.loadRegistry().model(named: model).compile(try settings.configuration())
-        let shape = network.shape
-        let net = try Network(shape: shape, neuron: neuron)
+        let registry = try pluginOptions.loadRegistry()
+        let net = try graph.build(model: model, configuration: try settings.configuration(), registry: registry, shape: network.shape, sizesFromData: false)
         var generator = SeededGenerator(seed: seed)
-        let parameters = ParameterSet<Float>(randomFor: shape, seed: seed, inputGain: 4, recurrentGain: 1)
-        let inputs = (0..<(steps * batch * shape.inputs)).map { _ in Double.random(in: 0..<1, using: &generator) < inputRate ? Float(1) : 0 }
-        let labels = (0..<batch).map { _ in Int.random(in: 0..<shape.outputs, using: &generator) }
-        let loss = try Loss<Float>(.crossEntropySummed, steps: steps, batch: batch, outputs: shape.outputs, labels: labels)
+        let parameters = ParameterSet<Float>(randomFor: net, seed: seed, inputGain: 4, recurrentGain: 1)
+        let inputs = (0..<(steps * batch * net.inputs)).map { _ in Double.random(in: 0..<1, using: &generator) < inputRate ? Float(1) : 0 }
+        let labels = (0..<batch).map { _ in Int.random(in: 0..<net.outputs, using: &generator) }
+        let (feedback, deep) = try feedbackOptions.parsed()
+        let options = RuleOptions(feedback: feedback, deepFeedback: deep)
+        let loss = try Loss<Float>(options.deepFeedback == .spatial ? .crossEntropyLastStep : .crossEntropySummed, steps: steps, batch: batch,
+                                   outputs: net.outputs, labels: labels)
         let comparison = try RuleComparison.run(network: net, parameters: parameters, inputs: inputs, steps: steps, batch: batch, loss: loss,
-                                                rules: selected, memoryBudget: try MemorySize.parse(memory), timeLimit: timeLimit)
-        let training = try train.map { epochs in try trainEach(selected, epochs: epochs, neuron: neuron) }
+                                                rules: selected, memoryBudget: try MemorySize.parse(memory), timeLimit: timeLimit, options: options)
+        let training = try train.map { epochs in try trainEach(selected, epochs: epochs, registry: registry, options: options) }
         let report = ComparisonReport(comparison: comparison, training: training)
         if json {
             try printJSON(ComparisonOutput(gradients: comparison, training: training))
@@ -72,14 +76,15 @@ struct Compare: ParsableCommand {
 
     /// Trains a network per rule on the task, all from the same seed; rules predicted to
     /// exceed the time limit are skipped with the reason.
-    private func trainEach(_ rules: [LearningRuleKind], epochs: Int, neuron: CompiledNeuron) throws -> [TrainedRule] {
+    private func trainEach(_ rules: [LearningRuleKind], epochs: Int, registry: ModelRegistry, options: RuleOptions) throws -> [TrainedRule] {
         let dataset = try task.dataset()
         let shape = NetworkShape(inputs: dataset.inputCount, hidden: network.hidden, outputs: dataset.outputCount, recurrent: network.recurrent,
                                  bias: true, readoutDecay: network.readoutDecay)
-        let net = try Network(shape: shape, neuron: neuron)
+        let net = try graph.build(model: model, configuration: try settings.configuration(), registry: registry, shape: shape)
         let batchSize = Swift.min(32, dataset.count(.training))
         return try rules.map { rule in
-            let perStep = CostModel(neuron: neuron, shape: shape, workload: Workload(batch: batchSize, steps: dataset.steps)).cost(of: rule).secondsPerStep
+            let perStep = CostModel(network: net, workload: Workload(batch: batchSize, steps: dataset.steps), deepFeedback: options.deepFeedback)
+                .cost(of: rule).secondsPerStep
             let predicted = perStep * Double(dataset.steps) * Double(dataset.count(.training) / batchSize) * Double(epochs)
             if predicted > timeLimit {
                 return TrainedRule(rule: rule, epochs: [], skipped: String(format: "predicted %.0f s of training exceeds the %.0f s time limit", predicted, timeLimit))
@@ -90,6 +95,8 @@ struct Compare: ParsableCommand {
             configuration.batchSize = batchSize
             configuration.learningRate = 1e-2
             configuration.seed = seed
+            configuration.feedback = options.feedback
+            configuration.deepFeedback = options.deepFeedback
             let trainer = try Trainer(network: net, dataset: dataset, configuration: configuration, checkpoint: nil, resume: false)
             try trainer.run()
             return TrainedRule(rule: rule, epochs: trainer.state.history, skipped: nil)
@@ -116,8 +123,8 @@ struct ComparisonReport {
     let training: [TrainedRule]?
 
     var text: String {
-        let shape = comparison.shape, workload = comparison.workload
-        var lines = ["\(comparison.model): N=\(shape.hidden) I=\(shape.inputs) C=\(shape.outputs)\(shape.recurrent ? " with W_rec" : ""), B=\(workload.batch) T=\(workload.steps)", ""]
+        let workload = comparison.workload
+        var lines = ["\(comparison.network.description)", "B=\(workload.batch) T=\(workload.steps)", ""]
         let agreement = comparison.timeRatioAgreement
         let reference = comparison.reference?.rawValue ?? "—"
         var rows = [["rule", "time/step", "predicted", "ratio agreement", "memory", "predicted", "cos vs \(reference)", "rel. error", "exact"]]
@@ -179,7 +186,7 @@ struct ComparisonReport {
             ]
         }
         return SVGChart(
-            title: "\(comparison.model), N=\(comparison.shape.hidden), B=\(comparison.workload.batch), T=\(comparison.workload.steps)"
+            title: "\(comparison.model), N=\(comparison.network.populations.map { String($0.size) }.joined(separator: "+")), B=\(comparison.workload.batch), T=\(comparison.workload.steps)"
                 + (skipped.isEmpty ? "" : " (" + skipped.joined(separator: ", ") + ")"),
             panels: [
                 .bars(title: "time per step (dashed: predicted)", unit: "ms", logarithmic: true,

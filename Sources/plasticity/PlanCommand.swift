@@ -9,13 +9,13 @@ struct NetworkOptions: ParsableArguments {
     @Option(help: "Hidden neurons N.")
     var hidden: Int = 128
 
-    @Option(help: "Input channels I.")
+    @Option(help: "Input channels I (a network file may state its own).")
     var inputs: Int = 140
 
-    @Option(help: "Readout classes C.")
+    @Option(help: "Readout classes C (a network file may state its own).")
     var outputs: Int = 20
 
-    @Flag(help: "Add recurrent weights W_rec.")
+    @Flag(help: "Add recurrent weights W_rec (each layer onto itself).")
     var recurrent = false
 
     @Flag(help: "Add a bias current.")
@@ -43,8 +43,8 @@ struct PlanCommand: ParsableCommand {
         commandName: "plan",
         abstract: "Price every learning rule for a model and workload, say which are exact and why, and choose one.")
 
-    @Option(help: "The neuron model.")
-    var model: String
+    @Option(help: "The neuron model (of every population of a short form; not needed with --network).")
+    var model: String?
 
     @Option(help: "Sequences per batch B.")
     var batch: Int = 16
@@ -59,6 +59,7 @@ struct PlanCommand: ParsableCommand {
     var json = false
 
     @OptionGroup var network: NetworkOptions
+    @OptionGroup var graph: GraphOptions
     @OptionGroup var planOptions: PlanOptions
     @OptionGroup var settings: ModelSettings
     @OptionGroup var pluginOptions: PluginOptions
@@ -68,8 +69,9 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
-        let neuron = try pluginOptions.loadRegistry().model(named: model).compile(try settings.configuration())
-        let plan = try Planner.plan(neuron: neuron, shape: network.shape, workload: Workload(batch: batch, steps: steps, inputDensity: inputDensity),
+        let built = try graph.build(model: model, configuration: try settings.configuration(), registry: try pluginOptions.loadRegistry(), shape: network.shape,
+                                    sizesFromData: false)
+        let plan = try Planner.plan(network: built, workload: Workload(batch: batch, steps: steps, inputDensity: inputDensity),
                                     memoryBudget: try MemorySize.parse(planOptions.memory), policy: planOptions.policy)
         if json {
             try printJSON(plan)
@@ -84,9 +86,9 @@ struct PlanReport {
     let plan: Plan
 
     var text: String {
-        let shape = plan.shape, workload = plan.workload
-        var lines = ["\(plan.model): N=\(shape.hidden) I=\(shape.inputs) C=\(shape.outputs)\(shape.recurrent ? " with W_rec" : ""), "
-            + "B=\(workload.batch) T=\(workload.steps), budget \(MemorySize.format(plan.memoryBudget)), policy \(plan.policy.rawValue)", ""]
+        let workload = plan.workload
+        var lines = ["\(plan.network.description)",
+                     "B=\(workload.batch) T=\(workload.steps), budget \(MemorySize.format(plan.memoryBudget)), policy \(plan.policy.rawValue)", ""]
         let header = ["rule", "GFLOP/step", "MB moved/step", "time/step", "peak memory", "exact", "verdict"]
         var rows = [header]
         for assessment in plan.assessments {
@@ -107,6 +109,9 @@ struct PlanReport {
         lines.append("")
         for assessment in plan.assessments where !assessment.exactness.isExact {
             lines.append("\(assessment.cost.rule.rawValue) is approximate: \(assessment.exactness.reasons.joined(separator: "; "))")
+        }
+        if let approximate = plan.assessments.first(where: { !$0.exactness.approximateTensors.isEmpty }) {
+            lines.append("approximate tensors under \(approximate.cost.rule.rawValue): \(approximate.exactness.approximateTensors.joined(separator: ", "))")
         }
         lines.append("choice: \(plan.explanation)")
         return lines.joined(separator: "\n")

@@ -39,10 +39,10 @@ struct OptimizationOptions: ParsableArguments {
     @Option(help: "Target firing rate per step for the regulariser.")
     var targetRate: Double = 0.01
 
-    @Option(help: "Initial input weights: Gaussian with this scale over √(inputs).")
+    @Option(help: "Initial weights of within-step projections: Gaussian with this scale over √(source size).")
     var inputGain: Double = 2
 
-    @Option(help: "Initial recurrent weights: Gaussian with this scale over √N.")
+    @Option(help: "Initial weights of recurrent (delayed) projections: Gaussian with this scale over √(source size).")
     var recurrentGain: Double = 1
 
     @Option(help: "Seed for weights and batch order.")
@@ -51,7 +51,7 @@ struct OptimizationOptions: ParsableArguments {
     @Option(help: "Checkpoint every this many updates (and at each epoch end).")
     var checkpointEvery: Int = 50
 
-    func configuration(rule: LearningRuleKind, feedback: Feedback) -> TrainingConfiguration {
+    func configuration(rule: LearningRuleKind, feedback: Feedback, deepFeedback: DeepFeedback) -> TrainingConfiguration {
         var configuration = TrainingConfiguration()
         configuration.rule = rule
         configuration.epochs = epochs
@@ -66,6 +66,7 @@ struct OptimizationOptions: ParsableArguments {
         configuration.rateRegularization = rateRegularization
         configuration.targetRate = targetRate
         configuration.feedback = feedback
+        configuration.deepFeedback = deepFeedback
         configuration.inputGain = inputGain
         configuration.recurrentGain = recurrentGain
         configuration.seed = seed
@@ -78,13 +79,13 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train a network on a task, with checkpoints, evaluation each epoch and metrics as JSON lines.")
 
-    @Option(help: "The neuron model.")
-    var model: String
+    @Option(help: "The neuron model (of every population of a short form; not needed with --network).")
+    var model: String?
 
-    @Option(help: "Hidden neurons N.")
+    @Option(help: "Hidden neurons N (per layer).")
     var hidden: Int = 64
 
-    @Flag(inversion: .prefixedNo, help: "Recurrent weights W_rec.")
+    @Flag(inversion: .prefixedNo, help: "Recurrent weights W_rec (each layer onto itself).")
     var recurrent = true
 
     @Option(help: "Readout leak κ in [0, 1).")
@@ -102,6 +103,7 @@ struct Train: ParsableCommand {
     @Option(help: "Write the trained weights to this .npz file.")
     var saveWeights: String?
 
+    @OptionGroup var graph: GraphOptions
     @OptionGroup var task: TaskOptions
     @OptionGroup var optimization: OptimizationOptions
     @OptionGroup var ruleSettings: RuleSettings
@@ -110,16 +112,14 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let dataset = try task.dataset()
-        let neuron = try pluginOptions.loadRegistry().model(named: model).compile(try settings.configuration())
         let shape = NetworkShape(inputs: dataset.inputCount, hidden: hidden, outputs: dataset.outputCount, recurrent: recurrent, bias: true, readoutDecay: readoutDecay)
-        let network = try Network(shape: shape, neuron: neuron)
+        let network = try graph.build(model: model, configuration: try settings.configuration(), registry: try pluginOptions.loadRegistry(), shape: shape)
         let deferred = try dataset.batch(.training, indices: [0], as: Float.self).loss.isDeferred
-        let (rule, options) = try ruleSettings.resolve(neuron: neuron, shape: shape,
-                                                       workload: Workload(batch: optimization.batchSize, steps: dataset.steps, deferredLoss: deferred))
-        let configuration = optimization.configuration(rule: rule, feedback: options.feedback)
+        let (rule, options) = try ruleSettings.resolve(network: network, workload: Workload(batch: optimization.batchSize, steps: dataset.steps, deferredLoss: deferred))
+        let configuration = optimization.configuration(rule: rule, feedback: options.feedback, deepFeedback: options.deepFeedback)
         let trainer = try Trainer(network: network, dataset: dataset, configuration: configuration,
                                   checkpoint: URL(fileURLWithPath: checkpoint), resume: resume)
-        print("training \(neuron.name) (N=\(hidden)\(recurrent ? ", recurrent" : "")) on \(dataset.name) with \(rule.rawValue): "
+        print("training \(NetworkSummary(network).description) on \(dataset.name) with \(rule.rawValue): "
             + "\(dataset.count(.training)) training / \(dataset.count(.test)) test sequences of \(dataset.steps) steps")
         let progress = ProgressReporter(label: "")
         let metricsFile = metrics.map { URL(fileURLWithPath: $0) }
@@ -131,7 +131,7 @@ struct Train: ParsableCommand {
             }
         }
         if let saveWeights {
-            try NumPyArchive.write(NetworkArrays.arrays(of: trainer.parameters, shape: shape), to: URL(fileURLWithPath: saveWeights))
+            try NumPyArchive.write(NetworkArrays.arrays(of: trainer.parameters, network: network), to: URL(fileURLWithPath: saveWeights))
         }
     }
 

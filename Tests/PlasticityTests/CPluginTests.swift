@@ -25,7 +25,7 @@ struct CPluginTests {
         #expect(neuron.structure.total.entries == [[.varying]], "A is varying as declared (a kernel), r·c varies")
         #expect(neuron.structure.ownSpikeGain.entries == [[.constant(-1)]])
         let network = try Network(shape: NetworkShape(inputs: 3, hidden: 4, outputs: 2, recurrent: false, bias: true, readoutDecay: 0.5), neuron: neuron)
-        let parameters = ParameterSet<Double>(randomFor: network.shape, seed: 3, inputGain: 3)
+        let parameters = ParameterSet<Double>(randomFor: network, seed: 3, inputGain: 3)
         let inputs: [Double] = (0..<72).map { index in Double((index * 7) % 5) / 4 }
         let loss = try Loss<Double>(.crossEntropySummed, steps: 12, batch: 2, outputs: 2, labels: [0, 1])
         func run(_ rule: LearningRuleKind) throws -> GradientResult<Double> {
@@ -46,7 +46,7 @@ struct CPluginTests {
         let handle = try #require(dlopen(path, RTLD_NOW | RTLD_NOLOAD))
         let calls = unsafeBitCast(try #require(dlsym(handle, "test_update_calls")), to: (@convention(c) () -> Int).self)
         let network = try Network(shape: NetworkShape(inputs: 3, hidden: 300, outputs: 2), neuron: registry.model(named: "Counted").compile())
-        let forward = try ForwardPass<Float>(network: network, parameters: ParameterSet(randomFor: network.shape, seed: 1), batch: 2)
+        let forward = try ForwardPass<Float>(network: network, parameters: ParameterSet(randomFor: network, seed: 1), batch: 2)
         let before = calls()
         let input = [Float](repeating: 0.5, count: 2 * 3)
         for _ in 0..<7 { input.withUnsafeBufferPointer { forward.step(input: $0.baseAddress!) } }

@@ -48,11 +48,11 @@ struct LongSequenceTests {
     func streamingEqualsRTRL(_ ruleCase: RuleCase) throws {
         let fixture = try RuleFixture(model: ruleCase.model, modelParameters: ruleCase.parameters, recurrent: false, lossKind: .meanSquaredError,
                                       hidden: 5, inputs: 6, steps: Self.steps, batch: 2, seed: 8, spikeInputDensity: 0.3)
-        let shape = fixture.network.shape
+        let network = fixture.network
         func stream(_ rule: LearningRuleKind) throws -> OnlineLearner<Double> {
             let learner = try OnlineLearner(rule: rule, network: fixture.network, parameters: fixture.parameters, batch: fixture.batch,
                                             optimizer: SGD<Double>(), learningRate: 0.05, updateInterval: 7)
-            let inputStride = fixture.batch * shape.inputs, targetStride = fixture.batch * shape.outputs
+            let inputStride = fixture.batch * network.inputs, targetStride = fixture.batch * network.outputs
             var targets = SplitMix64(seed: 3)
             for t in 0..<fixture.steps {
                 let target = (0..<targetStride).map { _ in Double.random(in: -1...1, using: &targets) }

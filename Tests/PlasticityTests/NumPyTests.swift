@@ -54,17 +54,18 @@ struct NumPyTests {
 @Suite("plasticity grad")
 struct GradCommandTests {
     /// Writes a weights file and a batch file for a small recurrent ALIF network.
-    static func writeFiles(in directory: URL, inputColumns: Int = 4) throws -> (weights: URL, batch: URL, parameters: ParameterSet<Float>, shape: NetworkShape) {
+    static func writeFiles(in directory: URL, inputColumns: Int = 4) throws -> (weights: URL, batch: URL, parameters: ParameterSet<Float>, network: Network) {
         let shape = NetworkShape(inputs: 4, hidden: 6, outputs: 3, recurrent: true, bias: true, readoutDecay: 0.5)
-        var parameters = ParameterSet<Float>(randomFor: shape, seed: 8, inputGain: 3, recurrentGain: 1.5)
-        parameters.bias = [0.1, 0, 0.2, 0, 0.05, 0]
+        let network = try Network(shape: shape, neuron: TestPlugins.compile("ALIF"))
+        var parameters = ParameterSet<Float>(randomFor: network, seed: 8, inputGain: 3, recurrentGain: 1.5)
+        parameters["hidden.bias"] = [0.1, 0, 0.2, 0, 0.05, 0]
         let weights = directory.appendingPathComponent("w.npz"), batch = directory.appendingPathComponent("x.npz")
-        try NumPyArchive.write(NetworkArrays.arrays(of: parameters, shape: shape), to: weights)
+        try NumPyArchive.write(NetworkArrays.arrays(of: parameters, network: network), to: weights)
         var rng = SplitMix64(seed: 2)
         let inputs = (0..<(25 * 2 * inputColumns)).map { _ in Float.random(in: 0...1, using: &rng) }
         try NumPyArchive.write(["inputs": NumPyArray(inputs, shape: [25, 2, inputColumns]),
                                 "labels": NumPyArray(integers: (0..<50).map { $0 % 3 }, shape: [25, 2])], to: batch)
-        return (weights, batch, parameters, shape)
+        return (weights, batch, parameters, network)
     }
 
     @Test("gradients written by the tool equal those computed in process", arguments: [LearningRuleKind.bptt, .eprop])
@@ -76,12 +77,12 @@ struct GradCommandTests {
                                   "--out", out.path, "--readout-decay", "0.5"])
         #expect(result.status == 0, "\(result.error)")
         let written = try NumPyArchive.read(out)
-        let network = try Network(shape: files.shape, neuron: TestPlugins.compile("ALIF"))
+        let network = files.network
         let batch: (inputs: [Float], steps: Int, batch: Int, loss: Loss<Float>) = try NetworkArrays.readBatch(
-            try NumPyArchive.read(files.batch), file: "x", shape: files.shape, lossKind: nil)
+            try NumPyArchive.read(files.batch), file: "x", network: network, lossKind: nil)
         let expected = try GradientComputation.run(rule: rule, network: network, parameters: files.parameters, inputs: batch.inputs,
                                                    steps: batch.steps, batch: batch.batch, loss: batch.loss)
-        for (name, array) in NetworkArrays.arrays(of: expected.gradients, shape: files.shape) {
+        for (name, array) in NetworkArrays.arrays(of: expected.gradients, network: network) {
             #expect(written[name] == array, "\(name)")
         }
         #expect(written["loss"]?.doubles == [expected.loss])
@@ -95,7 +96,7 @@ struct GradCommandTests {
         let out = directory.appendingPathComponent("g.npz").path
         let wrongWidth = try runTool(["grad", "--model", "ALIF", "--weights", files.weights.path, "--inputs", files.batch.path, "--out", out])
         #expect(wrongWidth.status != 0)
-        #expect(wrongWidth.error.contains("array 'inputs' has shape [25, 2, 5], expected (T, B, 4) to match the weights"), "\(wrongWidth.error)")
+        #expect(wrongWidth.error.contains("array 'inputs' has shape [25, 2, 5], expected (T, B, 4) to match the network"), "\(wrongWidth.error)")
         #expect(!FileManager.default.fileExists(atPath: out), "nothing is written on failure")
 
         try NumPyArchive.write(["inputs": NumPyArray([Float](repeating: 0, count: 8), shape: [1, 2, 4])], to: files.batch)
@@ -103,9 +104,15 @@ struct GradCommandTests {
         #expect(noLabels.error.contains("neither 'labels' nor 'targets'"))
 
         var weights = try NumPyArchive.read(files.weights)
-        weights["bias"] = NumPyArray([Float](repeating: 0, count: 5), shape: [5])
+        weights["hidden.bias"] = NumPyArray([Float](repeating: 0, count: 5), shape: [5])
         try NumPyArchive.write(weights, to: files.weights)
         let badBias = try runTool(["grad", "--model", "ALIF", "--weights", files.weights.path, "--inputs", files.batch.path, "--out", out])
-        #expect(badBias.error.contains("array 'bias' has shape [5], expected [6]"))
+        #expect(badBias.error.contains("array 'hidden.bias' has shape [5], expected [6]"), "\(badBias.error)")
+
+        weights["hidden.bias"] = NumPyArray([Float](repeating: 0, count: 6), shape: [6])
+        weights["hidden.inputs"] = weights["hidden.input"]
+        try NumPyArchive.write(weights, to: files.weights)
+        let stray = try runTool(["grad", "--model", "ALIF", "--weights", files.weights.path, "--inputs", files.batch.path, "--out", out])
+        #expect(stray.error.contains("'hidden.inputs'") && stray.error.contains("a tensor of this network"), "an array the network has no tensor for is named: \(stray.error)")
     }
 }

@@ -6,17 +6,17 @@ struct OnlineLearnerTests {
     @Test("one update after a streamed sequence equals SGD on the batch gradient", arguments: [LearningRuleKind.eprop, .rtrl])
     func streamedEqualsBatch(rule: LearningRuleKind) throws {
         let fixture = try RuleFixture(model: "ALIF", recurrent: true, readoutDecay: 0.4, lossKind: .crossEntropyEveryStep)
-        let shape = fixture.network.shape
+        let network = fixture.network
         // The same loss without the fixture's mask: the learner sees a label at every step.
         var rng = SplitMix64(seed: 77)
-        let labels = (0..<(fixture.steps * fixture.batch)).map { _ in Int.random(in: 0..<shape.outputs, using: &rng) }
-        let loss = try Loss<Double>(.crossEntropyEveryStep, steps: fixture.steps, batch: fixture.batch, outputs: shape.outputs, labels: labels)
+        let labels = (0..<(fixture.steps * fixture.batch)).map { _ in Int.random(in: 0..<network.outputs, using: &rng) }
+        let loss = try Loss<Double>(.crossEntropyEveryStep, steps: fixture.steps, batch: fixture.batch, outputs: network.outputs, labels: labels)
         let batchResult = try GradientComputation.run(rule: rule, network: fixture.network, parameters: fixture.parameters, inputs: fixture.inputs,
                                                       steps: fixture.steps, batch: fixture.batch, loss: loss)
         let rate = 0.01
         let learner = try OnlineLearner(rule: rule, network: fixture.network, parameters: fixture.parameters, batch: fixture.batch,
                                         optimizer: SGD<Double>(), learningRate: rate, updateInterval: fixture.steps)
-        let stride = fixture.batch * shape.inputs
+        let stride = fixture.batch * network.inputs
         for t in 0..<fixture.steps {
             let input = Array(fixture.inputs[(t * stride)..<((t + 1) * stride)])
             try learner.step(input: input, target: .labels(Array(labels[(t * fixture.batch)..<((t + 1) * fixture.batch)])))

@@ -34,7 +34,7 @@ struct OutOfTreePluginTests {
         #expect(neuron.structure.traceStorage == [.perSynapse])
         for recurrent in [false, true] {
             let network = try Network(shape: NetworkShape(inputs: 3, hidden: 5, outputs: 2, recurrent: recurrent, bias: true, readoutDecay: 0.3), neuron: neuron)
-            let parameters = ParameterSet<Double>(randomFor: network.shape, seed: 2, inputGain: 5, recurrentGain: 0.5)
+            let parameters = ParameterSet<Double>(randomFor: network, seed: 2, inputGain: 5, recurrentGain: 0.5)
             let inputs: [Double] = (0..<120).map { index in Double((index * 5) % 7) / 7 }
             let loss = try Loss<Double>(.crossEntropySummed, steps: 20, batch: 2, outputs: 2, labels: [1, 0])
             func run(_ rule: LearningRuleKind) throws -> GradientResult<Double> {

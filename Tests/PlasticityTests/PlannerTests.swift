@@ -19,12 +19,12 @@ struct PlannerTests {
                     for recurrent in [false, true] {
                         let shape = Self.shape(hidden: hidden, recurrent: recurrent, decay: decay)
                         let network = try Network(shape: shape, neuron: neuron)
-                        let parameters = ParameterSet<Float>(randomFor: shape, seed: 1, inputGain: 3)
+                        let parameters = ParameterSet<Float>(randomFor: network, seed: 1, inputGain: 3)
                         let batch = 2
                         let inputs = [Float](repeating: 0.5, count: steps * batch * shape.inputs)
                         let labels = (0..<(lossKind == .crossEntropySummed ? batch : steps * batch)).map { $0 % 3 }
                         let loss = try Loss<Float>(lossKind, steps: steps, batch: batch, outputs: 3, labels: labels)
-                        let costs = CostModel(neuron: neuron, shape: shape,
+                        let costs = CostModel(network: network,
                                               workload: Workload(batch: batch, steps: steps, deferredLoss: lossKind == .crossEntropySummed))
                         for rule in LearningRuleKind.allCases {
                             let measured = try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: inputs,
@@ -47,18 +47,18 @@ struct PlannerTests {
             let bptt = try fixture.gradients(.bptt).gradients
             for rule in LearningRuleKind.allCases {
                 let agrees = relativeError(try fixture.gradients(rule).gradients, bptt) < 1e-9
-                let exactness = Exactness.of(rule, neuron: fixture.network.neuron, shape: fixture.network.shape)
+                let exactness = Exactness.of(rule, network: fixture.network)
                 #expect(exactness.isExact == agrees, "\(model) \(rule) recurrent=\(recurrent)")
                 #expect(exactness.isExact == exactness.reasons.isEmpty)
             }
         }
-        let random = Exactness.of(.eprop, neuron: try TestPlugins.compile(model), shape: Self.shape(hidden: 4, recurrent: false), feedback: .random(seed: 1))
+        let random = Exactness.of(.eprop, network: try Network(shape: Self.shape(hidden: 4, recurrent: false), neuron: TestPlugins.compile(model)), feedback: .random(seed: 1))
         #expect(!random.isExact && random.reasons[0].contains("random feedback"))
     }
 
     static func plan(_ model: String, hidden: Int, inputs: Int = 140, recurrent: Bool, batch: Int = 16, steps: Int = 1000,
                      memory: String, policy: PlanningPolicy) throws -> Plan {
-        try Planner.plan(neuron: TestPlugins.compile(model), shape: NetworkShape(inputs: inputs, hidden: hidden, outputs: 20, recurrent: recurrent),
+        try Planner.plan(network: Network(shape: NetworkShape(inputs: inputs, hidden: hidden, outputs: 20, recurrent: recurrent), neuron: TestPlugins.compile(model)),
                          workload: Workload(batch: batch, steps: steps), memoryBudget: MemorySize.parse(memory), policy: policy)
     }
 
@@ -134,8 +134,8 @@ struct TimeModelTests {
         var free = MachineModel.reference
         free.externalCallSeconds = 0
         for rule in LearningRuleKind.allCases {
-            let priced = CostModel(neuron: izhikevich, shape: Self.shape, workload: Self.workload).cost(of: rule).secondsPerStep
-            let unpriced = CostModel(neuron: izhikevich, shape: Self.shape, workload: Self.workload, machine: free).cost(of: rule).secondsPerStep
+            let priced = CostModel(network: try Network(shape: Self.shape, neuron: izhikevich), workload: Self.workload).cost(of: rule).secondsPerStep
+            let unpriced = CostModel(network: try Network(shape: Self.shape, neuron: izhikevich), workload: Self.workload, machine: free).cost(of: rule).secondsPerStep
             #expect(abs(priced - unpriced - Double(calls) * MachineModel.reference.externalCallSeconds) < 1e-12, "\(rule)")
         }
     }
@@ -144,8 +144,8 @@ struct TimeModelTests {
     func sparsityAndCache(model: String) throws {
         let neuron = try TestPlugins.compile(model)
         let sparse = Workload(batch: 4, steps: 100, inputDensity: 0.05)
-        let dense = CostModel(neuron: neuron, shape: Self.shape, workload: Self.workload)
-        let skipping = CostModel(neuron: neuron, shape: Self.shape, workload: sparse)
+        let dense = CostModel(network: try Network(shape: Self.shape, neuron: neuron), workload: Self.workload)
+        let skipping = CostModel(network: try Network(shape: Self.shape, neuron: neuron), workload: sparse)
         // The input product is 2·B·N·I flops when dense; 95% of it is skipped. BPTT skips as
         // much again in its input-weight gradient, and e-prop's chunked gradient (a loss at
         // every step, a non-leaky readout) as much again for the gradient and for each
@@ -159,7 +159,7 @@ struct TimeModelTests {
         }
         var uncached = MachineModel.reference
         uncached.caches = []
-        let fromMemory = CostModel(neuron: neuron, shape: Self.shape, workload: Self.workload, machine: uncached)
+        let fromMemory = CostModel(network: try Network(shape: Self.shape, neuron: neuron), workload: Self.workload, machine: uncached)
         for rule in LearningRuleKind.allCases {
             #expect(fromMemory.cost(of: rule).secondsPerStep >= dense.cost(of: rule).secondsPerStep, "\(rule)")
         }

@@ -28,9 +28,9 @@ struct RuleFixture {
          spikeInputDensity: Double? = nil) throws {
         let shape = NetworkShape(inputs: inputCount, hidden: hidden, outputs: outputs, recurrent: recurrent, bias: true, readoutDecay: readoutDecay)
         network = try Network(shape: shape, neuron: neuron)
-        var parameters = ParameterSet<Double>(randomFor: shape, seed: seed, inputGain: 3 * drive, recurrentGain: 1.5 * drive)
-        parameters.bias = (0..<hidden).map { Double($0) * 0.05 }
-        parameters.outputBias = (0..<outputs).map { Double($0) * 0.1 - 0.1 }
+        var parameters = ParameterSet<Double>(randomFor: network, seed: seed, inputGain: 3 * drive, recurrentGain: 1.5 * drive)
+        parameters["hidden.bias"] = (0..<hidden).map { Double($0) * 0.05 }
+        parameters["readout.bias"] = (0..<outputs).map { Double($0) * 0.1 - 0.1 }
         self.parameters = parameters
         var rng = SplitMix64(seed: seed &+ 100)
         // Analog inputs in [0, 1], or spikes (mostly zero) with the given density.
@@ -61,7 +61,11 @@ struct RuleFixture {
 
 /// ‖a − b‖ / ‖b‖ over all parameters.
 func relativeError(_ a: ParameterSet<Double>, _ b: ParameterSet<Double>) -> Double {
-    let x = a.flattened, y = b.flattened
+    relativeError(a.flattened, b.flattened)
+}
+
+/// ‖x − y‖ / ‖y‖.
+func relativeError(_ x: [Double], _ y: [Double]) -> Double {
     let difference = zip(x, y).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
     let norm = y.map { $0 * $0 }.reduce(0, +).squareRoot()
     return difference / Swift.max(norm, 1e-300)
@@ -71,4 +75,20 @@ func cosineSimilarity(_ a: [Double], _ b: [Double]) -> Double {
     let dot = zip(a, b).map { $0 * $1 }.reduce(0, +)
     let na = a.map { $0 * $0 }.reduce(0, +).squareRoot(), nb = b.map { $0 * $0 }.reduce(0, +).squareRoot()
     return dot / (na * nb)
+}
+
+/// Central differences of `loss` in every parameter, step h.
+func finiteDifferences(of parameters: ParameterSet<Double>, h: Double = 1e-6, loss: (ParameterSet<Double>) throws -> Double) rethrows -> ParameterSet<Double> {
+    var numeric = ParameterSet<Double>(zerosLike: parameters)
+    for name in parameters.names {
+        var values = numeric[name]
+        for index in values.indices {
+            var plus = parameters, minus = parameters
+            plus[name][index] += h
+            minus[name][index] -= h
+            values[index] = (try loss(plus) - loss(minus)) / (2 * h)
+        }
+        numeric[name] = values
+    }
+    return numeric
 }

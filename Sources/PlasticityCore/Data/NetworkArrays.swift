@@ -27,14 +27,24 @@ public enum NetworkArrays {
         return parameters
     }
 
-    /// The one-population short form that weights named as `Network(shape:neuron:)` names them
-    /// describe: `hidden.input` (N, I), `readout.hidden` (C, N), and optionally
-    /// `hidden.recurrent` (N, N) and `hidden.bias` (N,).
-    public static func singlePopulationShape(_ arrays: [String: NumPyArray], file: String, readoutDecay: Double) throws -> NetworkShape {
-        let input = try require("hidden.input", in: arrays, file: file, rank: 2)
-        let output = try require("readout.hidden", in: arrays, file: file, rank: 2)
-        return NetworkShape(inputs: input.shape[1], hidden: input.shape[0], outputs: output.shape[0], recurrent: arrays["hidden.recurrent"] != nil,
-                            bias: arrays["hidden.bias"] != nil, readoutDecay: readoutDecay)
+    /// The short form (`Network(shape:neuron:)`, `layers` stacked populations) that weights
+    /// named as it names them describe: the bottom population's `…input` (N, I), the top
+    /// one's readout weights (C, N), and whether `…recurrent` and `…bias` are present.
+    public static func shortFormShape(_ arrays: [String: NumPyArray], file: String, layers: Int, readoutDecay: Double) throws -> NetworkShape {
+        let names = NetworkShape(inputs: 1, hidden: 1, outputs: 1, layers: layers).populationNames
+        let input = try require("\(names[0]).input", in: arrays, file: file, rank: 2)
+        let output = try require("\(Network.readoutName).\(names.last!)", in: arrays, file: file, rank: 2)
+        return NetworkShape(inputs: input.shape[1], hidden: input.shape[0], outputs: output.shape[0], recurrent: arrays["\(names[0]).recurrent"] != nil,
+                            bias: arrays["\(names[0]).bias"] != nil, readoutDecay: readoutDecay, layers: layers)
+    }
+
+    /// C, from the readout's weights (any `readout.*` matrix) or bias.
+    public static func readoutSize(_ arrays: [String: NumPyArray], file: String) throws -> Int {
+        let prefix = Network.readoutName + "."
+        guard let readout = arrays.keys.sorted().first(where: { $0.hasPrefix(prefix) }).map({ arrays[$0]! }), !readout.shape.isEmpty else {
+            throw PlasticityError.missingArray(name: "readout.<population>", file: file)
+        }
+        return readout.shape[0]
     }
 
     /// Weights or gradients as arrays, named and shaped as `Network.tensors`.

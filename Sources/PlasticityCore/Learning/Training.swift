@@ -26,6 +26,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var rateRegularization = 0.0
     public var targetRate = 0.01
     public var feedback: Feedback = .symmetric
+    public var deepFeedback: DeepFeedback = RuleOptions().deepFeedback
     /// Scale of the initial input and recurrent weights (times 1/√fan-in): models whose input
     /// current is scaled down (by Δt/τ, say) need more to spike at all.
     public var inputGain = 2.0
@@ -235,7 +236,7 @@ public final class Trainer {
     private func trainBatch(_ indices: [Int], total: Int) throws {
         let batch = try dataset.batch(.training, indices: indices, as: Float.self)
         let location = "update \(state.updates + 1) (epoch \(state.epoch + 1), batch \(state.batchInEpoch + 1))"
-        var options = RuleOptions(feedback: configuration.feedback, recordReadouts: true)
+        var options = RuleOptions(feedback: configuration.feedback, deepFeedback: configuration.deepFeedback, recordReadouts: true)
         if configuration.rateRegularization > 0 {
             // ∂E_reg/∂z_t = 2c (f̄_j − f*) / (B·T), with the rates of the previous batch (known in advance, so online).
             let scale = 2 * configuration.rateRegularization / Double(batch.batch * batch.steps)

@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
 
 /// What every benchmark shares: the model, the network around it and the output formats.
 struct BenchOptions: ParsableArguments {
-    @Option(help: "The neuron model.")
+    @Option(help: "The neuron model (of every population of a short form).")
     var model: String = "LIF"
 
     @Option(help: "Comma-separated rules, each once: \(RuleList.names) (default: all).", transform: RuleList.parse)
@@ -25,8 +25,11 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Sequences per batch B.")
     var batch: Int = 16
 
-    @Flag(help: "Add recurrent weights W_rec.")
+    @Flag(help: "Add recurrent weights W_rec (each layer onto itself).")
     var recurrent = false
+
+    @Option(help: "Stacked populations of --model, each of N neurons: the network's cost per step against one layer's.")
+    var layers: Int = 1
 
     @Option(help: "Repetitions per point (median, min and max are reported).")
     var repetitions: Int = 3
@@ -51,12 +54,16 @@ struct BenchOptions: ParsableArguments {
             throw ValidationError("--repetitions, --batch, --inputs and --outputs must each be at least 1")
         }
         guard maxSeconds.isFinite, maxSeconds > 0 else { throw ValidationError("--max-seconds must be a positive number of seconds, got \(maxSeconds)") }
+        guard (1...64).contains(layers) else { throw ValidationError("--layers must be in 1…64, got \(layers)") }
     }
 
     func selectedRules() -> [LearningRuleKind] { rules.rules }
 
-    func neuron() throws -> CompiledNeuron {
-        try pluginOptions.loadRegistry().model(named: model).compile(try settings.configuration())
+    /// A runner for `model` (or another model, for benchmarks that compare models).
+    func runner(model name: String? = nil) throws -> BenchRunner {
+        let registry = try pluginOptions.loadRegistry()
+        let neuron = try registry.model(named: name ?? model).compile(try settings.configuration())
+        return BenchRunner(neuron: neuron, options: self)
     }
 }
 
@@ -145,25 +152,25 @@ struct BenchReport: Codable {
 struct BenchRunner {
     let neuron: CompiledNeuron
     let options: BenchOptions
+
+    /// The network of a point: `options.layers` stacked populations of N neurons.
+    func network(hidden: Int, recurrent: Bool? = nil) throws -> Network {
+        try Network(shape: NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: recurrent ?? options.recurrent,
+                                        layers: options.layers), neuron: neuron)
+    }
     /// The probability of an input spike per channel and step.
     static let inputRate = 0.05
 
     /// The workload `measure` runs, for the cost model.
     func workload(steps: Int) -> Workload { Workload(batch: options.batch, steps: steps, inputDensity: Self.inputRate) }
 
-    func measure(rule: LearningRuleKind, hidden: Int, steps: Int, checkpointInterval: Int?) throws -> (times: [Double], storage: Int, spikes: Int) {
-        try measure(rule: rule, shape: NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: options.recurrent),
-                    steps: steps, checkpointInterval: checkpointInterval)
-    }
-
-    func measure(rule: LearningRuleKind, shape: NetworkShape, steps: Int, checkpointInterval: Int?) throws -> (times: [Double], storage: Int, spikes: Int) {
-        let network = try Network(shape: shape, neuron: neuron)
-        let parameters = ParameterSet<Float>(randomFor: shape, seed: 1, inputGain: 4)
+    func measure(rule: LearningRuleKind, network: Network, steps: Int, checkpointInterval: Int?) throws -> (times: [Double], storage: Int, spikes: Int) {
+        let parameters = ParameterSet<Float>(randomFor: network, seed: 1, inputGain: 4)
         var generator = SeededGenerator(seed: 2)
         let batch = options.batch
-        let inputs = (0..<(steps * batch * shape.inputs)).map { _ in Double.random(in: 0..<1, using: &generator) < Self.inputRate ? Float(1) : 0 }
-        let labels = (0..<(steps * batch)).map { _ in Int.random(in: 0..<shape.outputs, using: &generator) }
-        let loss = try Loss<Float>(.crossEntropyEveryStep, steps: steps, batch: batch, outputs: shape.outputs, labels: labels)
+        let inputs = (0..<(steps * batch * network.inputs)).map { _ in Double.random(in: 0..<1, using: &generator) < Self.inputRate ? Float(1) : 0 }
+        let labels = (0..<(steps * batch)).map { _ in Int.random(in: 0..<network.outputs, using: &generator) }
+        let loss = try Loss<Float>(.crossEntropyEveryStep, steps: steps, batch: batch, outputs: network.outputs, labels: labels)
         var times: [Double] = []
         var storage = 0, spikes = 0
         for _ in 0..<options.repetitions {
@@ -194,14 +201,14 @@ struct BenchScaling: ParsableCommand {
     }
 
     func run() throws {
-        let neuron = try options.neuron()
-        let runner = BenchRunner(neuron: neuron, options: options)
+        let runner = try options.runner()
+        let neuron = runner.neuron
         let sizes = sizes.values
         var points: [BenchPoint] = []
         for rule in options.selectedRules() {
             for hidden in sizes {
-                let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: options.recurrent)
-                let predicted = CostModel(neuron: neuron, shape: shape, workload: runner.workload(steps: steps)).cost(of: rule)
+                let network = try runner.network(hidden: hidden)
+                let predicted = CostModel(network: network, workload: runner.workload(steps: steps)).cost(of: rule)
                 // Per-step time does not depend on T: run fewer steps when T would exceed the limit.
                 let affordable = Int(options.maxSeconds / Swift.max(predicted.secondsPerStep, 1e-9))
                 let budget = try MemorySize.parse(options.memory)
@@ -214,7 +221,7 @@ struct BenchScaling: ParsableCommand {
                     continue
                 }
                 let measuredSteps = Swift.min(steps, affordable)
-                let (times, storage, _) = try runner.measure(rule: rule, hidden: hidden, steps: measuredSteps, checkpointInterval: nil)
+                let (times, storage, _) = try runner.measure(rule: rule, network: network, steps: measuredSteps, checkpointInterval: nil)
                 points.append(BenchPoint(rule: rule, hidden: hidden, steps: steps, measuredSteps: measuredSteps, medianSecondsPerStep: times[times.count / 2],
                                          minSecondsPerStep: times.first, maxSecondsPerStep: times.last, predictedSecondsPerStep: predicted.secondsPerStep,
                                          storageBytes: storage, predictedBytes: predicted.peakBytes, checkpointInterval: nil, skipped: nil))
@@ -257,14 +264,14 @@ struct BenchMemory: ParsableCommand {
     @OptionGroup var options: BenchOptions
 
     func run() throws {
-        let neuron = try options.neuron()
-        let runner = BenchRunner(neuron: neuron, options: options)
+        let runner = try options.runner()
+        let neuron = runner.neuron
         let budget = try MemorySize.parse(options.memory)
         var points: [BenchPoint] = []
         for rule in options.selectedRules() {
             for steps in lengths.values {
-                let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: options.recurrent)
-                let model = CostModel(neuron: neuron, shape: shape, workload: runner.workload(steps: steps))
+                let network = try runner.network(hidden: hidden)
+                let model = CostModel(network: network, workload: runner.workload(steps: steps))
                 var predicted = model.cost(of: rule)
                 if rule == .bptt, predicted.peakBytes > budget { predicted = model.bpttCheckpointing(within: budget) }
                 let seconds = predicted.secondsPerStep * Double(steps)
@@ -275,7 +282,7 @@ struct BenchMemory: ParsableCommand {
                                              predictedBytes: predicted.peakBytes, checkpointInterval: predicted.checkpointInterval, skipped: reason))
                     continue
                 }
-                let (times, storage, _) = try runner.measure(rule: rule, hidden: hidden, steps: steps, checkpointInterval: predicted.checkpointInterval)
+                let (times, storage, _) = try runner.measure(rule: rule, network: network, steps: steps, checkpointInterval: predicted.checkpointInterval)
                 points.append(BenchPoint(rule: rule, hidden: hidden, steps: steps, measuredSteps: steps, medianSecondsPerStep: times[times.count / 2],
                                          minSecondsPerStep: times.first, maxSecondsPerStep: times.last, predictedSecondsPerStep: predicted.secondsPerStep,
                                          storageBytes: storage, predictedBytes: predicted.peakBytes, checkpointInterval: predicted.checkpointInterval, skipped: nil))

@@ -61,16 +61,13 @@ struct BenchCostModel: ParsableCommand {
     }
 
     func run() throws {
-        let registry = try options.pluginOptions.loadRegistry()
-        let names = models.map { $0.split(separator: ",").map(String.init) } ?? registry.all.map(\.name)
-        let modelConfiguration = try options.settings.configuration()
+        let names = try models.map { $0.split(separator: ",").map(String.init) } ?? options.pluginOptions.loadRegistry().all.map(\.name)
         var configurations: [Configuration] = []
         for name in names {
-            let neuron = try registry.model(named: name).compile(modelConfiguration)
-            let runner = BenchRunner(neuron: neuron, options: options)
+            let runner = try options.runner(model: name)
             for hidden in sizes.values {
                 for recurrent in [false, true] {
-                    configurations.append(try measure(neuron: neuron, runner: runner, hidden: hidden, recurrent: recurrent))
+                    configurations.append(try measure(runner: runner, hidden: hidden, recurrent: recurrent))
                 }
             }
         }
@@ -84,13 +81,13 @@ struct BenchCostModel: ParsableCommand {
         }
     }
 
-    private func measure(neuron: CompiledNeuron, runner: BenchRunner, hidden: Int, recurrent: Bool) throws -> Configuration {
-        let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: recurrent)
+    private func measure(runner: BenchRunner, hidden: Int, recurrent: Bool) throws -> Configuration {
+        let network = try runner.network(hidden: hidden, recurrent: recurrent)
         var times: [RuleTime] = [], skipped: [String] = []
         // Every rule runs the same forward pass; the first run measures how densely it spikes.
         var workload = runner.workload(steps: steps)
         for rule in options.selectedRules() {
-            let bound = CostModel(neuron: neuron, shape: shape, workload: workload).cost(of: rule).secondsPerStep
+            let bound = CostModel(network: network, workload: workload).cost(of: rule).secondsPerStep
             // Per-step time does not depend on T: a slow rule runs fewer steps.
             let affordable = Int(options.maxSeconds / Swift.max(bound, 1e-9))
             guard affordable >= 3 else {
@@ -98,14 +95,14 @@ struct BenchCostModel: ParsableCommand {
                 continue
             }
             let measuredSteps = Swift.min(steps, affordable)
-            let measured = try runner.measure(rule: rule, shape: shape, steps: measuredSteps, checkpointInterval: nil)
-            if times.isEmpty { workload = workload.measuring(spikes: measured.spikes, steps: measuredSteps, hidden: hidden) }
-            let predicted = CostModel(neuron: neuron, shape: shape, workload: workload).cost(of: rule).secondsPerStep
+            let measured = try runner.measure(rule: rule, network: network, steps: measuredSteps, checkpointInterval: nil)
+            if times.isEmpty { workload = workload.measuring(spikes: measured.spikes, steps: measuredSteps, hidden: network.neuronCount) }
+            let predicted = CostModel(network: network, workload: workload).cost(of: rule).secondsPerStep
             // The fastest repetition: another process on these shared machines only ever adds
             // time, and at microseconds per step one interruption moves a median visibly.
             times.append(RuleTime(rule: rule, measuredSecondsPerStep: measured.times[0], predictedSecondsPerStep: predicted))
         }
-        return Configuration(model: neuron.name, hidden: hidden, recurrent: recurrent, rules: times, skipped: skipped)
+        return Configuration(model: runner.neuron.name, hidden: hidden, recurrent: recurrent, rules: times, skipped: skipped)
     }
 
     private func table(_ report: Report) -> String {

@@ -50,20 +50,18 @@ struct BenchSideBySide: ParsableCommand {
     }
 
     func run() throws {
-        let registry = try options.pluginOptions.loadRegistry()
-        let configuration = try options.settings.configuration()
         let names = models.split(separator: ",").map(String.init)
         var single = options
         single.repetitions = 1
-        let runners = try names.map { BenchRunner(neuron: try registry.model(named: $0).compile(configuration), options: single) }
+        let runners = try names.map { try single.runner(model: $0) }
         var rows: [Row] = []
         for hidden in sizes.values {
-            let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: options.recurrent)
+            let networks = try runners.map { try $0.network(hidden: hidden) }
             for rule in options.selectedRules() {
                 var times = [[Double]](repeating: [], count: runners.count)
                 for _ in 0..<options.repetitions {
                     for (index, runner) in runners.enumerated() {
-                        times[index] += try runner.measure(rule: rule, shape: shape, steps: steps, checkpointInterval: nil).times
+                        times[index] += try runner.measure(rule: rule, network: networks[index], steps: steps, checkpointInterval: nil).times
                     }
                 }
                 let medians = times.map { $0.sorted()[$0.count / 2] }, minima = times.map { $0.min()! }

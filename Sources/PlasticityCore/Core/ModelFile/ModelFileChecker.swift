@@ -71,7 +71,7 @@ struct ModelFileChecker {
             return
         case .name(let name, let location):
             guard known.contains(name) else {
-                let hint = Self.nearest(to: name, in: known).map { "; did you mean '\($0)'?" } ?? ""
+                let hint = NearestName.of(name, among: known).map { "; did you mean '\($0)'?" } ?? ""
                 let function = Self.functions[name] != nil ? "; \(name) is a function: call it as \(name)(…)" : ""
                 throw ModelFileProblem(location: location, message: "unknown name '\(name)'\(function.isEmpty ? hint : function)")
             }
@@ -88,7 +88,7 @@ struct ModelFileChecker {
             }
         case .call(let name, let arguments, let location):
             guard let arity = Self.functions[name] else {
-                let hint = Self.nearest(to: name, in: Array(Self.functions.keys)).map { "; did you mean '\($0)'?" } ?? ""
+                let hint = NearestName.of(name, among: Array(Self.functions.keys)).map { "; did you mean '\($0)'?" } ?? ""
                 throw ModelFileProblem(location: location, message: "unknown function '\(name)'\(hint) (functions: \(Self.functions.keys.sorted().joined(separator: ", ")))")
             }
             guard arguments.count == arity else {
@@ -134,7 +134,7 @@ struct ModelFileChecker {
             var seen: [String: ModelFileSyntax.Location] = [:]
             for (state, location) in statements {
                 guard stateNames.contains(state) else {
-                    let hint = Self.nearest(to: state, in: stateNames).map { "; did you mean '\($0)'?" } ?? "; declare it with 'state \(state) = 0'"
+                    let hint = NearestName.of(state, among: stateNames).map { "; did you mean '\($0)'?" } ?? "; declare it with 'state \(state) = 0'"
                     throw ModelFileProblem(location: location, message: "\(what) for '\(state)', which is not a state variable\(hint)")
                 }
                 if let earlier = seen[state] { throw ModelFileProblem(location: location, message: "'\(state)' already has \(what) at line \(earlier.line)") }
@@ -190,29 +190,5 @@ struct ModelFileChecker {
         if let unused = syntax.states.first(where: { !reached.contains($0.name) }) {
             throw ModelFileProblem(location: unused.location, message: "state '\(unused.name)' never affects the spike: neither the spike argument nor any state that does reads it")
         }
-    }
-
-    /// The known name closest to `name` (case-insensitive equal, or within one edit per three
-    /// letters, at most two), if any.
-    static func nearest(to name: String, in known: [String]) -> String? {
-        if let same = known.first(where: { $0.lowercased() == name.lowercased() }) { return same }
-        let limit = Swift.min(2, Swift.max(1, name.count / 3))
-        let scored = known.map { ($0, editDistance(Array(name), Array($0))) }.filter { $0.1 <= limit }
-        return scored.min { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }?.0
-    }
-
-    /// Insertions, deletions, substitutions and swaps of neighbours (each one edit) that turn
-    /// `a` into `b`: the usual typos.
-    static func editDistance(_ a: [Character], _ b: [Character]) -> Int {
-        var table = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
-        for i in 0...a.count { table[i][0] = i }
-        for j in 0...b.count { table[0][j] = j }
-        for i in stride(from: 1, through: a.count, by: 1) {
-            for j in stride(from: 1, through: b.count, by: 1) {
-                table[i][j] = Swift.min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] { table[i][j] = Swift.min(table[i][j], table[i - 2][j - 2] + 1) }
-            }
-        }
-        return table[a.count][b.count]
     }
 }

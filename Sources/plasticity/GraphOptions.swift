@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import PlasticityCore
+
+/// How every command that builds a network is told its graph: a network file, or the short
+/// forms — stacked layers of `--model`, or one population mixing models (LSNN).
+struct GraphOptions: ParsableArguments {
+    @Option(help: "A network file (JSON; Documentation/Networks.md): populations, projections and readout. Replaces --model, --hidden, --recurrent, --layers and --mix.")
+    var network: String?
+
+    @Option(help: "Stacked populations of --model, each of --hidden neurons (each recurrent onto itself with --recurrent); the bottom one reads the inputs, the readout the top one.")
+    var layers: Int = 1
+
+    @Option(help: "More models mixed into the population, as MODEL:N[,MODEL:N…] (LSNN: --model LIF --hidden 60 --mix ALIF:40 --recurrent): a population per model, all fed by the inputs, all connected to each other with --recurrent, all read out.",
+            transform: MixList.parse)
+    var mix: MixList?
+
+    func validate() throws {
+        guard (1...64).contains(layers) else { throw ValidationError("--layers must be in 1…64, got \(layers)") }
+        if network != nil, layers != 1 || mix != nil { throw ValidationError("--network states the whole graph; drop --layers and --mix") }
+        if mix != nil, layers != 1 { throw ValidationError("--mix makes one mixed population; it cannot be stacked with --layers") }
+    }
+
+    /// Whether the network comes from a file (then `--model` is not needed).
+    var fromFile: Bool { network != nil }
+
+    /// The network these options describe, with `shape` giving the sizes of the short forms;
+    /// `configuration` compiles `model` (models mixed in get only its surrogate).
+    /// A network file takes its inputs and outputs from `shape` when they come from data
+    /// (`sizesFromData`, and then they must agree with any the file states); otherwise the
+    /// file's own win and `shape`'s fill in what it leaves out.
+    func build(model: String?, configuration: ModelConfiguration, registry: ModelRegistry, shape: NetworkShape, sizesFromData: Bool = true) throws -> Network {
+        if let network {
+            let file = try NetworkFile.load(network)
+            return try file.build(registry: registry, inputs: sizesFromData || file.inputs == nil ? shape.inputs : nil,
+                                  outputs: sizesFromData || file.outputs == nil ? shape.outputs : nil)
+        }
+        guard let model else { throw ValidationError("name the neuron model with --model, or give a --network file") }
+        let neuron = try registry.model(named: model).compile(configuration)
+        var stacked = shape
+        stacked.layers = layers
+        guard let mix else { return try Network(shape: stacked, neuron: neuron) }
+        let others = try mix.groups.map { group in
+            (neuron: try registry.model(named: group.model).compile(ModelConfiguration(surrogate: configuration.surrogate)), size: group.size)
+        }
+        return try Network.mixed([(neuron, shape.hidden)] + others, shape: shape)
+    }
+}
+
+/// `--mix MODEL:N[,MODEL:N…]`, each size at least 1.
+struct MixList {
+    let groups: [(model: String, size: Int)]
+
+    static func parse(_ text: String) throws -> MixList {
+        let groups = try text.split(separator: ",", omittingEmptySubsequences: false).map { item -> (String, Int) in
+            let parts = item.split(separator: ":", omittingEmptySubsequences: false)
+            guard parts.count == 2, !parts[0].isEmpty, let size = Int(parts[1]), size >= 1 else {
+                throw ValidationError("--mix expects MODEL:N items (N ≥ 1) separated by commas, got '\(item)'")
+            }
+            return (String(parts[0]), size)
+        }
+        return MixList(groups: groups)
+    }
+}
