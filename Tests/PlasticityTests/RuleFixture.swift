@@ -27,9 +27,20 @@ struct RuleFixture {
          hidden: Int = 5, inputs inputCount: Int = 4, outputs: Int = 3, steps: Int = 14, batch: Int = 2, seed: UInt64 = 1,
          spikeInputDensity: Double? = nil) throws {
         let shape = NetworkShape(inputs: inputCount, hidden: hidden, outputs: outputs, recurrent: recurrent, bias: true, readoutDecay: readoutDecay)
-        network = try Network(shape: shape, neuron: neuron)
-        var parameters = ParameterSet<Double>(randomFor: network, seed: seed, inputGain: 3 * drive, recurrentGain: 1.5 * drive)
-        parameters["hidden.bias"] = (0..<hidden).map { Double($0) * 0.05 }
+        try self.init(network: try Network(shape: shape, neuron: neuron), inputGain: 3 * drive, recurrentGain: 1.5 * drive, lossKind: lossKind,
+                      steps: steps, batch: batch, seed: seed, spikeInputDensity: spikeInputDensity)
+    }
+
+    /// A fixture for any network: random weights (projections may state their own gains),
+    /// small distinct biases, inputs and a loss.
+    init(network: Network, inputGain: Double = 3, recurrentGain: Double = 1.5, lossKind: LossKind = .crossEntropyEveryStep,
+         steps: Int = 14, batch: Int = 2, seed: UInt64 = 1, spikeInputDensity: Double? = nil) throws {
+        self.network = network
+        let inputCount = network.inputs, outputs = network.outputs
+        var parameters = ParameterSet<Double>(randomFor: network, seed: seed, inputGain: inputGain, recurrentGain: recurrentGain)
+        for (p, population) in network.populations.enumerated() where population.bias {
+            parameters[network.biasName(p)] = (0..<population.size).map { Double($0) * 0.05 }
+        }
         parameters["readout.bias"] = (0..<outputs).map { Double($0) * 0.1 - 0.1 }
         self.parameters = parameters
         var rng = SplitMix64(seed: seed &+ 100)
