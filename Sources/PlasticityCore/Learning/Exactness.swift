@@ -43,6 +43,8 @@ public struct Exactness: Sendable, Codable, Equatable {
             for projection in outgoing {
                 let target = network.populations[projection.target].name
                 if projection.delayed {
+                    // A delayed projection onto itself is the recurrence named below.
+                    guard projection.target != p else { continue }
                     signalReasons.append("\(name)'s learning signal misses its effect through the delayed projection \(projection.name) onto \(target)")
                 } else if deepFeedback != .spatial {
                     if network.readout.sources.contains(p) {

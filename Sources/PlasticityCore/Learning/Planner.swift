@@ -50,14 +50,17 @@ public enum Planner {
         func admissible(_ a: RuleAssessment) -> String? {
             if !a.fitsBudget { return "needs \(MemorySize.format(a.cost.peakBytes)), over the \(MemorySize.format(memoryBudget)) budget" }
             switch policy {
-            case .exact where !a.exactness.isExact: return "not exact: " + a.exactness.reasons.joined(separator: "; ")
+            case .exact where !a.exactness.isExact: return "not exact"
             case .online where !a.cost.rule.isOnline: return "its memory grows with the sequence length"
             default: return nil
             }
         }
         let candidates = assessments.filter { admissible($0) == nil }.sorted { $0.cost.secondsPerStep < $1.cost.secondsPerStep }
         guard let best = candidates.first else {
-            let reasons = assessments.map { "\($0.cost.rule.rawValue): \(admissible($0)!)" }.joined(separator: "; ")
+            let reasons = assessments.map { assessment in
+                let reason = admissible(assessment)!
+                return "\(assessment.cost.rule.rawValue): \(reason == "not exact" ? "not exact (" + assessment.exactness.reasons.joined(separator: "; ") + ")" : reason)"
+            }.joined(separator: "; ")
             throw PlasticityError.noRuleFits(policy: policy.rawValue, reasons: reasons)
         }
         for index in assessments.indices where assessments[index].cost.rule != best.cost.rule {

@@ -164,15 +164,16 @@ public struct NetworkFile {
 struct JSONValue {
     let value: Any
     let path: String
-    let fail: (String) -> PlasticityError
+    /// Makes the error for a reason that already names the place.
+    let report: (String) -> PlasticityError
 
-    init(_ value: Any, at path: String, fail: @escaping (String) -> PlasticityError) {
+    init(_ value: Any, at path: String, fail report: @escaping (String) -> PlasticityError) {
         self.value = value
         self.path = path
-        self.fail = fail
+        self.report = report
     }
 
-    func fail(_ reason: String) -> PlasticityError { fail("\(path) \(reason)") }
+    func fail(_ reason: String) -> PlasticityError { report("\(path) \(reason)") }
 
     /// An object's members; with `keys`, any other key is refused with the nearest allowed one.
     func object(keys: [String]?) throws -> [String: JSONValue] {
@@ -183,14 +184,14 @@ struct JSONValue {
                 let hint = NearestName.of(key, among: keys).map { "did you mean \"\($0)\"? " } ?? ""
                 throw fail("has an unknown key \"\(key)\" (\(hint)allowed: \(keys.joined(separator: ", ")))")
             }
-            result[key] = JSONValue(member, at: path == "the file" ? "\"\(key)\"" : "\(path).\(key)", fail: fail)
+            result[key] = JSONValue(member, at: path == "the file" ? "\(key)" : "\(path).\(key)", fail: report)
         }
         return result
     }
 
     func array() throws -> [JSONValue] {
         guard let list = value as? [Any] else { throw fail("must be a list […]") }
-        return list.enumerated().map { JSONValue($1, at: "\(path)[\($0)]", fail: fail) }
+        return list.enumerated().map { JSONValue($1, at: "\(path)[\($0)]", fail: report) }
     }
 
     func string() throws -> String {
