@@ -31,6 +31,9 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Stacked populations of --model, each of N neurons: the network's cost per step against one layer's.")
     var layers: Int = 1
 
+    @Option(help: "More models mixed into the population, as MODEL:N[,MODEL:N…] (fixed sizes, beside N neurons of --model).", transform: MixList.parse)
+    var mix: MixList?
+
     @Option(help: "Repetitions per point (median, min and max are reported).")
     var repetitions: Int = 3
 
@@ -55,6 +58,7 @@ struct BenchOptions: ParsableArguments {
         }
         guard maxSeconds.isFinite, maxSeconds > 0 else { throw ValidationError("--max-seconds must be a positive number of seconds, got \(maxSeconds)") }
         guard (1...64).contains(layers) else { throw ValidationError("--layers must be in 1…64, got \(layers)") }
+        if mix != nil, layers != 1 { throw ValidationError("--mix makes one mixed population; it cannot be stacked with --layers") }
     }
 
     func selectedRules() -> [LearningRuleKind] { rules.rules }
@@ -62,8 +66,16 @@ struct BenchOptions: ParsableArguments {
     /// A runner for `model` (or another model, for benchmarks that compare models).
     func runner(model name: String? = nil) throws -> BenchRunner {
         let registry = try pluginOptions.loadRegistry()
-        let neuron = try registry.model(named: name ?? model).compile(try settings.configuration())
-        return BenchRunner(neuron: neuron, options: self)
+        let configuration = try settings.configuration()
+        let neuron = try registry.model(named: name ?? model).compile(configuration)
+        let mixed = try mix?.groups.map { (neuron: try registry.model(named: $0.model).compile(ModelConfiguration(surrogate: configuration.surrogate)), size: $0.size) }
+        return BenchRunner(neuron: neuron, mixed: mixed ?? [], options: self)
+    }
+
+    /// The benchmarked network in words, for reports: the model, and the layers or the mix.
+    func describe(model name: String) -> String {
+        if let mix { return "\(name) mixed with " + mix.groups.map { "\($0.model):\($0.size)" }.joined(separator: ",") }
+        return layers > 1 ? "\(name), \(layers) stacked layers" : name
     }
 }
 
@@ -151,12 +163,15 @@ struct BenchReport: Codable {
 /// Runs one rule on random Poisson input and returns per-step times of each repetition.
 struct BenchRunner {
     let neuron: CompiledNeuron
+    /// Models mixed into the population beside N neurons of `neuron` (`--mix`).
+    let mixed: [(neuron: CompiledNeuron, size: Int)]
     let options: BenchOptions
 
-    /// The network of a point: `options.layers` stacked populations of N neurons.
+    /// The network of a point: `options.layers` stacked populations of N neurons, or one
+    /// mixed population.
     func network(hidden: Int, recurrent: Bool? = nil) throws -> Network {
-        try Network(shape: NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: recurrent ?? options.recurrent,
-                                        layers: options.layers), neuron: neuron)
+        let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: recurrent ?? options.recurrent, layers: options.layers)
+        return mixed.isEmpty ? try Network(shape: shape, neuron: neuron) : try Network.mixed([(neuron, hidden)] + mixed, shape: shape)
     }
     /// The probability of an input spike per channel and step.
     static let inputRate = 0.05
@@ -234,7 +249,7 @@ struct BenchScaling: ParsableCommand {
                 exponents[rule.rawValue] = Self.slope(measured.map { (Foundation.log(Double($0.hidden)), Foundation.log($0.medianSecondsPerStep!)) })
             }
         }
-        let report = BenchReport(benchmark: "time per step against N", model: neuron.name, machine: BenchReport.machineDescription(),
+        let report = BenchReport(benchmark: "time per step against N", model: options.describe(model: neuron.name), machine: BenchReport.machineDescription(),
                                  cores: ProcessInfo.processInfo.activeProcessorCount, build: BenchReport.buildConfiguration,
                                  date: ISO8601DateFormatter().string(from: Date()), inputs: options.inputs, outputs: options.outputs, batch: options.batch,
                                  recurrent: options.recurrent, repetitions: options.repetitions, points: points, exponents: exponents)
@@ -288,7 +303,7 @@ struct BenchMemory: ParsableCommand {
                                          storageBytes: storage, predictedBytes: predicted.peakBytes, checkpointInterval: predicted.checkpointInterval, skipped: nil))
             }
         }
-        let report = BenchReport(benchmark: "peak storage against T", model: neuron.name, machine: BenchReport.machineDescription(),
+        let report = BenchReport(benchmark: "peak storage against T", model: options.describe(model: neuron.name), machine: BenchReport.machineDescription(),
                                  cores: ProcessInfo.processInfo.activeProcessorCount, build: BenchReport.buildConfiguration,
                                  date: ISO8601DateFormatter().string(from: Date()), inputs: options.inputs, outputs: options.outputs, batch: options.batch,
                                  recurrent: options.recurrent, repetitions: options.repetitions, points: points, exponents: [:])
