@@ -11,16 +11,19 @@ final class NetworkAdjoint<T: KernelScalar> {
     // contiguous row and the zeros cost nothing.
     private let readoutWeightGradient: ScalarBuffer<T>  // [ΣN_read][c]
     private let readoutBiasGradient: ScalarBuffer<T>
-    /// The masked weights of the forward pass.
-    private let parameters: ParameterSet<T>
+    /// The forward pass: its weights, and its buffers to gather presynaptic values into.
     private let gatherer: ForwardPass<T>
 
     init(forward: ForwardPass<T>, spikeErrors: [ScalarBuffer<T>]?) {
         network = forward.network
         batch = forward.batch
-        parameters = forward.parameters
+        let network = forward.network
         gatherer = forward
-        populations = forward.populations.map { PopulationAdjoint(population: $0, spikeError: spikeErrors?[$0.index]) }
+        populations = forward.populations.map { population in
+            let outgoing = network.projections.filter { $0.source == .population(population.index) }
+            return PopulationAdjoint(population: population, network: network, spikeError: spikeErrors?[population.index],
+                                     feedsWithinStep: outgoing.contains { !$0.delayed }, feedsDelayed: outgoing.contains(where: \.delayed))
+        }
         filteredDelta = ScalarBuffer(count: batch * network.outputs)
         readSpikes = ScalarBuffer(count: network.readout.sources.count > 1 ? batch * network.readNeuronCount : 0)
         readoutWeightGradient = ScalarBuffer(count: network.readNeuronCount * network.outputs)
@@ -31,17 +34,17 @@ final class NetworkAdjoint<T: KernelScalar> {
         populations.map(\.bytes).reduce(0, +) + [filteredDelta, readSpikes, readoutWeightGradient, readoutBiasGradient].map(\.bytes).reduce(0, +)
     }
 
-    /// One step back: `blocks` per population, `spikes(q)` = z_t^q, `previousSpikes(q)` = z_{t−1}^q,
+    /// One step back: `blocks(p)` of population p, `spikes(q)` = z_t^q, `previousSpikes(q)` = z_{t−1}^q,
     /// δ_t and x_t.
-    func backwardStep(blocks: [BlockValues<T>], spikes: (Int) -> UnsafePointer<T>, previousSpikes: (Int) -> UnsafePointer<T>,
+    func backwardStep(blocks: (Int) -> BlockValues<T>, spikes: (Int) -> UnsafePointer<T>, previousSpikes: (Int) -> UnsafePointer<T>,
                       delta: UnsafePointer<T>, input: UnsafePointer<T>) {
         let outputs = network.outputs
         let decay = T(network.readoutDecay)
         for index in 0..<(batch * outputs) { filteredDelta[index] = delta[index] + decay * filteredDelta[index] }
         // The readout: ∂E/∂z_t of each read population, and its own gradients.
-        for adjoint in populations { adjoint.spikeAdjoint.zero() }
+        for adjoint in populations where !adjoint.isRead { adjoint.spikeAdjoint.zero() }
         for source in network.readout.sources {
-            parameters[network.readoutWeightName(source)].withUnsafeBufferPointer { w in
+            gatherer.readoutWeights[source]!.withUnsafeBufferPointer { w in
                 LinearAlgebra.transposedProduct(into: populations[source].spikeAdjoint.pointer, weights: w.baseAddress!, input: filteredDelta.pointer,
                                                 batch: batch, rows: outputs, columns: network.populations[source].size)
             }
@@ -59,19 +62,20 @@ final class NetworkAdjoint<T: KernelScalar> {
         // Downstream before upstream: a within-step source receives W_qpᵀ g_t^p before its own step.
         for adjoint in populations.reversed() {
             let p = adjoint.index, population = gatherer.populations[p]
-            adjoint.backward(blocks: blocks[p])
+            adjoint.backward(blocks: blocks(p))
             gatherer.gatherPresynaptic(of: population, input: input, spikes: spikes)
             adjoint.accumulateGradients(within: population.presynaptic.pointer)
-            if adjoint.layout.delayedColumns > 0 {
+            if let source = adjoint.layout.soleDelayedSource {
+                adjoint.accumulateGradients(delayed: previousSpikes(source))
+            } else if adjoint.layout.delayedColumns > 0 {
                 gatherer.gatherDelayed(of: population, into: adjoint.delayedPresynaptic.pointer, previousSpikes: previousSpikes)
                 adjoint.accumulateGradients(delayed: adjoint.delayedPresynaptic.pointer)
             }
-            for block in adjoint.layout.within + adjoint.layout.delayed {
-                guard case .population(let q) = block.source else { continue }
-                let target = network.projections[block.projection].delayed ? populations[q].delayedCarryNext : populations[q].sameStepCarry
-                parameters[network.projections[block.projection].name].withUnsafeBufferPointer { w in
+            for carry in adjoint.carries {
+                let target = carry.delayed ? populations[carry.source].delayedCarryNext : populations[carry.source].sameStepCarry
+                gatherer.projectionWeights[carry.projection].withUnsafeBufferPointer { w in
                     LinearAlgebra.accumulateSparseProduct(into: target.pointer, weights: w.baseAddress!, input: adjoint.currentAdjoint.pointer,
-                                                          batch: batch, rows: adjoint.layout.size, columns: block.width)
+                                                          batch: batch, rows: adjoint.layout.size, columns: carry.width)
                 }
             }
         }
@@ -104,14 +108,37 @@ private final class PopulationAdjoint<T: KernelScalar> {
     /// ∂E/∂z_t: the readout's part is written before `backward`.
     let spikeAdjoint: ScalarBuffer<T>
     let currentAdjoint: ScalarBuffer<T>             // g_t
-    let delayedPresynaptic: ScalarBuffer<T>         // ẑ_t
+    let delayedPresynaptic: ScalarBuffer<T>         // ẑ_t, when gathered from several populations
     let withinGradient: ScalarBuffer<T>             // [column][j], bias column last
     let delayedGradient: ScalarBuffer<T>            // [column][j]
     /// ∂E/∂z_t directly on the spikes (B×N), if any.
     private let spikeError: ScalarBuffer<T>?
+    /// Whether projections out of this population carry adjoints back to it: within the step
+    /// (`sameStepCarry`) or from the next step (`delayedCarry`).
+    private let feedsWithinStep: Bool, feedsDelayed: Bool
 
-    init(population: PopulationPass<T>, spikeError: ScalarBuffer<T>?) {
+    /// A projection from a population into this one, through which g_t^p is carried back.
+    struct Carry {
+        let projection: Int
+        let source: Int
+        let delayed: Bool
+        let width: Int
+    }
+
+    /// The projections from populations into this one.
+    let carries: [Carry]
+    /// Whether the readout reads this population.
+    let isRead: Bool
+
+    init(population: PopulationPass<T>, network: Network, spikeError: ScalarBuffer<T>?, feedsWithinStep: Bool, feedsDelayed: Bool) {
         index = population.index
+        carries = (population.layout.within + population.layout.delayed).compactMap { block in
+            guard case .population(let source) = block.source else { return nil }
+            return Carry(projection: block.projection, source: source, delayed: network.projections[block.projection].delayed, width: block.width)
+        }
+        isRead = network.readout.sources.contains(population.index)
+        self.feedsWithinStep = feedsWithinStep
+        self.feedsDelayed = feedsDelayed
         layout = population.layout
         stateCount = population.neuron.stateCount
         batch = population.batch
@@ -125,7 +152,7 @@ private final class PopulationAdjoint<T: KernelScalar> {
         sameStepCarry = ScalarBuffer(count: size)
         spikeAdjoint = ScalarBuffer(count: size)
         currentAdjoint = ScalarBuffer(count: size)
-        delayedPresynaptic = ScalarBuffer(count: batch * layout.delayedColumns)
+        delayedPresynaptic = ScalarBuffer(count: layout.soleDelayedSource == nil ? batch * layout.delayedColumns : 0)
         withinGradient = ScalarBuffer(count: layout.size * layout.withinColumns)
         delayedGradient = ScalarBuffer(count: layout.size * layout.delayedColumns)
     }
@@ -140,7 +167,9 @@ private final class PopulationAdjoint<T: KernelScalar> {
     func backward(blocks: BlockValues<T>) {
         let k = stateCount, size = batch * layout.size
         let dz = spikeAdjoint.pointer
-        for element in 0..<size { dz[element] += ownCarry[element] + delayedCarry[element] + sameStepCarry[element] }
+        for element in 0..<size { dz[element] += ownCarry[element] }
+        if feedsDelayed { for element in 0..<size { dz[element] += delayedCarry[element] } }
+        if feedsWithinStep { for element in 0..<size { dz[element] += sameStepCarry[element] } }
         if let spikeError { for element in 0..<size { dz[element] += spikeError[element] } }
         currentAdjoint.zero()
         ownCarry.zero()
@@ -170,8 +199,10 @@ private final class PopulationAdjoint<T: KernelScalar> {
 
     /// What this step wrote for step t−1 becomes what it reads; the same-step carry restarts.
     func endStep() {
-        swap(&delayedCarry, &delayedCarryNext)
-        delayedCarryNext.zero()
-        sameStepCarry.zero()
+        if feedsDelayed {
+            swap(&delayedCarry, &delayedCarryNext)
+            delayedCarryNext.zero()
+        }
+        if feedsWithinStep { sameStepCarry.zero() }
     }
 }

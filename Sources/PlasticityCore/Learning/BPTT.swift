@@ -74,7 +74,7 @@ final class BPTT<T: KernelScalar> {
                         let record = records[t - start]
                         let previous = t > start ? records[t - start - 1] : nil
                         adjoint.backwardStep(
-                            blocks: forward.populations.map { $0.blocks(from: record.entries[$0.index], previousSpikeGradient: record.entries[$0.index]) },
+                            blocks: { forward.populations[$0].blocks(from: record.entries[$0], previousSpikeGradient: record.entries[$0]) },
                             spikes: { UnsafePointer(record.spikes[$0].pointer) },
                             previousSpikes: { UnsafePointer((previous?.spikes[$0] ?? segmentStartSpikes[$0]).pointer) },
                             delta: loss.isDeferred ? deferredDelta.baseAddress! : UnsafePointer(record.delta.pointer),

@@ -119,6 +119,8 @@ public struct CostModel {
         /// Presynaptic values per batch element the forward products touch.
         let touchedWithin: Double, touchedDelayed: Double
         let read: Bool
+        /// Whether BPTT gathers ẑ into a buffer of its own (several delayed sources).
+        let gathersDelayed: Bool
         let k: Int, varying: Int, instructions: Int, externalCalls: Int
         let sharedComponents: Int, synapticComponents: Int
 
@@ -133,6 +135,7 @@ public struct CostModel {
             touchedWithin = Double(inputColumns) * workload.inputDensity + Double(spikeColumns) * workload.spikeDensity + (layout.biasColumn != nil ? 1 : 0)
             touchedDelayed = R * workload.spikeDensity
             read = network.readout.sources.contains(population)
+            gathersDelayed = layout.soleDelayedSource == nil && layout.delayedColumns > 0
             k = neuron.stateCount
             varying = neuron.varyingEntries.count
             let kernel = neuron.makeStepKernel(Float.self)
@@ -306,7 +309,7 @@ public struct CostModel {
         let steps = Double(workload.steps)
         let interval = Double(checkpointInterval ?? workload.steps)
         let segments = (steps / interval).rounded(.up)
-        let adjoint = sum { 2 * Double($0.k) * B * $0.N + 6 * B * $0.N + B * $0.R + $0.N * ($0.P + $0.R) } + B * C + C * readN + C
+        let adjoint = sum { 2 * Double($0.k) * B * $0.N + 6 * B * $0.N + ($0.gathersDelayed ? B * $0.R : 0) + $0.N * ($0.P + $0.R) } + B * C + C * readN + C
             + (network.readout.sources.count > 1 ? B * readN : 0)
         let scalars = interval * record + segments * snapshot + adjoint
         // Weight gradients skip zero presynaptic values (inputs, spikes); the products that

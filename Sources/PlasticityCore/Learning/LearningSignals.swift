@@ -72,7 +72,7 @@ final class LearningSignals<T: KernelScalar> {
             let n = network.populations[p].size
             let matrix: [T]?
             if network.readout.sources.contains(p) {
-                matrix = feedback == .symmetric ? forward.parameters[network.readoutWeightName(p)] : randomReadout[p]
+                matrix = feedback == .symmetric ? forward.readoutWeights[p] : randomReadout[p]
             } else {
                 matrix = broadcast[p]
             }
@@ -94,7 +94,7 @@ final class LearningSignals<T: KernelScalar> {
             for e in 0..<count { scaled[e] *= signal[e] }
             for block in incoming {
                 guard case .population(let q) = block.source else { continue }
-                forward.parameters[network.projections[block.projection].name].withUnsafeBufferPointer { w in
+                forward.projectionWeights[block.projection].withUnsafeBufferPointer { w in
                     LinearAlgebra.accumulateSparseProduct(into: values[q].pointer, weights: w.baseAddress!, input: scaled, batch: batch,
                                                           rows: population.size, columns: block.width)
                 }

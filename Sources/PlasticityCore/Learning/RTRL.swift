@@ -85,7 +85,7 @@ final class RTRL<T: KernelScalar>: InfluenceRecursion {
         for block in blocks {
             guard case .population(let q) = block.source else { continue }
             let sensitivity = state.populations[q].spikeSensitivity.pointer + b * block.width * theta
-            forward.parameters[forward.network.projections[block.projection].name].withUnsafeBufferPointer { w in
+            forward.projectionWeights[block.projection].withUnsafeBufferPointer { w in
                 LinearAlgebra.multiply(w.baseAddress!, sensitivity, into: out, rows: layout.size, inner: block.width, columns: theta, accumulate: true)
             }
         }

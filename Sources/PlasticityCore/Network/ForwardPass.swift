@@ -10,6 +10,11 @@ public final class ForwardPass<T: KernelScalar> {
     public let batch: Int
     /// Masked, as every rule must see them.
     public private(set) var parameters: ParameterSet<T>
+    /// Each projection's weights (target × source) and the readout's weights per read
+    /// population (C × N_p), from `parameters`: what the rules read every step, looked up once
+    /// per update rather than by name every step.
+    private(set) var projectionWeights: [[T]] = []
+    private(set) var readoutWeights: [Int: [T]] = [:]
     /// In step order.
     public let populations: [PopulationPass<T>]
     /// y_t (B×C).
@@ -21,8 +26,9 @@ public final class ForwardPass<T: KernelScalar> {
     /// The concatenation, when the readout reads several populations.
     private let gatheredReadSpikes: ScalarBuffer<T>
     private let activeGatheredReadSpikes: NonZeroEntries<T>
-    /// W_out transposed (ΣN_read × C).
+    /// W_out transposed (ΣN_read × C), and b_out.
     private let readoutWeightsTransposed: ScalarBuffer<T>
+    private let readoutBias: ScalarBuffer<T>
 
     public init(network: Network, parameters: ParameterSet<T>, batch: Int, spikes: ExpressionGraph.SpikeMode = .heaviside) throws {
         guard batch > 0 else { throw PlasticityError.invalidConfiguration("the batch must hold at least one sequence") }
@@ -36,6 +42,7 @@ public final class ForwardPass<T: KernelScalar> {
         readSpikes = gatheredReadSpikes.pointer
         activeReadSpikes = activeGatheredReadSpikes
         readoutWeightsTransposed = ScalarBuffer(count: network.readNeuronCount * network.outputs)
+        readoutBias = ScalarBuffer(count: network.outputs)
         self.parameters = parameters
         try setParameters(parameters)
         reset()
@@ -48,11 +55,14 @@ public final class ForwardPass<T: KernelScalar> {
     public func setParameters(_ parameters: ParameterSet<T>) throws {
         try parameters.check(against: network)
         self.parameters = network.masked(parameters)
+        projectionWeights = network.projections.map { self.parameters[$0.name] }
+        readoutWeights = Dictionary(uniqueKeysWithValues: network.readout.sources.map { ($0, self.parameters[network.readoutWeightName($0)]) })
         populations.forEach { $0.setWeights(self.parameters, network: network) }
         var column = 0
         let outputs = network.outputs
+        readoutBias.pointer.update(from: self.parameters[Network.readoutBiasName], count: outputs)
         for source in network.readout.sources {
-            let weights = self.parameters[network.readoutWeightName(source)], n = network.populations[source].size
+            let weights = readoutWeights[source]!, n = network.populations[source].size
             for j in 0..<n {
                 for c in 0..<outputs { readoutWeightsTransposed[(column + j) * outputs + c] = weights[c * n + j] }
             }
@@ -77,8 +87,7 @@ public final class ForwardPass<T: KernelScalar> {
         }
         pointAtReadSpikes()
         let decay = T(network.readoutDecay), outputs = network.outputs
-        let bias = parameters[Network.readoutBiasName]
-        for index in 0..<(batch * outputs) { readout[index] = decay * readout[index] + bias[index % outputs] }
+        for index in 0..<(batch * outputs) { readout[index] = decay * readout[index] + readoutBias[index % outputs] }
         LinearAlgebra.accumulateSparseProduct(into: readout.pointer, weights: readoutWeightsTransposed.pointer, input: readSpikes,
                                               nonZero: activeReadSpikes, rows: network.readNeuronCount, columns: outputs)
     }
@@ -158,5 +167,6 @@ public final class ForwardPass<T: KernelScalar> {
     /// Bytes held by the forward pass (state, spikes, blocks, weights copies).
     public var bytes: Int {
         populations.map(\.bytes).reduce(0, +) + readout.bytes + gatheredReadSpikes.bytes + activeGatheredReadSpikes.bytes + readoutWeightsTransposed.bytes
+            + readoutBias.bytes
     }
 }
