@@ -25,20 +25,31 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
+        // The umbrella the product exposes: it re-exports every layer (Umbrella/Exports.swift).
         .target(
             name: "PlasticityCore",
-            dependencies: [
-                "CPluginABI",
-                "CFFI",
-                "CKernels",
-                .product(name: "RealModule", package: "swift-numerics"),
-                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
-            ],
-            path: ".",
-            exclude: ["Package.swift", "CPluginABI", "CFFI", "CKernels"],
-            sources: ["SparseAD", "Core", "Network", "Learning", "Data"],
+            dependencies: ["PlasticityBase", "PlasticityIO", "PlasticityEngine", "PlasticityPlanning", "PlasticityData", "PlasticityTraining"],
+            path: "Umbrella"
+        ),
+        // Errors, seeded random numbers, system libraries, the CPU: what every layer uses.
+        .target(name: "PlasticityBase", path: "Base"),
+        // .npy/.npz and HDF5 files.
+        .target(name: "PlasticityIO", dependencies: ["PlasticityBase", .product(name: "ZIPFoundation", package: "ZIPFoundation")], path: "IO"),
+        // Expressions and AD → models (plugins, compilation, blocks, verification) → numerics →
+        // the network (graph, forward pass) → the rules. One module: its generic hot loops must
+        // specialise and inline into each other, which Swift does within a module only.
+        .target(
+            name: "PlasticityEngine",
+            dependencies: ["PlasticityBase", "CPluginABI", "CFFI", "CKernels", .product(name: "RealModule", package: "swift-numerics")],
+            path: "Engine",
             swiftSettings: cpuFlags
         ),
+        // Cost model, exactness, the planner, rule comparisons.
+        .target(name: "PlasticityPlanning", dependencies: ["PlasticityEngine"], path: "Planning"),
+        // Data sets and the arrays of `plasticity grad`.
+        .target(name: "PlasticityData", dependencies: ["PlasticityEngine", "PlasticityIO"], path: "DataSets"),
+        // The trainer: epochs, evaluation, checkpoints.
+        .target(name: "PlasticityTraining", dependencies: ["PlasticityEngine", "PlasticityData"], path: "Training"),
         .target(name: "CPluginABI", path: "CPluginABI"),
         .target(name: "CKernels", path: "CKernels", cSettings: cpuCFlags),
         // libffi calls C plugin kernels whose arity is known only at run time.

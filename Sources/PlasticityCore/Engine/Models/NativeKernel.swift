@@ -1,0 +1,83 @@
+import CFFI
+import CPluginABI
+import PlasticityBase
+
+/// A C plugin's kernel, called through libffi with a call interface built from the model's
+/// descriptor: `count`, k state arrays, (for update kernels) the previous spike and the
+/// current, P parameters by value, then the output arrays.
+final class NativeKernel: @unchecked Sendable {
+    enum Signature {
+        /// F or one of its partials: inputs h…, z[t-1], I[t].
+        case update(outputs: Int)
+        /// f or one of its partials: inputs h[t]….
+        case spikeArgument
+    }
+
+    let function: UnsafeMutableRawPointer
+    let signature: Signature
+    let stateCount: Int
+    let parameterCount: Int
+    private var cif = ffi_cif()
+    private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
+
+    var inputCount: Int {
+        switch signature {
+        case .update: return stateCount + 2
+        case .spikeArgument: return stateCount
+        }
+    }
+
+    var outputCount: Int {
+        switch signature {
+        case .update(let outputs): return outputs
+        case .spikeArgument: return 1
+        }
+    }
+
+    init(function: UnsafeMutableRawPointer, signature: Signature, stateCount: Int, parameterCount: Int) throws {
+        self.function = function
+        self.signature = signature
+        self.stateCount = stateCount
+        self.parameterCount = parameterCount
+        let inputs: Int
+        switch signature {
+        case .update: inputs = stateCount + 2
+        case .spikeArgument: inputs = stateCount
+        }
+        let outputs: Int
+        if case .update(let n) = signature { outputs = n } else { outputs = 1 }
+        let count = 1 + inputs + parameterCount + outputs
+        argumentTypes = .allocate(capacity: count)
+        argumentTypes[0] = plasticity_ffi_size()
+        for index in 0..<inputs { argumentTypes[1 + index] = plasticity_ffi_pointer() }
+        for index in 0..<parameterCount { argumentTypes[1 + inputs + index] = plasticity_ffi_double() }
+        for index in 0..<outputs { argumentTypes[1 + inputs + parameterCount + index] = plasticity_ffi_pointer() }
+        let status = ffi_prep_cif(&cif, FFI_DEFAULT_ABI, UInt32(count), plasticity_ffi_void(), argumentTypes)
+        guard status == FFI_OK else {
+            throw PlasticityError.invalidModel(model: "C kernel", reason: "libffi cannot build a call interface (status \(status.rawValue))")
+        }
+    }
+
+    deinit { argumentTypes.deallocate() }
+
+    /// Calls the kernel once for `count` neurons.
+    func call(count: Int, inputs: [UnsafePointer<Double>], parameters: [Double], outputs: [UnsafeMutablePointer<Double>]) {
+        precondition(inputs.count == inputCount && parameters.count == parameterCount && outputs.count == outputCount)
+        var countValue = UInt64(count)
+        var pointers: [UnsafeRawPointer?] = inputs.map { UnsafeRawPointer($0) } + outputs.map { UnsafeRawPointer($0) }
+        var parameterValues = parameters
+        withUnsafeMutablePointer(to: &countValue) { countPointer in
+            pointers.withUnsafeMutableBufferPointer { pointerSlots in
+                parameterValues.withUnsafeMutableBufferPointer { parameterSlots in
+                    var values: [UnsafeMutableRawPointer?] = [UnsafeMutableRawPointer(countPointer)]
+                    for index in 0..<inputs.count { values.append(UnsafeMutableRawPointer(pointerSlots.baseAddress! + index)) }
+                    for index in 0..<parameters.count { values.append(UnsafeMutableRawPointer(parameterSlots.baseAddress! + index)) }
+                    for index in 0..<outputs.count { values.append(UnsafeMutableRawPointer(pointerSlots.baseAddress! + inputs.count + index)) }
+                    values.withUnsafeMutableBufferPointer { arguments in
+                        ffi_call(&cif, unsafeBitCast(function, to: (@convention(c) () -> Void).self), nil, arguments.baseAddress)
+                    }
+                }
+            }
+        }
+    }
+}

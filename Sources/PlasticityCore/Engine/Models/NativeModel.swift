@@ -1,0 +1,173 @@
+import CPluginABI
+import Foundation
+import PlasticityBase
+
+/// One output of a C kernel, as a primitive of the expression language: the state update's
+/// i-th component, the spike argument, or one declared partial derivative. Its partials are
+/// the plugin's declared rules, so the symbolic pipeline derives the blocks (and their
+/// zero / constant / varying annotations) exactly as for a Swift model.
+struct NativeOutputPrimitive: VectorizedPrimitive, @unchecked Sendable {
+    let kernel: NativeKernel
+    let output: Int
+    let parameters: [Double]
+    /// ∂(this output)/∂(argument j), one per argument; nil for a partial kernel's own output
+    /// (the ABI declares first derivatives only).
+    let derivatives: [NativeRule]?
+    let label: String
+
+    var name: String { label }
+    var key: String { "native[\(UInt(bitPattern: kernel.function)):\(output):\(parameters)]" }
+    var arity: Int { kernel.inputCount }
+
+    var callGroup: (id: String, output: Int, outputs: Int)? {
+        kernel.outputCount > 1 ? ("native[\(UInt(bitPattern: kernel.function)):\(parameters)]", output, kernel.outputCount) : nil
+    }
+
+    func evaluateGroup(count: Int, arguments: [UnsafePointer<Double>], into outputs: [UnsafeMutablePointer<Double>]) {
+        kernel.call(count: count, inputs: arguments, parameters: parameters, outputs: outputs)
+    }
+
+    func value(_ arguments: [Double]) -> Double {
+        var result = 0.0
+        evaluate(count: 1, arguments: arguments.map { value in
+            let pointer = UnsafeMutablePointer<Double>.allocate(capacity: 1)
+            pointer.initialize(to: value)
+            return UnsafePointer(pointer)
+        }, into: &result, releasingArguments: true)
+        return result
+    }
+
+    func evaluate(count: Int, arguments: [UnsafePointer<Double>], into output: UnsafeMutablePointer<Double>) {
+        evaluate(count: count, arguments: arguments, into: output, releasingArguments: false)
+    }
+
+    private func evaluate(count: Int, arguments: [UnsafePointer<Double>], into result: UnsafeMutablePointer<Double>, releasingArguments: Bool) {
+        defer { if releasingArguments { arguments.forEach { $0.deallocate() } } }
+        if kernel.outputCount == 1 {
+            kernel.call(count: count, inputs: arguments, parameters: parameters, outputs: [result])
+            return
+        }
+        // F computes every state component at once; keep the one this primitive stands for.
+        let scratch = (0..<kernel.outputCount).map { $0 == output ? result : UnsafeMutablePointer<Double>.allocate(capacity: count) }
+        kernel.call(count: count, inputs: arguments, parameters: parameters, outputs: scratch)
+        for (index, pointer) in scratch.enumerated() where index != output { pointer.deallocate() }
+    }
+
+    func partials(_ arguments: [Sym], result: Sym) -> [Sym] {
+        guard let derivatives else {
+            preconditionFailure("\(label): C plugins declare first derivatives only")
+        }
+        return derivatives.map { rule in
+            switch rule.kind {
+            case .zero, .stopped: return 0
+            case .constant(let value): return Sym(value)
+            case .varying(let kernel, let name):
+                return ExpressionGraph.apply(NativeOutputPrimitive(kernel: kernel, output: 0, parameters: parameters, derivatives: nil, label: name), arguments)
+            }
+        }
+    }
+}
+
+/// A declared partial derivative of a C model.
+struct NativeRule {
+    enum Kind {
+        case zero, stopped
+        case constant(Double)
+        case varying(NativeKernel, String)
+    }
+    let kind: Kind
+}
+
+/// Reads a C plugin's descriptors into model descriptions, refusing malformed ones.
+enum NativeModelReader {
+    static func models(from plugin: UnsafePointer<plasticity_c_plugin>, path: String) throws -> [ModelDescription] {
+        let descriptors = plugin.pointee
+        guard descriptors.model_count > 0, let models = descriptors.models else {
+            throw PlasticityError.invalidModel(model: path, reason: "the C plugin declares no models")
+        }
+        return try (0..<Int(descriptors.model_count)).map { try model(models[$0], path: path) }
+    }
+
+    static func model(_ descriptor: plasticity_model_descriptor, path: String) throws -> ModelDescription {
+        guard let namePointer = descriptor.name else { throw PlasticityError.invalidModel(model: path, reason: "a model has no name") }
+        let name = String(cString: namePointer)
+        func fail(_ reason: String) -> PlasticityError { .invalidModel(model: name, reason: reason) }
+        let k = Int(descriptor.state_count), p = Int(descriptor.parameter_count)
+        guard k > 0, let stateNames = descriptor.state_names else { throw fail("it declares no state variables") }
+        guard let update = descriptor.update else { throw fail("the descriptor has no update kernel (F)") }
+        guard let spikeArgument = descriptor.spike_argument else { throw fail("the descriptor has no spike-argument kernel (f)") }
+        guard p == 0 || (descriptor.parameter_names != nil && descriptor.parameter_defaults != nil) else {
+            throw fail("it declares \(p) parameters without names or defaults")
+        }
+        let states = (0..<k).map { index -> StateVariable in
+            StateVariable(stateNames[index].map { String(cString: $0) } ?? "h\(index)", initialValue: descriptor.initial_state?[index] ?? 0)
+        }
+        let parameters = (0..<p).map { index in
+            ParameterSpec(descriptor.parameter_names[index].map { String(cString: $0) } ?? "p\(index)", default: descriptor.parameter_defaults[index])
+        }
+        let surrogate = try descriptor.default_surrogate.map { try SurrogateParser.parse(String(cString: $0)) } ?? TriangleSurrogate()
+        let updateKernel = try NativeKernel(function: update, signature: .update(outputs: k), stateCount: k, parameterCount: p)
+        let spikeKernel = try NativeKernel(function: spikeArgument, signature: .spikeArgument, stateCount: k, parameterCount: p)
+
+        // Rules by (partial, row, column); unlisted entries are zero.
+        var updateRules = [[NativeRule]](repeating: [NativeRule](repeating: NativeRule(kind: .zero), count: k + 2), count: k)
+        var spikeRules = [NativeRule](repeating: NativeRule(kind: .zero), count: k)
+        var stopped = Set<CheckedEntry>()
+        let stateLabel = states.map(\.name)
+        for index in 0..<Int(descriptor.rule_count) {
+            let rule = descriptor.rules[index]
+            let row = Int(rule.row), column = Int(rule.column)
+            let (entryName, isUpdate, argument): (String, Bool, Int)
+            switch rule.partial {
+            case PLASTICITY_D_UPDATE_D_STATE:
+                guard row < k, column < k else { throw fail("rule \(index) names state \(row), \(column) of \(k)") }
+                (entryName, isUpdate, argument) = ("∂\(stateLabel[row])[t]/∂\(stateLabel[column])[t-1]", true, column)
+            case PLASTICITY_D_UPDATE_D_PREVIOUS_SPIKE:
+                guard row < k else { throw fail("rule \(index) names state \(row) of \(k)") }
+                (entryName, isUpdate, argument) = ("∂\(stateLabel[row])[t]/∂z[t-1]", true, k)
+            case PLASTICITY_D_UPDATE_D_CURRENT:
+                guard row < k else { throw fail("rule \(index) names state \(row) of \(k)") }
+                (entryName, isUpdate, argument) = ("∂\(stateLabel[row])[t]/∂I[t]", true, k + 1)
+            case PLASTICITY_D_SPIKE_ARGUMENT_D_STATE:
+                guard column < k else { throw fail("rule \(index) names state \(column) of \(k)") }
+                (entryName, isUpdate, argument) = ("∂f/∂\(stateLabel[column])[t]", false, column)
+            default:
+                throw fail("rule \(index) has an unknown partial \(rule.partial.rawValue)")
+            }
+            let kind: NativeRule.Kind
+            switch rule.kind {
+            case PLASTICITY_ENTRY_ZERO: kind = .zero
+            case PLASTICITY_ENTRY_STOPPED:
+                kind = .stopped
+                stopped.insert(isUpdate ? .update(row: row, argument: argument) : .spikeArgument(column: argument))
+            case PLASTICITY_ENTRY_CONSTANT:
+                guard rule.constant.isFinite else { throw fail("entry \(entryName) is declared constant \(rule.constant)") }
+                kind = .constant(rule.constant)
+            case PLASTICITY_ENTRY_VARYING:
+                guard let function = rule.kernel else { throw fail("entry \(entryName) is declared varying but has no kernel") }
+                kind = .varying(try NativeKernel(function: function, signature: isUpdate ? .update(outputs: 1) : .spikeArgument, stateCount: k, parameterCount: p),
+                                "\(name).\(entryName)")
+            default:
+                throw fail("entry \(entryName) has an unknown kind \(rule.kind.rawValue)")
+            }
+            if isUpdate { updateRules[row][argument] = NativeRule(kind: kind) } else { spikeRules[argument] = NativeRule(kind: kind) }
+        }
+        let summary = descriptor.summary.map { String(cString: $0) } ?? "C model"
+        return ModelDescription(name: name, summary: summary, stateVariables: states, parameters: parameters, defaultSurrogate: surrogate,
+                                stoppedEntries: stopped) { values in
+            let parameterValues = parameters.map { values[$0.name] }
+            let update = { (inputs: NeuronStepInputs) -> [Sym] in
+                (0..<k).map { i in
+                    ExpressionGraph.apply(NativeOutputPrimitive(kernel: updateKernel, output: i, parameters: parameterValues, derivatives: updateRules[i],
+                                                                label: "\(name).F[\(stateLabel[i])]"),
+                                          inputs.state + [inputs.previousSpike, inputs.current])
+                }
+            }
+            let spike = { (state: [Sym]) -> Sym in
+                ExpressionGraph.apply(NativeOutputPrimitive(kernel: spikeKernel, output: 0, parameters: parameterValues, derivatives: spikeRules,
+                                                            label: "\(name).f"), state)
+            }
+            return (update, spike)
+        }
+    }
+}

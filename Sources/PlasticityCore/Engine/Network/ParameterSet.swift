@@ -1,0 +1,169 @@
+import Foundation
+import PlasticityBase
+
+/// Weights and biases — or their gradients, or an optimiser's moments, which have the same
+/// layout: named tensors in the network's order (`Network.tensors`), each row-major with the
+/// postsynaptic index first (as PyTorch's `Linear.weight`). The names are those of `.npz`
+/// files and checkpoints (Documentation/Networks.md).
+public struct ParameterSet<T: KernelScalar>: Equatable {
+    public private(set) var names: [String]
+    private var values: [[T]]
+    private var index: [String: Int]
+
+    /// Tensors in the given order.
+    public init(_ tensors: [(name: String, values: [T])]) {
+        names = tensors.map(\.name)
+        values = tensors.map(\.values)
+        index = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($0.element, $0.offset) })
+    }
+
+    /// All zeros, shaped for `network`.
+    public init(zerosFor network: Network) {
+        self.init(network.tensors.map { ($0.name, [T](repeating: 0, count: $0.count)) })
+    }
+
+    /// Zeros shaped like `other`.
+    public init(zerosLike other: ParameterSet) {
+        self.init(other.named.map { ($0.name, [T](repeating: 0, count: $0.values.count)) })
+    }
+
+    /// The usual initialisation of the field: Gaussian weights scaled by gain/√(source size)
+    /// (the input gain for within-step projections, the recurrent gain for delayed ones,
+    /// unless a projection states its own), a population's delayed projection onto itself
+    /// without self-connections, masked entries zero, zero biases. Deterministic for a seed;
+    /// tensors are drawn in the network's order.
+    public init(randomFor network: Network, seed: UInt64, inputGain: Double = 1, recurrentGain: Double = 1) {
+        self.init(zerosFor: network)
+        var generator = SeededGenerator(seed: seed)
+        func gaussian(_ count: Int, scale: Double) -> [T] {
+            (0..<count).map { _ in T(generator.nextGaussian() * scale) }
+        }
+        for projection in network.projections {
+            let rows = network.populations[projection.target].size, columns = network.size(of: projection.source)
+            let gain = projection.gain ?? (projection.delayed ? recurrentGain : inputGain)
+            var weights = gaussian(rows * columns, scale: gain / Double(columns).squareRoot())
+            if projection.delayed, projection.source == .population(projection.target) {
+                for j in 0..<rows { weights[j * columns + j] = 0 }
+            }
+            if let mask = projection.mask { for index in weights.indices where !mask[index] { weights[index] = 0 } }
+            self[projection.name] = weights
+        }
+        let read = Double(network.readNeuronCount).squareRoot()
+        for source in network.readout.sources {
+            self[network.readoutWeightName(source)] = gaussian(network.outputs * network.populations[source].size, scale: 1 / read)
+        }
+    }
+
+    /// The tensor named `name` (which must exist; see `contains`). Setting keeps its size.
+    public subscript(name: String) -> [T] {
+        get { values[index[name]!] }
+        set {
+            let position = index[name]!
+            precondition(newValue.count == values[position].count, "tensor \(name) has \(values[position].count) values, not \(newValue.count)")
+            values[position] = newValue
+        }
+    }
+
+    public func contains(_ name: String) -> Bool { index[name] != nil }
+
+    /// Every tensor by name, in order.
+    public var named: [(name: String, values: [T])] { Array(zip(names, values)) }
+
+    /// All values in order.
+    public var flattened: [T] { values.flatMap { $0 } }
+
+    /// Applies `transform` to every value of every tensor; `other(k)` is the matching value of
+    /// `others[k]` (sets with this set's layout).
+    public mutating func update(with others: [ParameterSet], _ transform: (inout T, _ other: (Int) -> T) -> Void) {
+        for tensor in values.indices {
+            let matching = others.map { $0.values[tensor] }
+            values[tensor].withUnsafeMutableBufferPointer { mine in
+                for element in mine.indices { transform(&mine[element]) { matching[$0][element] } }
+            }
+        }
+    }
+
+    /// Whether `other` has the same names and sizes in the same order.
+    public func hasLayout(of other: ParameterSet) -> Bool {
+        names == other.names && zip(values, other.values).allSatisfy { $0.count == $1.count }
+    }
+
+    /// Checks the names and sizes against `network`, naming the first difference.
+    public func check(against network: Network) throws {
+        let expected = network.tensors
+        for tensor in expected where !contains(tensor.name) {
+            throw PlasticityError.shapeMismatch(name: tensor.name, expected: "a tensor of \(tensor.rows)×\(tensor.columns) values", found: "none")
+        }
+        if let extra = names.first(where: { name in !expected.contains { $0.name == name } }) {
+            throw PlasticityError.shapeMismatch(name: extra, expected: "no such tensor in this network (it has \(expected.map(\.name).joined(separator: ", ")))", found: "a tensor")
+        }
+        for tensor in expected where self[tensor.name].count != tensor.count {
+            throw PlasticityError.shapeMismatch(name: tensor.name, expected: "\(tensor.rows)×\(tensor.columns) values", found: "\(self[tensor.name].count) values")
+        }
+    }
+
+    /// ‖g‖₂ over every tensor.
+    public var norm: Double {
+        values.reduce(0.0) { total, tensor in tensor.reduce(total) { $0 + Double($1) * Double($1) } }.squareRoot()
+    }
+
+    /// Multiplies every value by `factor`.
+    public mutating func scale(by factor: T) {
+        for tensor in values.indices { for element in values[tensor].indices { values[tensor][element] *= factor } }
+    }
+
+    /// Adds `other` element by element.
+    public mutating func add(_ other: ParameterSet) {
+        update(with: [other]) { value, other in value += other(0) }
+    }
+
+    /// Scales the set so that its norm is at most `maximum` (gradient-norm clipping).
+    public mutating func clip(norm maximum: Double) {
+        let current = norm
+        if current > maximum, current > 0 { scale(by: T(maximum / current)) }
+    }
+
+    /// Bytes the values occupy.
+    public var bytes: Int { values.reduce(0) { $0 + $1.count } * MemoryLayout<T>.stride }
+
+    /// Whether every value is finite; otherwise the name of the first tensor that is not.
+    public var firstNonFiniteTensor: String? {
+        named.first { $0.values.contains { !$0.isFinite } }?.name
+    }
+
+    public static func == (lhs: ParameterSet, rhs: ParameterSet) -> Bool { lhs.names == rhs.names && lhs.values == rhs.values }
+}
+
+/// Encoded as a list of {name, values} in order, so that checkpoints keep the order.
+extension ParameterSet: Codable {
+    private struct Tensor: Codable {
+        let name: String
+        let values: [T]
+    }
+
+    public init(from decoder: Decoder) throws {
+        let tensors = try [Tensor](from: decoder)
+        guard Set(tensors.map(\.name)).count == tensors.count else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "a tensor name appears twice"))
+        }
+        self.init(tensors.map { ($0.name, $0.values) })
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        try named.map { Tensor(name: $0.name, values: $0.values) }.encode(to: encoder)
+    }
+}
+
+extension Network {
+    /// `parameters` with every masked entry set to zero.
+    func masked<T>(_ parameters: ParameterSet<T>) -> ParameterSet<T> {
+        var result = parameters
+        for projection in projections {
+            guard let mask = projection.mask else { continue }
+            var values = result[projection.name]
+            for index in values.indices where !mask[index] { values[index] = 0 }
+            result[projection.name] = values
+        }
+        return result
+    }
+}

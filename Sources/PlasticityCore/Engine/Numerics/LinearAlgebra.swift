@@ -1,0 +1,152 @@
+import PlasticityBase
+
+/// The dense products the network needs, written for the layouts used throughout:
+/// row-major, batch first, postsynaptic index first in weight matrices. With the opt-in
+/// OpenBLAS backend (`MatrixBackend`) the dense ones, and a product with spikes or inputs when
+/// they are dense enough, run as its gemm.
+enum LinearAlgebra {
+    /// OpenBLAS's gemm runs at several times the rate of the loops here, so a product that
+    /// skips zeros is handed to it once at least this fraction of its operand is non-zero.
+    private static var denseEnoughForBLAS: Double { 0.25 }
+
+    /// out[m][k] += Σ_b left[b][m] · right[b][k]   (a rank-B update of an M×K matrix).
+    @inline(__always)
+    static func accumulateOuterProducts<T: KernelScalar>(into out: UnsafeMutablePointer<T>, left: UnsafePointer<T>, right: UnsafePointer<T>,
+                                                         batch: Int, rows: Int, columns: Int) {
+        if let blas = MatrixBackend.openBLAS {
+            blas.gemm(transposeA: true, m: rows, n: columns, k: batch, a: left, lda: rows, b: right, ldb: columns, beta: 1, c: out, ldc: columns)
+            return
+        }
+        for b in 0..<batch {
+            let l = left + b * rows, r = right + b * columns
+            for m in 0..<rows {
+                let scale = l[m]
+                if scale == 0 { continue }
+                let o = out + m * columns
+                for k in 0..<columns { o[k] += scale * r[k] }
+            }
+        }
+    }
+
+    /// outᵀ[k][m] += Σ_b right[b][k] · left[b][m]: the rank-B update out += leftᵀ·right kept
+    /// transposed (K×M), skipping zero values of `right`. For `right` holding spikes or spiking
+    /// inputs, mostly zero, each non-zero value costs one contiguous row of M operations
+    /// instead of touching every column of `out`.
+    @inline(__always)
+    static func accumulateSparseOuterProducts<T: KernelScalar>(intoTransposed out: UnsafeMutablePointer<T>, left: UnsafePointer<T>,
+                                                               right: UnsafePointer<T>, batch: Int, rows: Int, columns: Int) {
+        for b in 0..<batch {
+            let l = left + b * rows, r = right + b * columns
+            for k in 0..<columns {
+                let scale = r[k]
+                if scale == 0 { continue }
+                let o = out + k * rows
+                for m in 0..<rows { o[m] += scale * l[m] }
+            }
+        }
+    }
+
+    /// The same with the non-zero values of `right` found beforehand.
+    @inline(__always)
+    static func accumulateSparseOuterProducts<T: KernelScalar>(intoTransposed out: UnsafeMutablePointer<T>, left: UnsafePointer<T>,
+                                                               right: UnsafePointer<T>, nonZero: NonZeroEntries<T>, rows: Int, columns: Int) {
+        for b in 0..<nonZero.batch {
+            let l = left + b * rows, r = right + b * columns
+            for k in nonZero.positions(inRow: b) {
+                let scale = r[Int(k)], o = out + Int(k) * rows
+                for m in 0..<rows { o[m] += scale * l[m] }
+            }
+        }
+    }
+
+    /// out[c][r] += source[r][c] for the R×C matrix `source`, which is then zeroed: hands a
+    /// gradient accumulated transposed (so that sparse updates touch contiguous rows) over to
+    /// the layout the rules return.
+    static func moveTransposed<T: KernelScalar>(_ source: ScalarBuffer<T>, rows: Int, columns: Int, addingInto out: ScalarBuffer<T>) {
+        for r in 0..<rows {
+            for c in 0..<columns { out[c * rows + r] += source[r * columns + c] }
+        }
+        source.zero()
+    }
+
+    /// The R×C matrix `source` as a C×R array.
+    static func transposed<T: KernelScalar>(_ source: UnsafePointer<T>, rows: Int, columns: Int) -> [T] {
+        [T](unsafeUninitializedCapacity: rows * columns) { buffer, count in
+            for r in 0..<rows {
+                for c in 0..<columns { buffer[c * rows + r] = source[r * columns + c] }
+            }
+            count = rows * columns
+        }
+    }
+
+    /// out[b][k] += Σ_m input[b][m] · weights[m][k] (weights M×K), skipping zero inputs: the
+    /// cheap way to apply weights to spikes, which are mostly zero.
+    @inline(__always)
+    static func accumulateSparseProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
+                                                         batch: Int, rows: Int, columns: Int) {
+        for b in 0..<batch {
+            let o = out + b * columns
+            for m in 0..<rows {
+                let scale = input[b * rows + m]
+                if scale == 0 { continue }
+                let w = weights + m * columns
+                for k in 0..<columns { o[k] += scale * w[k] }
+            }
+        }
+    }
+
+    /// The same with the non-zero inputs found beforehand.
+    @inline(__always)
+    static func accumulateSparseProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
+                                                         nonZero: NonZeroEntries<T>, rows: Int, columns: Int) {
+        if let blas = MatrixBackend.openBLAS, Double(nonZero.total) >= denseEnoughForBLAS * Double(nonZero.batch * rows) {
+            blas.gemm(m: nonZero.batch, n: columns, k: rows, a: input, lda: rows, b: weights, ldb: columns, beta: 1, c: out, ldc: columns)
+            return
+        }
+        for b in 0..<nonZero.batch {
+            let o = out + b * columns
+            for m in nonZero.positions(inRow: b) {
+                let scale = input[b * rows + Int(m)], w = weights + Int(m) * columns
+                for k in 0..<columns { o[k] += scale * w[k] }
+            }
+        }
+    }
+
+    /// out[b][k] = Σ_m input[b][m] · weights[m][k]   (weights M×K: a transposed product).
+    @inline(__always)
+    static func transposedProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
+                                                   batch: Int, rows: Int, columns: Int) {
+        out.update(repeating: 0, count: batch * columns)
+        accumulateSparseProduct(into: out, weights: weights, input: input, batch: batch, rows: rows, columns: columns)
+    }
+}
+
+extension LinearAlgebra {
+    /// Bytes of `b` a column block of `multiply` may hold: about half of a 1 MiB L2.
+    private static var blockBytes: Int { 512 << 10 }
+
+    /// c[i][k] (+)= Σ_l a[i][l] · b[l][k] for a M×L, b L×K: a plain dense product that skips
+    /// nothing (the dense baseline must pay for every zero). It runs over blocks of columns
+    /// small enough that a block of b stays in cache for every row of a: b then crosses memory
+    /// once per product instead of once per row of a.
+    static func multiply<T: KernelScalar>(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, into c: UnsafeMutablePointer<T>,
+                                          rows: Int, inner: Int, columns: Int, accumulate: Bool) {
+        if let blas = MatrixBackend.openBLAS {
+            blas.gemm(m: rows, n: columns, k: inner, a: a, lda: inner, b: b, ldb: columns, beta: accumulate ? 1 : 0, c: c, ldc: columns)
+            return
+        }
+        if !accumulate { c.update(repeating: 0, count: rows * columns) }
+        let width = Swift.max(64, blockBytes / Swift.max(1, inner * MemoryLayout<T>.stride)) & ~15
+        for first in stride(from: 0, to: columns, by: width) {
+            let count = Swift.min(width, columns - first)
+            for i in 0..<rows {
+                let out = c + i * columns + first
+                for l in 0..<inner {
+                    let scale = a[i * inner + l]
+                    let row = b + l * columns + first
+                    for k in 0..<count { out[k] += scale * row[k] }
+                }
+            }
+        }
+    }
+}

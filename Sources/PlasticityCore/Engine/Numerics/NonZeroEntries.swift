@@ -1,0 +1,53 @@
+import CKernels
+import PlasticityBase
+
+/// Where a batch of rows (B×W: spikes, spiking inputs) is non-zero, found once per step. The
+/// products that skip zeros then walk these positions instead of each rescanning the rows (a
+/// scan that branches on every value mispredicts at the unpredictable positions of spikes,
+/// and several such scans cost more than the products), and a C kernel finds them a vector of
+/// values at a time.
+public final class NonZeroEntries<T: KernelScalar> {
+    public let batch: Int, width: Int
+    private let positions: UnsafeMutablePointer<Int32>   // [b][·], the first counts[b] valid
+    private let counts: UnsafeMutablePointer<Int>
+
+    public init(batch: Int, width: Int) {
+        precondition(width <= Int(Int32.max), "rows of more than 2³¹ values")
+        self.batch = batch
+        self.width = width
+        positions = .allocate(capacity: Swift.max(1, batch * width))
+        counts = .allocate(capacity: Swift.max(1, batch))
+        counts.initialize(repeating: 0, count: Swift.max(1, batch))
+    }
+
+    deinit {
+        positions.deallocate()
+        counts.deallocate()
+    }
+
+    /// Finds the non-zero values of `values` (B×W).
+    public func find(in values: UnsafePointer<T>) {
+        for b in 0..<batch {
+            let row = UnsafeRawPointer(values + b * width), out = positions + b * width
+            // Resolved at specialisation: KernelScalar is Float or Double.
+            if T.self == Float.self {
+                counts[b] = plasticity_find_nonzero_float(row.assumingMemoryBound(to: Float.self), width, out)
+            } else if T.self == Double.self {
+                counts[b] = plasticity_find_nonzero_double(row.assumingMemoryBound(to: Double.self), width, out)
+            } else {
+                fatalError("no kernel for \(T.self)")
+            }
+        }
+    }
+
+    /// Positions of the non-zero values of row `b`, ascending.
+    @inline(__always)
+    public func positions(inRow b: Int) -> UnsafeBufferPointer<Int32> {
+        UnsafeBufferPointer(start: positions + b * width, count: counts[b])
+    }
+
+    /// Non-zero values in all rows.
+    public var total: Int { (0..<batch).reduce(0) { $0 + counts[$1] } }
+
+    var bytes: Int { batch * width * MemoryLayout<Int32>.stride + batch * MemoryLayout<Int>.stride }
+}

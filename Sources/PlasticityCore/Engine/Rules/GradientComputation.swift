@@ -1,0 +1,53 @@
+import PlasticityBase
+
+/// Computes one batch's loss and gradients with a chosen rule.
+public enum GradientComputation {
+    /// - Parameters:
+    ///   - inputs: x, T×B×I (time-major).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public static func run<T: KernelScalar>(rule: LearningRuleKind, network: Network, parameters: ParameterSet<T>, inputs: [T],
+                                            steps: Int, batch: Int, loss: Loss<T>, options: RuleOptions = .init()) throws -> GradientResult<T> {
+        let width = network.inputs
+        guard inputs.count == steps * batch * width else {
+            throw PlasticityError.shapeMismatch(name: "inputs", expected: "\(steps)×\(batch)×\(width)", found: "\(inputs.count) values")
+        }
+        guard loss.steps == steps, loss.batch == batch, loss.outputs == network.outputs else {
+            throw PlasticityError.invalidConfiguration("the loss is for \(loss.steps) steps × \(loss.batch) sequences × \(loss.outputs) outputs, the data for \(steps) × \(batch) × \(network.outputs)")
+        }
+        guard steps > 0 else { throw PlasticityError.invalidConfiguration("a sequence needs at least one step") }
+        if let bad = inputs.firstIndex(where: { !$0.isFinite }) {
+            let (t, rest) = bad.quotientAndRemainder(dividingBy: batch * width)
+            throw PlasticityError.nonFinite(quantity: "input x[t=\(t), b=\(rest / width), i=\(rest % width)]", value: "\(inputs[bad])",
+                                            location: "time step \(t)")
+        }
+        switch rule {
+        case .bptt:
+            let bptt = try BPTT(network: network, parameters: parameters, batch: batch, options: options)
+            return try bptt.run(inputs: inputs, steps: steps, loss: loss, recordReadouts: options.recordReadouts)
+        case .eprop:
+            return try runOnline(try EProp(network: network, parameters: parameters, batch: batch, options: options,
+                                                 deferredSteps: loss.isDeferred ? steps : nil), inputs, steps, loss, recordReadouts: options.recordReadouts)
+        case .rtrl:
+            return try runOnline(try RTRL(network: network, parameters: parameters, batch: batch, options: options, deferred: loss.isDeferred), inputs, steps, loss, recordReadouts: options.recordReadouts)
+        case .denseEprop:
+            return try runOnline(try DenseEProp(network: network, parameters: parameters, batch: batch, options: options, deferred: loss.isDeferred), inputs, steps, loss, recordReadouts: options.recordReadouts)
+        }
+    }
+
+    /// Drives an online rule through whole sequences.
+    static func runOnline<Rule: OnlineRule>(_ rule: Rule, _ inputs: [Rule.Scalar], _ steps: Int, _ loss: Loss<Rule.Scalar>,
+                                            recordReadouts: Bool) throws -> GradientResult<Rule.Scalar> {
+        let forward = rule.forward
+        let driver = SequenceDriver(forward: forward, loss: loss)
+        forward.reset()
+        rule.resetTraces()
+        let outcome = try inputs.withUnsafeBufferPointer { x in
+            try driver.run(inputs: x.baseAddress!, steps: 0..<steps, recordReadouts: recordReadouts) { _, delta in rule.learn(delta: delta) }
+        }
+        if loss.isDeferred { rule.finishDeferred(delta: driver.delta.pointer) }
+        return GradientResult(loss: outcome.loss, gradients: rule.takeGradients(), spikeCount: outcome.spikes,
+                              storageBytes: rule.storageBytes + forward.bytes + forward.parameters.bytes, readouts: outcome.readouts,
+                              neuronSpikes: outcome.neuronSpikes)
+    }
+}

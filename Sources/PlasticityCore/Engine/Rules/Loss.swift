@@ -1,0 +1,143 @@
+import Foundation
+import PlasticityBase
+
+/// The losses a network can be trained on. E = (1/B) Σ_b Σ_t m_{t,b} ℓ_{t,b}.
+public enum LossKind: String, CaseIterable, Sendable, Codable {
+    /// Cross-entropy of softmax(y_t) against a label at every step (labels T×B, mask T×B).
+    case crossEntropyEveryStep = "ce-every-step"
+    /// Cross-entropy of softmax(y_T) at the last step (labels B).
+    case crossEntropyLastStep = "ce-last-step"
+    /// Cross-entropy of softmax(Σ_t y_t) (labels B). Its error signal is known only at the
+    /// end of the sequence, so online rules accumulate their traces and apply it then.
+    case crossEntropySummed = "ce-summed"
+    /// ½ Σ_c (y_t − y*_t)² at every step (targets T×B×C, mask T×B).
+    case meanSquaredError = "mse"
+}
+
+/// A loss with its targets for one batch of sequences.
+public struct Loss<T: KernelScalar> {
+    public let kind: LossKind
+    public let steps: Int
+    public let batch: Int
+    public let outputs: Int
+    let labels: [Int]
+    let targets: [T]
+    let mask: [T]?
+
+    /// - Parameters:
+    ///   - labels: class labels, T×B for `crossEntropyEveryStep`, B for the other cross-entropies.
+    ///   - targets: T×B×C values for `meanSquaredError`.
+    ///   - mask: optional T×B weights for the per-step losses (0 ignores a step).
+    public init(_ kind: LossKind, steps: Int, batch: Int, outputs: Int, labels: [Int] = [], targets: [T] = [], mask: [T]? = nil) throws {
+        self.kind = kind
+        self.steps = steps
+        self.batch = batch
+        self.outputs = outputs
+        self.labels = labels
+        self.targets = targets
+        self.mask = mask
+        switch kind {
+        case .crossEntropyEveryStep:
+            try Self.check("labels", labels.count, "\(steps)×\(batch)", steps * batch)
+        case .crossEntropyLastStep, .crossEntropySummed:
+            try Self.check("labels", labels.count, "\(batch)", batch)
+        case .meanSquaredError:
+            try Self.check("targets", targets.count, "\(steps)×\(batch)×\(outputs)", steps * batch * outputs)
+        }
+        if let label = labels.first(where: { $0 < 0 || $0 >= outputs }) {
+            throw PlasticityError.invalidConfiguration("label \(label) is outside the \(outputs) readout classes")
+        }
+        if let mask {
+            try Self.check("mask", mask.count, "\(steps)×\(batch)", steps * batch)
+        }
+    }
+
+    private static func check(_ name: String, _ count: Int, _ expected: String, _ expectedCount: Int) throws {
+        guard count == expectedCount else {
+            throw PlasticityError.shapeMismatch(name: name, expected: expected, found: "\(count) values")
+        }
+    }
+
+    /// How much step t of sequence b counts: the mask, or whether the loss reads that step.
+    public func weight(step t: Int, sequence b: Int) -> T {
+        switch kind {
+        case .crossEntropyLastStep: return t == steps - 1 ? 1 : 0
+        case .crossEntropySummed: return 1
+        case .crossEntropyEveryStep, .meanSquaredError: return mask?[t * batch + b] ?? 1
+        }
+    }
+
+    /// The class label of sequence b at step t (cross-entropy losses).
+    public func label(sequence b: Int, step t: Int) -> Int {
+        kind == .crossEntropyEveryStep ? labels[t * batch + b] : labels[b]
+    }
+
+    /// Whether the error signal is only known after the last step.
+    public var isDeferred: Bool { kind == .crossEntropySummed }
+
+    /// The loss contribution of step `t` given the readout y_t (B×C), writing
+    /// δ_t = ∂E/∂y_t into `delta`. Zero (and δ = 0) at steps that do not contribute.
+    func stepSignal(t: Int, readout y: UnsafePointer<T>, delta: UnsafeMutablePointer<T>) -> Double {
+        delta.update(repeating: 0, count: batch * outputs)
+        switch kind {
+        case .crossEntropySummed:
+            return 0
+        case .crossEntropyLastStep:
+            return t == steps - 1 ? StepLoss.crossEntropy(y, batch: batch, outputs: outputs, labelOf: { labels[$0] }, weight: { _ in 1 }, delta: delta) : 0
+        case .crossEntropyEveryStep:
+            return StepLoss.crossEntropy(y, batch: batch, outputs: outputs, labelOf: { labels[t * batch + $0] }, weight: { mask?[t * batch + $0] ?? 1 }, delta: delta)
+        case .meanSquaredError:
+            return targets.withUnsafeBufferPointer { all in
+                StepLoss.squaredError(y, targets: all.baseAddress! + t * batch * outputs, batch: batch, outputs: outputs,
+                                      weight: { mask?[t * batch + $0] ?? 1 }, delta: delta)
+            }
+        }
+    }
+
+    /// For deferred losses: the loss and δ = ∂E/∂y_t (the same at every step) from Σ_t y_t.
+    func finalSignal(summedReadout: UnsafePointer<T>, delta: UnsafeMutablePointer<T>) -> Double {
+        StepLoss.crossEntropy(summedReadout, batch: batch, outputs: outputs, labelOf: { labels[$0] }, weight: { _ in 1 }, delta: delta)
+    }
+}
+
+/// The per-step loss terms and their error signals δ = ∂E/∂y (averaged over the batch).
+enum StepLoss {
+    /// Σ_b w_b (−log softmax(y_b)[label_b]) / B.
+    static func crossEntropy<T: KernelScalar>(_ y: UnsafePointer<T>, batch: Int, outputs: Int, labelOf: (Int) -> Int, weight: (Int) -> T,
+                                              delta: UnsafeMutablePointer<T>) -> Double {
+        var loss = 0.0
+        for b in 0..<batch {
+            let w = weight(b)
+            guard w != 0 else { continue }
+            // Plain loops, no temporary arrays: this runs every step for every sequence.
+            let row = y.advanced(by: b * outputs)
+            var largest = -Double.infinity
+            for c in 0..<outputs { largest = Swift.max(largest, Double(row[c])) }
+            var total = 0.0
+            for c in 0..<outputs { total += Foundation.exp(Double(row[c]) - largest) }
+            let label = labelOf(b)
+            loss += Double(w) * (Foundation.log(total) - (Double(row[label]) - largest))
+            for c in 0..<outputs {
+                let probability = Foundation.exp(Double(row[c]) - largest) / total
+                delta[b * outputs + c] = w * (T(probability) - (c == label ? 1 : 0)) / T(batch)
+            }
+        }
+        return loss / Double(batch)
+    }
+
+    /// Σ_b w_b ½‖y_b − y*_b‖² / B.
+    static func squaredError<T: KernelScalar>(_ y: UnsafePointer<T>, targets: UnsafePointer<T>, batch: Int, outputs: Int, weight: (Int) -> T,
+                                              delta: UnsafeMutablePointer<T>) -> Double {
+        var loss = 0.0
+        for b in 0..<batch {
+            let w = weight(b)
+            guard w != 0 else { continue }
+            for c in 0..<outputs {
+                let error = y[b * outputs + c] - targets[b * outputs + c]
+                loss += 0.5 * Double(w * error * error)
+                delta[b * outputs + c] = w * error / T(batch)
+            }
+        }
+        return loss / Double(batch)
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import PlasticityBase
+import PlasticityEngine
+
+/// One rule's run in a comparison.
+public struct ComparedRule: Sendable, Codable {
+    public let rule: LearningRuleKind
+    public let predicted: RuleCost
+    public let exactness: Exactness
+    /// Why the rule was not run (over the memory budget or the time limit); nil if it ran.
+    public let skipped: String?
+    public let loss: Double?
+    public let secondsPerStep: Double?
+    public let measuredBytes: Int?
+    /// Against the reference rule's gradient (BPTT, or RTRL when BPTT was skipped).
+    public let cosineToReference: Double?
+    public let relativeErrorToReference: Double?
+}
+
+/// Every requested rule run on the same network, weights and batch.
+public struct RuleComparison: Sendable, Codable {
+    public let model: String
+    public let network: NetworkSummary
+    public let workload: Workload
+    public let reference: LearningRuleKind?
+    public let rules: [ComparedRule]
+
+    /// measured/predicted time of each rule, normalised by the same ratio of the fastest rule
+    /// that ran: 1 means the cost model ranks that pair exactly as measured.
+    public var timeRatioAgreement: [LearningRuleKind: Double] {
+        let ran = rules.filter { $0.secondsPerStep != nil }
+        guard let base = ran.min(by: { $0.secondsPerStep! < $1.secondsPerStep! }) else { return [:] }
+        let baseRatio = base.secondsPerStep! / base.predicted.secondsPerStep
+        return Dictionary(uniqueKeysWithValues: ran.map { ($0.rule, ($0.secondsPerStep! / $0.predicted.secondsPerStep) / baseRatio) })
+    }
+
+    /// Runs `rules` (skipping those predicted to exceed the budget or the time limit).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public static func run<T: KernelScalar>(network: Network, parameters: ParameterSet<T>, inputs: [T], steps: Int, batch: Int, loss: Loss<T>,
+                                            rules: [LearningRuleKind], memoryBudget: Int, timeLimit: Double,
+                                            options: RuleOptions = .init()) throws -> RuleComparison {
+        let workload = Workload(batch: batch, steps: steps, scalarBytes: MemoryLayout<T>.size, deferredLoss: loss.isDeferred,
+                                inputDensity: Workload.density(of: inputs))
+        let model = CostModel(network: network, workload: workload, deepFeedback: options.deepFeedback)
+        var results: [LearningRuleKind: (GradientResult<T>, Double)] = [:]
+        var skipped: [LearningRuleKind: String] = [:]
+        for rule in rules {
+            let predicted = model.cost(of: rule)
+            if predicted.peakBytes > memoryBudget {
+                skipped[rule] = "predicted \(MemorySize.format(predicted.peakBytes)) exceeds the \(MemorySize.format(memoryBudget)) budget"
+                continue
+            }
+            let predictedSeconds = predicted.secondsPerStep * Double(steps)
+            if predictedSeconds > timeLimit {
+                skipped[rule] = String(format: "predicted %.0f s exceeds the %.0f s time limit", predictedSeconds, timeLimit)
+                continue
+            }
+            let start = DispatchTime.now().uptimeNanoseconds
+            let result = try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: inputs,
+                                                     steps: steps, batch: batch, loss: loss, options: options)
+            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            results[rule] = (result, seconds / Double(steps))
+        }
+        // Every rule ran the same forward pass: its spikes price the recurrent product.
+        let measured = results.values.first.map { CostModel(network: network, workload: workload.measuring(spikes: $0.0.spikeCount, steps: steps, hidden: network.neuronCount),
+                                                            deepFeedback: options.deepFeedback) } ?? model
+        let reference: LearningRuleKind? = results[.bptt] != nil ? .bptt : results[.rtrl] != nil ? .rtrl : nil
+        let referenceGradient = reference.map { results[$0]!.0.gradients.flattened.map { Double($0) } }
+        let compared = rules.map { rule -> ComparedRule in
+            let exactness = Exactness.of(rule, network: network, feedback: options.feedback, deepFeedback: options.deepFeedback)
+            guard let (result, secondsPerStep) = results[rule] else {
+                return ComparedRule(rule: rule, predicted: measured.cost(of: rule), exactness: exactness, skipped: skipped[rule], loss: nil,
+                                    secondsPerStep: nil, measuredBytes: nil, cosineToReference: nil, relativeErrorToReference: nil)
+            }
+            var cosine: Double?, error: Double?
+            if let referenceGradient {
+                let gradient = result.gradients.flattened.map { Double($0) }
+                let dot = zip(gradient, referenceGradient).map { $0 * $1 }.reduce(0, +)
+                let norm = gradient.map { $0 * $0 }.reduce(0, +).squareRoot(), referenceNorm = referenceGradient.map { $0 * $0 }.reduce(0, +).squareRoot()
+                cosine = norm > 0 && referenceNorm > 0 ? dot / (norm * referenceNorm) : nil
+                error = referenceNorm > 0 ? zip(gradient, referenceGradient).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot() / referenceNorm : nil
+            }
+            return ComparedRule(rule: rule, predicted: measured.cost(of: rule), exactness: exactness, skipped: nil, loss: result.loss,
+                                secondsPerStep: secondsPerStep, measuredBytes: result.storageBytes, cosineToReference: cosine, relativeErrorToReference: error)
+        }
+        return RuleComparison(model: network.modelNames, network: NetworkSummary(network), workload: measured.workload, reference: reference, rules: compared)
+    }
+}

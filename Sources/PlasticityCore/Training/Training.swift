@@ -1,0 +1,301 @@
+import Foundation
+import PlasticityBase
+import PlasticityEngine
+import PlasticityData
+
+/// The optimisers a training run can use.
+public enum OptimizerKind: String, CaseIterable, Sendable, Codable {
+    case sgd, adam, adamw
+}
+
+/// Everything that determines a training run. Two runs with equal configurations (and data)
+/// produce the same weights.
+public struct TrainingConfiguration: Sendable, Codable, Equatable {
+    public var rule: LearningRuleKind = .eprop
+    public var epochs = 10
+    public var batchSize = 32
+    public var learningRate = 1e-3
+    public var optimizer: OptimizerKind = .adam
+    public var momentum = 0.0
+    public var weightDecay = 0.0
+    /// Scale gradients down to this norm when larger.
+    public var clipNorm: Double?
+    /// Linear warm-up from 0 over this many updates.
+    public var warmupSteps = 0
+    /// Cosine decay of the rate to `minimumLearningRate` over the run.
+    public var cosineDecay = false
+    public var minimumLearningRate = 0.0
+    /// Firing-rate regularisation (Bellec et al. 2020): strength c and target rate per step.
+    public var rateRegularization = 0.0
+    public var targetRate = 0.01
+    public var feedback: Feedback = .symmetric
+    public var deepFeedback: DeepFeedback = RuleOptions().deepFeedback
+    /// Scale of the initial input and recurrent weights (times 1/√fan-in): models whose input
+    /// current is scaled down (by Δt/τ, say) need more to spike at all.
+    public var inputGain = 2.0
+    public var recurrentGain = 1.0
+    public var seed: UInt64 = 1
+    /// Write a checkpoint every this many updates (and at every epoch end).
+    public var checkpointEvery = 50
+    public init() {}
+
+    /// The learning rate of update `step` (0-based) out of `total`.
+    public func learningRate(step: Int, total: Int) -> Double {
+        if warmupSteps > 0, step < warmupSteps { return learningRate * Double(step + 1) / Double(warmupSteps) }
+        guard cosineDecay, total > warmupSteps else { return learningRate }
+        let progress = Double(step - warmupSteps) / Double(Swift.max(1, total - warmupSteps))
+        return minimumLearningRate + 0.5 * (learningRate - minimumLearningRate) * (1 + Foundation.cos(Double.pi * Swift.min(1, progress)))
+    }
+}
+
+
+/// Loss and accuracy of one split after one epoch.
+public struct EpochMetrics: Sendable, Codable, Equatable {
+    public let epoch: Int
+    public let trainingLoss: Double
+    public let trainingAccuracy: Double?
+    public let testLoss: Double
+    public let testAccuracy: Double?
+    /// Mean firing rate per neuron and step over the training epoch.
+    public let firingRate: Double
+    public let seconds: Double
+}
+
+/// The optimiser with its state, for checkpoints.
+public enum OptimizerState: Codable {
+    case sgd(SGD<Float>)
+    case adam(Adam<Float>)
+
+    init(_ configuration: TrainingConfiguration) {
+        switch configuration.optimizer {
+        case .sgd: self = .sgd(SGD(momentum: configuration.momentum, weightDecay: configuration.weightDecay))
+        case .adam: self = .adam(Adam())
+        case .adamw: self = .adam(Adam(decoupledWeightDecay: configuration.weightDecay))
+        }
+    }
+
+    mutating func update(_ parameters: inout ParameterSet<Float>, gradients: ParameterSet<Float>, rate: Double) {
+        switch self {
+        case .sgd(var optimizer):
+            optimizer.update(&parameters, gradients: gradients, rate: rate)
+            self = .sgd(optimizer)
+        case .adam(var optimizer):
+            optimizer.update(&parameters, gradients: gradients, rate: rate)
+            self = .adam(optimizer)
+        }
+    }
+}
+
+/// A resumable snapshot of a training run, written atomically.
+public struct TrainingCheckpoint: Codable {
+    /// 2 since networks are graphs (format 1 held one population's shape).
+    public var format = TrainingCheckpoint.currentFormat
+    public static let currentFormat = 2
+    public var model: String
+    public var dataset: String
+    public var network: NetworkSummary
+    public var configuration: TrainingConfiguration
+    public var parameters: ParameterSet<Float>
+    public var optimizer: OptimizerState
+    /// The next batch to train: epoch and position within it.
+    public var epoch: Int
+    public var batchInEpoch: Int
+    public var updates: Int
+    /// Per-neuron firing rates of the last batch (for the rate regulariser).
+    public var firingRates: [Double]
+    public var history: [EpochMetrics]
+    /// Running sums of the epoch in progress.
+    public var epochLoss: Double
+    public var epochCorrect: Double
+    public var epochSequences: Int
+    public var epochSpikes: Double
+
+    /// Writes to a temporary file next to `url`, then renames it over `url`.
+    public func write(to url: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(self)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
+        try data.write(to: temporary)
+        guard rename(temporary.path, url.path) == 0 else {
+            try? FileManager.default.removeItem(at: temporary)
+            throw PlasticityError.invalidCheckpoint(path: url.path, reason: "cannot be written: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    public static func read(from url: URL) throws -> TrainingCheckpoint {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw PlasticityError.invalidCheckpoint(path: url.path, reason: "does not exist")
+        }
+        struct Format: Decodable { let format: Int }
+        if let format = try? JSONDecoder().decode(Format.self, from: data), format.format != currentFormat {
+            throw PlasticityError.invalidCheckpoint(path: url.path, reason: "has format \(format.format); this version reads format \(currentFormat) (networks as graphs), so the run cannot be resumed — start it again")
+        }
+        do {
+            return try JSONDecoder().decode(TrainingCheckpoint.self, from: data)
+        } catch {
+            throw PlasticityError.invalidCheckpoint(path: url.path, reason: "is not a Plasticity checkpoint (\(error))")
+        }
+    }
+}
+
+/// What the trainer reports while it runs.
+public enum TrainingEvent {
+    case batch(epoch: Int, batch: Int, batches: Int, loss: Double, accuracy: Double?, updates: Int, totalUpdates: Int)
+    case epoch(EpochMetrics)
+    case checkpoint(URL)
+}
+
+/// Mini-batch training with evaluation on the held-out split, checkpoints and a guard
+/// against NaN and infinity.
+public final class Trainer {
+    public let network: Network
+    public let dataset: any SequenceDataset
+    public private(set) var state: TrainingCheckpoint
+    public let checkpointURL: URL?
+
+    /// A new run (weights from the seed) or, with `resumeFrom`, the run saved there.
+    public init(network: Network, dataset: any SequenceDataset, configuration: TrainingConfiguration, checkpoint: URL?, resume: Bool,
+                initialParameters: ParameterSet<Float>? = nil) throws {
+        guard configuration.epochs > 0, configuration.batchSize > 0, configuration.learningRate > 0, configuration.checkpointEvery > 0 else {
+            throw PlasticityError.invalidConfiguration("epochs, batch size, learning rate and checkpoint interval must be positive")
+        }
+        guard network.inputs == dataset.inputCount, network.outputs == dataset.outputCount else {
+            throw PlasticityError.invalidConfiguration("\(dataset.name) has \(dataset.inputCount) inputs and \(dataset.outputCount) outputs; the network has \(network.inputs) and \(network.outputs)")
+        }
+        self.network = network
+        self.dataset = dataset
+        checkpointURL = checkpoint
+        if resume {
+            guard let checkpoint else { throw PlasticityError.invalidConfiguration("--resume needs a checkpoint file") }
+            let saved = try TrainingCheckpoint.read(from: checkpoint)
+            guard saved.model == network.modelNames, saved.dataset == dataset.name, saved.network == NetworkSummary(network), saved.configuration == configuration else {
+                throw PlasticityError.invalidCheckpoint(path: checkpoint.path, reason: "was written by a different run (model \(saved.model), task \(saved.dataset), its own configuration); resume with the same options")
+            }
+            state = saved
+        } else {
+            let parameters = initialParameters ?? ParameterSet(randomFor: network, seed: configuration.seed, inputGain: configuration.inputGain,
+                                                               recurrentGain: configuration.recurrentGain)
+            try parameters.check(against: network)
+            state = TrainingCheckpoint(model: network.modelNames, dataset: dataset.name, network: NetworkSummary(network), configuration: configuration,
+                                       parameters: parameters, optimizer: OptimizerState(configuration), epoch: 0, batchInEpoch: 0, updates: 0,
+                                       firingRates: [Double](repeating: configuration.targetRate, count: network.neuronCount), history: [],
+                                       epochLoss: 0, epochCorrect: 0, epochSequences: 0, epochSpikes: 0)
+        }
+    }
+
+    /// The most storage one gradient computation held during this run (see `GradientResult.storageBytes`).
+    public private(set) var peakStorageBytes = 0
+
+    public var configuration: TrainingConfiguration { state.configuration }
+    public var parameters: ParameterSet<Float> { state.parameters }
+
+    /// The training batches of `epoch`: a shuffle fixed by the seed and the epoch.
+    func batches(epoch: Int) -> [[Int]] {
+        var generator = SeededGenerator(seed: configuration.seed &+ UInt64(epoch) &* 1_000_003)
+        let order = Array(0..<dataset.count(.training)).shuffled(using: &generator)
+        let size = Swift.min(configuration.batchSize, order.count)
+        return stride(from: 0, through: order.count - size, by: size).map { Array(order[$0..<($0 + size)]) }
+    }
+
+    /// Trains until the configured number of epochs; `stopAfterUpdates` ends early (as an
+    /// interruption would) after that many updates in this call.
+    public func run(stopAfterUpdates: Int? = nil, report: (TrainingEvent) -> Void = { _ in }) throws {
+        let perEpoch = batches(epoch: 0).count
+        let total = perEpoch * configuration.epochs
+        var updatesThisCall = 0
+        while state.epoch < configuration.epochs {
+            let epochStart = Date()
+            let batches = self.batches(epoch: state.epoch)
+            while state.batchInEpoch < batches.count {
+                if let stop = stopAfterUpdates, updatesThisCall >= stop { return }
+                try trainBatch(batches[state.batchInEpoch], total: total)
+                updatesThisCall += 1
+                report(.batch(epoch: state.epoch, batch: state.batchInEpoch, batches: batches.count, loss: state.epochLoss / Double(state.batchInEpoch),
+                              accuracy: state.epochSequences > 0 ? state.epochCorrect / Double(state.epochSequences) : nil,
+                              updates: state.updates, totalUpdates: total))
+                if state.updates % configuration.checkpointEvery == 0 { try saveCheckpoint(report) }
+            }
+            let test = try evaluate(.test)
+            let sequences = Double(Swift.max(1, state.epochSequences))
+            let metrics = EpochMetrics(
+                epoch: state.epoch + 1, trainingLoss: state.epochLoss / Double(batches.count),
+                trainingAccuracy: state.epochSequences > 0 && test.accuracy != nil ? state.epochCorrect / sequences : nil,
+                testLoss: test.loss, testAccuracy: test.accuracy,
+                firingRate: state.epochSpikes / (Double(batches.count * configuration.batchSize * dataset.steps * network.neuronCount)),
+                seconds: Date().timeIntervalSince(epochStart))
+            state.history.append(metrics)
+            state.epoch += 1
+            state.batchInEpoch = 0
+            state.epochLoss = 0
+            state.epochCorrect = 0
+            state.epochSequences = 0
+            state.epochSpikes = 0
+            report(.epoch(metrics))
+            try saveCheckpoint(report)
+        }
+    }
+
+    private func trainBatch(_ indices: [Int], total: Int) throws {
+        let batch = try dataset.batch(.training, indices: indices, as: Float.self)
+        let location = "update \(state.updates + 1) (epoch \(state.epoch + 1), batch \(state.batchInEpoch + 1))"
+        var options = RuleOptions(feedback: configuration.feedback, deepFeedback: configuration.deepFeedback, recordReadouts: true)
+        if configuration.rateRegularization > 0 {
+            // ∂E_reg/∂z_t = 2c (f̄_j − f*) / (B·T), with the rates of the previous batch (known in advance, so online).
+            let scale = 2 * configuration.rateRegularization / Double(batch.batch * batch.steps)
+            options.spikeError = state.firingRates.map { scale * ($0 - configuration.targetRate) }
+        }
+        let result: GradientResult<Float>
+        do {
+            result = try GradientComputation.run(rule: configuration.rule, network: network, parameters: state.parameters, inputs: batch.inputs,
+                                                 steps: batch.steps, batch: batch.batch, loss: batch.loss, options: options)
+        } catch PlasticityError.nonFinite(let quantity, let value, let inner) {
+            throw PlasticityError.nonFinite(quantity: quantity, value: value, location: "\(inner) of \(location)")
+        }
+        let step = state.updates
+        peakStorageBytes = Swift.max(peakStorageBytes, result.storageBytes)
+        guard result.loss.isFinite else { throw PlasticityError.nonFinite(quantity: "the loss", value: "\(result.loss)", location: location) }
+        var gradients = result.gradients
+        if let bad = gradients.firstNonFiniteTensor { throw PlasticityError.nonFinite(quantity: "the gradient of \(bad)", value: "NaN or infinity", location: location) }
+        if let clip = configuration.clipNorm { gradients.clip(norm: clip) }
+        var parameters = state.parameters
+        state.optimizer.update(&parameters, gradients: gradients, rate: configuration.learningRate(step: step, total: total))
+        if let bad = parameters.firstNonFiniteTensor { throw PlasticityError.nonFinite(quantity: "weight tensor \(bad)", value: "NaN or infinity", location: location) }
+        state.parameters = parameters
+        state.firingRates = result.firingRates(steps: batch.steps, batch: batch.batch)
+        state.updates += 1
+        state.batchInEpoch += 1
+        state.epochLoss += result.loss
+        state.epochSpikes += Double(result.spikeCount)
+        if let accuracy = dataset.accuracy(readouts: result.readouts, batch: batch) {
+            state.epochCorrect += accuracy * Double(batch.batch)
+            state.epochSequences += batch.batch
+        }
+    }
+
+    /// Mean loss and accuracy over a split, forward only.
+    public func evaluate(_ split: Split) throws -> (loss: Double, accuracy: Double?) {
+        let count = dataset.count(split)
+        guard count > 0 else { return (.nan, nil) }
+        let size = Swift.min(configuration.batchSize, count)
+        var loss = 0.0, correct = 0.0, sequences = 0, batches = 0
+        for start in stride(from: 0, to: count, by: size) {
+            let indices = Array(start..<Swift.min(start + size, count))
+            let batch = try dataset.batch(split, indices: indices, as: Float.self)
+            let outcome = try Evaluation.run(network: network, parameters: state.parameters, batch: batch)
+            loss += outcome.loss
+            batches += 1
+            if let accuracy = dataset.accuracy(readouts: outcome.readouts, batch: batch) {
+                correct += accuracy * Double(indices.count)
+                sequences += indices.count
+            }
+        }
+        return (loss / Double(batches), sequences > 0 ? correct / Double(sequences) : nil)
+    }
+
+    private func saveCheckpoint(_ report: (TrainingEvent) -> Void) throws {
+        guard let checkpointURL else { return }
+        try state.write(to: checkpointURL)
+        report(.checkpoint(checkpointURL))
+    }
+}
