@@ -26,7 +26,7 @@ struct FeedbackOptions: ParsableArguments {
         if deepFeedback == "spatial" {
             deep = .spatial
         } else if deepFeedback == "broadcast" {
-            deep = RuleOptions().deepFeedback
+            deep = DeepFeedback.standard
         } else if deepFeedback.hasPrefix("broadcast:"), let seed = UInt64(deepFeedback.dropFirst(10)) {
             deep = .broadcast(seed: seed)
         } else {

@@ -152,7 +152,7 @@ public struct CostModel {
         var ownTheta: Double { N * (P + R) }
     }
 
-    public init(network: Network, workload: Workload, machine: MachineModel = .reference, deepFeedback: DeepFeedback = .broadcast(seed: 2)) {
+    public init(network: Network, workload: Workload, machine: MachineModel = .reference, deepFeedback: DeepFeedback = .standard) {
         self.network = network
         self.workload = workload
         self.machine = machine

@@ -27,7 +27,7 @@ public struct Exactness: Sendable, Codable, Equatable {
 
     /// The analysis for `rule` on `network`.
     public static func of(_ rule: LearningRuleKind, network: Network, feedback: Feedback = .symmetric,
-                          deepFeedback: DeepFeedback = .broadcast(seed: 2)) -> Exactness {
+                          deepFeedback: DeepFeedback = .standard) -> Exactness {
         guard rule == .eprop || rule == .denseEprop else { return Exactness(isExact: true, reasons: []) }
         let analysis = GraphAnalysis(network: network)
         var reasons: [String] = [], approximate: [String] = []

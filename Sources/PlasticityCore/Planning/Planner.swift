@@ -39,7 +39,7 @@ public struct Plan: Sendable, Codable {
 /// Chooses a learning rule per model for a network, workload, memory budget and policy.
 public enum Planner {
     public static func plan(network: Network, workload: Workload, memoryBudget: Int, policy: PlanningPolicy,
-                            feedback: Feedback = .symmetric, deepFeedback: DeepFeedback = .broadcast(seed: 2), machine: MachineModel = .reference) throws -> Plan {
+                            feedback: Feedback = .symmetric, deepFeedback: DeepFeedback = .standard, machine: MachineModel = .reference) throws -> Plan {
         let model = CostModel(network: network, workload: workload, machine: machine, deepFeedback: deepFeedback)
         var assessments = LearningRuleKind.allCases.map { rule -> RuleAssessment in
             var cost = model.cost(of: rule)

@@ -29,7 +29,7 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var rateRegularization = 0.0
     public var targetRate = 0.01
     public var feedback: Feedback = .symmetric
-    public var deepFeedback: DeepFeedback = RuleOptions().deepFeedback
+    public var deepFeedback: DeepFeedback = .standard
     /// Scale of the initial input and recurrent weights (times 1/√fan-in): models whose input
     /// current is scaled down (by Δt/τ, say) need more to spike at all.
     public var inputGain = 2.0

@@ -38,7 +38,7 @@ public struct RuleOptions: Sendable {
     /// every rule.
     public var spikeError: [Double]?
 
-    public init(feedback: Feedback = .symmetric, deepFeedback: DeepFeedback = .broadcast(seed: 2), spikes: ExpressionGraph.SpikeMode = .heaviside, checkpointInterval: Int? = nil,
+    public init(feedback: Feedback = .symmetric, deepFeedback: DeepFeedback = .standard, spikes: ExpressionGraph.SpikeMode = .heaviside, checkpointInterval: Int? = nil,
                 recordReadouts: Bool = false, spikeError: [Double]? = nil) {
         self.feedback = feedback
         self.deepFeedback = deepFeedback

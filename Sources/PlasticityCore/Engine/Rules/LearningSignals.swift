@@ -113,4 +113,7 @@ public enum DeepFeedback: Sendable, Equatable, Codable {
     case broadcast(seed: UInt64)
     /// The error carried back through the within-step projections at the same step.
     case spatial
+
+    /// The default: broadcast from a fixed seed.
+    public static let standard = DeepFeedback.broadcast(seed: 2)
 }
