@@ -58,7 +58,8 @@ struct Compare: ParsableCommand {
         let labels = (0..<batch).map { _ in Int.random(in: 0..<net.outputs, using: &generator) }
         let (feedback, deep) = try feedbackOptions.parsed()
         let options = RuleOptions(feedback: feedback, deepFeedback: deep)
-        let loss = try Loss<Float>(options.deepFeedback == .spatial ? .crossEntropyLastStep : .crossEntropySummed, steps: steps, batch: batch,
+        if deep == .spatial { warn("spatial learning signals need the error at each step; comparing with the cross-entropy of the last step instead of the summed readout") }
+        let loss = try Loss<Float>(deep == .spatial ? .crossEntropyLastStep : .crossEntropySummed, steps: steps, batch: batch,
                                    outputs: net.outputs, labels: labels)
         let comparison = try RuleComparison.run(network: net, parameters: parameters, inputs: inputs, steps: steps, batch: batch, loss: loss,
                                                 rules: selected, memoryBudget: try MemorySize.parse(memory), timeLimit: timeLimit, options: options)

@@ -189,6 +189,9 @@ struct NetworkGraphTests {
         #expect(Self.message(projections: [.init(source: "input", target: "a", mask: [true]), .init(source: "a", target: "b")])
             .contains("mask of projection input → a"))
         #expect(Self.message(projections: [.init(source: "input", target: "a", gain: -1), .init(source: "a", target: "b")]).contains("gain"))
+        #expect(Self.message(populations: [("a", 1 << 20), ("b", 3)], projections: [.init(source: "input", target: "a"), .init(source: "a", target: "a", delayed: true),
+                                                                             .init(source: "a", target: "b")])
+            .contains("tensor a.recurrent (1048576×1048576) takes the network past 2147483648 weights"), "sizes are checked before anything is allocated")
     }
 
     @Test("parameters are checked against the network by name and size")

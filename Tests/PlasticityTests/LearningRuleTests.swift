@@ -20,7 +20,6 @@ struct LearningRuleTests {
         let fixture = try RuleFixture(model: model, modelParameters: TestPlugins.resetVariants(model).last!, recurrent: true, readoutDecay: 0.6, lossKind: lossKind)
         let smooth = RuleOptions(spikes: .smooth)
         let analytic = try fixture.gradients(.bptt, options: smooth).gradients
-        let h = 1e-6
         let numeric = try finiteDifferences(of: fixture.parameters) { try fixture.gradients(.bptt, parameters: $0, options: smooth).loss }
         let error = relativeError(analytic, numeric)
         #expect(error < 1e-6, "relative error \(error)")

@@ -97,7 +97,7 @@ public final class ForwardPass<T: KernelScalar> {
     /// x̂_t of `population` from the input and `spikes(q)`, z_t of each within-step source q.
     func gatherPresynaptic(of population: PopulationPass<T>, input: UnsafePointer<T>, spikes: (Int) -> UnsafePointer<T>) {
         let layout = population.layout
-        layout.gather(layout.within, columns: layout.withinColumns, into: population.presynaptic.pointer, batch: batch, inputs: network.inputs,
+        layout.gather(layout.within, columns: layout.withinColumns, into: population.presynaptic.pointer, batch: batch,
                       input: input, spikes: spikes, bias: true)
     }
 
@@ -116,7 +116,7 @@ public final class ForwardPass<T: KernelScalar> {
     /// ẑ of `population` (B × delayedColumns) from `previousSpikes(q)`, z_{t−1} of each delayed source q.
     func gatherDelayed(of population: PopulationPass<T>, into out: UnsafeMutablePointer<T>, previousSpikes: (Int) -> UnsafePointer<T>) {
         let layout = population.layout
-        layout.gather(layout.delayed, columns: layout.delayedColumns, into: out, batch: batch, inputs: network.inputs,
+        layout.gather(layout.delayed, columns: layout.delayedColumns, into: out, batch: batch,
                       input: nil, spikes: previousSpikes, bias: false)
     }
 

@@ -95,7 +95,7 @@ public final class Network {
         self.projections = resolved
         self.readout = try Self.resolve(readout, indexOf: indexOf)
         layouts = ordered.indices.map { PopulationLayout(population: $0, in: ordered, projections: resolved, inputs: inputs) }
-        try checkTensorNames()
+        try checkTensors()
         try checkConnectivity()
     }
 
@@ -188,7 +188,19 @@ public final class Network {
         return Readout(sources: sources, outputs: description.outputs, decay: description.decay)
     }
 
-    private func checkTensorNames() throws {
+    /// Weights a network may hold (each a Float or Double): more is a mistake in the sizes,
+    /// refused before anything is allocated.
+    public static let maximumWeights = 1 << 31
+
+    private func checkTensors() throws {
+        var total = 0
+        for tensor in tensors {
+            let (count, overflow) = tensor.rows.multipliedReportingOverflow(by: tensor.columns)
+            total = overflow ? Int.max : total &+ count
+            guard !overflow, total <= Self.maximumWeights else {
+                throw PlasticityError.invalidConfiguration("tensor \(tensor.name) (\(tensor.rows)×\(tensor.columns)) takes the network past \(Self.maximumWeights) weights; check the sizes")
+            }
+        }
         var seen = Set<String>()
         for tensor in tensors where !seen.insert(tensor.name).inserted {
             throw PlasticityError.invalidConfiguration("two tensors are named '\(tensor.name)'; give the projections distinct names")

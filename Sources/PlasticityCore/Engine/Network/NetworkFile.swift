@@ -109,7 +109,7 @@ public struct NetworkFile {
             guard let density = fields["density"] else { throw value.fail("needs \"density\" (the fraction of synapses present)") }
             let p = try density.number()
             guard p > 0, p <= 1 else { throw density.fail("must be in (0, 1], got \(p)") }
-            self = .random(density: p, seed: UInt64(try fields["seed"]?.integer(in: 0...Int.max) ?? 0))
+            self = .random(density: p, seed: UInt64(try fields["seed"]?.integer(in: 0...(1 << 53)) ?? 0))
         }
 
         func mask(rows: Int, columns: Int) throws -> [Bool] {

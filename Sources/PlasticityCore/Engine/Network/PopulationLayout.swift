@@ -59,7 +59,7 @@ package struct PopulationLayout {
 
     /// Fills x̂ (B × withinColumns) or ẑ: each block from its source — `input` for the input
     /// group, `spikes(q)` for population q (B × N_q) — and ones in the bias column.
-    func gather<T: KernelScalar>(_ blocks: [Block], columns: Int, into out: UnsafeMutablePointer<T>, batch: Int, inputs: Int,
+    func gather<T: KernelScalar>(_ blocks: [Block], columns: Int, into out: UnsafeMutablePointer<T>, batch: Int,
                                  input: UnsafePointer<T>?, spikes: (Int) -> UnsafePointer<T>, bias: Bool) {
         for block in blocks {
             let source: UnsafePointer<T>

@@ -23,6 +23,9 @@ final class LearningSignals<T: KernelScalar> {
     private let broadcast: [Int: [T]]
     /// L^p ⊙ c^p·b^p, for spatial signals (B × N_p of the largest population).
     private let scaledSignal: ScalarBuffer<T>
+    /// For spatial signals, per population p the within-step projections q→p from populations:
+    /// (projection, q, N_q).
+    private let spatialSources: [[(projection: Int, source: Int, width: Int)]]
 
     /// - Parameter deep: how populations the readout does not read learn; nil for RTRL, whose
     ///   influence already carries their effect on the readout (their L is then zero).
@@ -64,6 +67,12 @@ final class LearningSignals<T: KernelScalar> {
         }
         self.broadcast = broadcast
         scaledSignal = ScalarBuffer(count: deep == .spatial ? batch * (network.populations.map(\.size).max() ?? 0) : 0)
+        spatialSources = network.layouts.map { layout in
+            deep != .spatial ? [] : layout.within.compactMap { block in
+                guard case .population(let q) = block.source else { return nil }
+                return (block.projection, q, block.width)
+            }
+        }
     }
 
     /// Computes every population's L_t from δ_t and, for spatial signals, the forward pass's
@@ -84,21 +93,18 @@ final class LearningSignals<T: KernelScalar> {
             }
         }
         guard deep == .spatial else { return }
-        for p in forward.populations.indices.reversed() {
+        for p in forward.populations.indices.reversed() where !spatialSources[p].isEmpty {
             let population = forward.populations[p], count = batch * population.size
-            let incoming = population.layout.within.filter { if case .population = $0.source { return true } else { return false } }
-            guard !incoming.isEmpty else { continue }
             let scaled = scaledSignal.pointer, signal = values[p].pointer
             scaled.update(repeating: 0, count: count)
             for m in 0..<population.neuron.stateCount {
                 population.blocks.spikeGradient[m].accumulateProduct(into: scaled, with: population.blocks.currentGain[m], count: count)
             }
             for e in 0..<count { scaled[e] *= signal[e] }
-            for block in incoming {
-                guard case .population(let q) = block.source else { continue }
-                forward.projectionWeights[block.projection].withUnsafeBufferPointer { w in
-                    LinearAlgebra.accumulateSparseProduct(into: values[q].pointer, weights: w.baseAddress!, input: scaled, batch: batch,
-                                                          rows: population.size, columns: block.width)
+            for source in spatialSources[p] {
+                forward.projectionWeights[source.projection].withUnsafeBufferPointer { w in
+                    LinearAlgebra.accumulateSparseProduct(into: values[source.source].pointer, weights: w.baseAddress!, input: scaled, batch: batch,
+                                                          rows: population.size, columns: source.width)
                 }
             }
         }
