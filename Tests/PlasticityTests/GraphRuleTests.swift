@@ -78,6 +78,15 @@ struct GraphRuleTests {
         for rule in [LearningRuleKind.bptt, .rtrl] { #expect(Exactness.of(rule, network: try GraphCase.lsnn.network()).isExact) }
     }
 
+    @Test("checkpointed BPTT gives the same gradients on every graph", arguments: GraphCase.allCases)
+    func checkpointedBPTT(_ graph: GraphCase) throws {
+        let fixture = try graph.fixture(lossKind: .crossEntropySummed, steps: 40)
+        let full = try fixture.gradients(.bptt)
+        let checkpointed = try fixture.gradients(.bptt, options: RuleOptions(checkpointInterval: 6))
+        #expect(relativeError(checkpointed.gradients, full.gradients) < 1e-12)
+        #expect(checkpointed.storageBytes < full.storageBytes)
+    }
+
     @Test("dense e-prop equals sparse e-prop on every graph, for both deep signals", arguments: GraphCase.allCases)
     func denseEqualsSparse(_ graph: GraphCase) throws {
         let fixture = try graph.fixture(lossKind: .meanSquaredError)
