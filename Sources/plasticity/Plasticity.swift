@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PlasticityCore
 
 @main
@@ -9,8 +10,11 @@ struct Plasticity: ParsableCommand {
         subcommands: [Demo.self, Train.self, Models.self, Inspect.self, Verify.self, NewModel.self, PlanCommand.self, Grad.self, Compare.self, Bench.self]
     )
 
-    /// Every command first picks what runs the matrix products (PLASTICITY_BLAS, opt-in).
+    /// Every command first makes standard output line-buffered — each epoch's line, each
+    /// report's line reaches a pipe or a file as it is printed, not when the run ends — and
+    /// picks what runs the matrix products (PLASTICITY_BLAS, opt-in).
     static func main() {
+        setvbuf(stdout, nil, _IOLBF, 0)
         do {
             try MatrixBackend.configure()
         } catch {

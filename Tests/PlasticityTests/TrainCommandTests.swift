@@ -70,3 +70,32 @@ struct TrainCommandTests {
         #expect(result.output.contains("eprop") && result.output.contains("bptt") && result.output.contains("peak storage"))
     }
 }
+
+@Suite("plasticity output")
+struct LiveOutputTests {
+    @Test("each epoch's line reaches a pipe while the run goes on, not when it ends")
+    func epochLinesArriveLive() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: PluginLoader.executableDirectory()).appendingPathComponent("plasticity")
+        let directory = try temporaryDirectory()
+        process.arguments = ["train", "--model", "LIF", "--task", "evidence", "--train-examples", "256", "--test-examples", "32", "--hidden", "16",
+                            "--epochs", "3", "--batch-size", "16", "--checkpoint", directory.appendingPathComponent("c.json").path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Read until the first epoch's line; the run must still be going then (two epochs remain).
+        var received = Data()
+        while !String(decoding: received, as: UTF8.self).contains("epoch 1:") {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            received += chunk
+        }
+        let stillRunning = process.isRunning
+        let text = String(decoding: received, as: UTF8.self)
+        _ = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(text.contains("epoch 1:") && !text.contains("epoch 3:"), "\(text)")
+        #expect(stillRunning, "the first epoch's line arrived only when the run ended")
+    }
+}
