@@ -12,8 +12,14 @@ struct TaskOptions: ParsableArguments {
     @Option(help: "Task: evidence (cue accumulation), sine (pattern regression) or shd (Spiking Heidelberg Digits).")
     var task: TaskName = .evidence
 
-    @Option(help: "SHD: the directory holding shd_train.npz and shd_test.npz.")
+    @Option(help: "SHD: the directory holding shd_train and shd_test, each .npz or .h5 (the published HDF5 files; needs the optional libhdf5).")
     var data: String?
+
+    @Option(help: "SHD: the training split's file (.npz or .h5), instead of DIR/shd_train.")
+    var trainFile: String?
+
+    @Option(help: "SHD: the test split's file (.npz or .h5), instead of DIR/shd_test.")
+    var testFile: String?
 
     @Option(help: "SHD: time bins per sample.")
     var bins: Int = 100
@@ -47,12 +53,15 @@ struct TaskOptions: ParsableArguments {
             if let testExamples { configuration.testExamples = testExamples }
             return PatternRegression(configuration)
         case .shd:
-            guard let data else { throw ValidationError("--task shd needs --data DIR with shd_train.npz and shd_test.npz (see Documentation/Training.md)") }
+            guard data != nil || (trainFile != nil && testFile != nil) else {
+                throw ValidationError("--task shd needs \(SpikingHeidelbergDigits.acceptedForms) (see Documentation/Training.md)")
+            }
             var configuration = SpikingHeidelbergDigits.Configuration()
             configuration.steps = bins
             configuration.binWidth = binWidth
             configuration.channelPooling = pool
-            return try SpikingHeidelbergDigits(directory: URL(fileURLWithPath: data), configuration: configuration)
+            return try SpikingHeidelbergDigits(directory: data.map { URL(fileURLWithPath: $0) }, trainingFile: trainFile.map { URL(fileURLWithPath: $0) },
+                                               testFile: testFile.map { URL(fileURLWithPath: $0) }, configuration: configuration)
         }
     }
 }

@@ -89,6 +89,27 @@ struct DatasetTests {
         #expect(throws: PlasticityError.self) { try SpikingHeidelbergDigits(directory: URL(fileURLWithPath: "/nonexistent")) }
     }
 
+    @Test("SHD splits can be files of any name, in either form; a missing or unknown form is refused listing every accepted one")
+    func namedFiles() throws {
+        let directory = try temporaryDirectory()
+        let train = directory.appendingPathComponent("my-train.npz"), test = directory.appendingPathComponent("held-out.npz")
+        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("shd_train.npz"), to: train)
+        try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("shd_test.npz"), to: test)
+        let named = try SpikingHeidelbergDigits(directory: nil, trainingFile: train, testFile: test)
+        let conventional = try SpikingHeidelbergDigits(directory: Self.fixtures)
+        for split in [Split.training, .test] {
+            let indices = Array(0..<conventional.count(split))
+            #expect(try named.batch(split, indices: indices, as: Float.self).inputs == conventional.batch(split, indices: indices, as: Float.self).inputs)
+        }
+        let onlyTrain = errorMessage { _ = try SpikingHeidelbergDigits(directory: nil, trainingFile: train) }
+        #expect(onlyTrain.contains("no shd_test data") && onlyTrain.contains("--train-file and --test-file"), "\(onlyTrain)")
+        let text = directory.appendingPathComponent("train.csv")
+        try "0,1\n".write(to: text, atomically: true, encoding: .utf8)
+        #expect(errorMessage { _ = try SpikingHeidelbergDigits(directory: nil, trainingFile: text, testFile: test) }.contains("SHD files are .npz or .h5"))
+        let cli = try runTool(["train", "--model", "LIF", "--task", "shd", "--train-file", train.path])
+        #expect(cli.status != 0 && cli.error.contains("--train-file and --test-file"), "\(cli.error)")
+    }
+
     /// Whether the optional libhdf5 loads here. CI installs it and sets PLASTICITY_REQUIRE_HDF5=1,
     /// so there a missing library fails the HDF5 tests instead of testing the error path.
     static let hdf5Loads: Bool = {

@@ -51,23 +51,40 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
     private let training: Samples
     private let testing: Samples
 
-    /// Reads the training and test splits from `directory` (`.npz`, or `.h5` when there is
-    /// no `.npz`).
-    public init(directory: URL, configuration: Configuration = .init()) throws {
+    /// Reads the training and test splits from `directory` (`shd_train` and `shd_test`, each
+    /// `.npz`, or `.h5` when there is no `.npz`), or from files named by `trainingFile` and
+    /// `testFile` (`.npz` or `.h5`), which take precedence over the directory's.
+    public init(directory: URL?, trainingFile: URL? = nil, testFile: URL? = nil, configuration: Configuration = .init()) throws {
         guard configuration.steps > 0, configuration.binWidth > 0, configuration.channelPooling > 0 else {
             throw PlasticityError.invalidConfiguration("SHD binning needs positive steps, bin width and channel pooling")
         }
         self.configuration = configuration
-        training = try Self.read(split: "shd_train", in: directory)
-        testing = try Self.read(split: "shd_test", in: directory)
+        training = try trainingFile.map(Self.read(file:)) ?? Self.read(split: "shd_train", in: directory)
+        testing = try testFile.map(Self.read(file:)) ?? Self.read(split: "shd_test", in: directory)
     }
 
-    static func read(split: String, in directory: URL) throws -> Samples {
+    /// Every form a split is read from, for help and errors.
+    public static let acceptedForms = "shd_train.npz or shd_train.h5 and shd_test.npz or shd_test.h5 in --data DIR, or files of either form named by --train-file and --test-file"
+
+    static func read(split: String, in directory: URL?) throws -> Samples {
+        guard let directory else {
+            throw PlasticityError.invalidConfiguration("no \(split) data: give \(acceptedForms)")
+        }
         let npz = directory.appendingPathComponent(split + ".npz"), h5 = directory.appendingPathComponent(split + ".h5")
         if FileManager.default.fileExists(atPath: npz.path) { return try readNumPy(npz) }
         if FileManager.default.fileExists(atPath: h5.path) { return try readHDF5(h5) }
-        throw PlasticityError.malformedArray(name: split, reason: "neither \(npz.lastPathComponent) nor \(h5.lastPathComponent) is in \(directory.path); "
-                                             + "see Documentation/Training.md for how to get SHD")
+        throw PlasticityError.malformedArray(name: split, reason: "neither \(npz.lastPathComponent) nor \(h5.lastPathComponent) is in \(directory.path) "
+                                             + "(SHD is read from \(acceptedForms)); see Documentation/Training.md for how to get SHD")
+    }
+
+    /// A split from a file named by the user: `.npz` or `.h5` by its extension.
+    static func read(file: URL) throws -> Samples {
+        switch file.pathExtension.lowercased() {
+        case "npz": return try readNumPy(file)
+        case "h5", "hdf5": return try readHDF5(file)
+        default:
+            throw PlasticityError.invalidConfiguration("\(file.path): SHD files are .npz or .h5 (HDF5), not '.\(file.pathExtension)'")
+        }
     }
 
     /// The `.npz` form.
