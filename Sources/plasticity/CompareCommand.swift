@@ -161,7 +161,7 @@ struct ComparisonReport {
                     continue
                 }
                 let curve = trained.epochs.map { metrics in
-                    (metrics.testAccuracy.map { String(format: "%.1f%%", $0 * 100) } ?? "–") + String(format: " (%.3f)", metrics.testLoss)
+                    (metrics.testAccuracy.map { String(format: "%.1f%%", $0 * 100) } ?? "–") + (metrics.testLoss.map { String(format: " (%.3f)", $0) } ?? "")
                 }
                 let seconds = trained.epochs.map(\.seconds).reduce(0, +) / Double(Swift.max(1, trained.epochs.count))
                 lines.append("  \(trained.rule.rawValue): " + curve.joined(separator: " → ") + String(format: "; %.1f s per epoch", seconds))
@@ -181,7 +181,7 @@ struct ComparisonReport {
             let ran = training.filter { $0.skipped == nil }
             trainingPanels = [
                 .lines(title: "test loss per epoch", xLabel: "epoch", yLabel: "loss", logarithmic: false,
-                       series: ran.map { SVGChart.Series(name: $0.rule.rawValue, points: $0.epochs.map { (Double($0.epoch), $0.testLoss) }) }),
+                       series: ran.map { SVGChart.Series(name: $0.rule.rawValue, points: $0.epochs.compactMap { m in m.testLoss.map { (Double(m.epoch), $0) } }) }),
                 .lines(title: "test accuracy per epoch", xLabel: "epoch", yLabel: "accuracy", logarithmic: false,
                        series: ran.map { SVGChart.Series(name: $0.rule.rawValue, points: $0.epochs.compactMap { m in m.testAccuracy.map { (Double(m.epoch), $0) } }) }),
             ]

@@ -30,7 +30,7 @@ final class ProgressReporter {
             }
         case .epoch:
             if interactive { write("\r\u{1B}[K") }
-        case .checkpoint:
+        case .checkpoint, .finished:
             break
         }
     }

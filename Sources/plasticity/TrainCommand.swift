@@ -3,6 +3,7 @@ import Foundation
 import PlasticityCore
 
 extension OptimizerKind: @retroactive ExpressibleByArgument {}
+extension SelectionMetric: @retroactive ExpressibleByArgument {}
 
 /// The optimisation options of a training run.
 struct OptimizationOptions: ParsableArguments {
@@ -51,6 +52,15 @@ struct OptimizationOptions: ParsableArguments {
     @Option(help: "Checkpoint every this many updates (and at each epoch end).")
     var checkpointEvery: Int = 50
 
+    @Option(help: "Hold out this fraction of the training samples (seeded) for validation each epoch; the test split is then evaluated once at the end, with the best and the last weights.")
+    var validationFraction: Double = 0
+
+    @Option(help: "What chooses the best epoch on the validation split: accuracy or loss.")
+    var selectBy: SelectionMetric = .accuracy
+
+    @Option(help: "Stop after this many epochs without a better validation score (needs --validation-fraction).")
+    var patience: Int?
+
     func configuration(rule: LearningRuleKind, feedback: Feedback, deepFeedback: DeepFeedback) -> TrainingConfiguration {
         var configuration = TrainingConfiguration()
         configuration.rule = rule
@@ -71,6 +81,9 @@ struct OptimizationOptions: ParsableArguments {
         configuration.recurrentGain = recurrentGain
         configuration.seed = seed
         configuration.checkpointEvery = checkpointEvery
+        configuration.validationFraction = validationFraction
+        configuration.selectBy = selectBy
+        configuration.patience = patience
         return configuration
     }
 }
@@ -100,8 +113,11 @@ struct Train: ParsableCommand {
     @Option(help: "Append one JSON line of metrics per epoch to this file.")
     var metrics: String?
 
-    @Option(help: "Write the trained weights to this .npz file.")
+    @Option(help: "Write the trained weights (the last epoch's) to this .npz file.")
     var saveWeights: String?
+
+    @Option(help: "With --validation-fraction: write the best epoch's weights to this .npz file.")
+    var saveBestWeights: String?
 
     @OptionGroup var graph: GraphOptions
     @OptionGroup var task: TaskOptions
@@ -125,22 +141,40 @@ struct Train: ParsableCommand {
         let metricsFile = metrics.map { URL(fileURLWithPath: $0) }
         try trainer.run { event in
             progress.report(event)
-            if case .epoch(let metrics) = event {
+            switch event {
+            case .epoch(let metrics):
                 print(Self.summary(metrics))
                 if let metricsFile { Self.append(metrics, to: metricsFile) }
+            case .finished(let test):
+                print(Self.summary(test))
+            default:
+                break
             }
         }
         if let saveWeights {
             try NumPyArchive.write(NetworkArrays.arrays(of: trainer.parameters, network: network), to: URL(fileURLWithPath: saveWeights))
+        }
+        if let saveBestWeights {
+            guard let best = trainer.state.best else { throw ValidationError("--save-best-weights needs --validation-fraction: there is no best epoch without a validation split") }
+            try NumPyArchive.write(NetworkArrays.arrays(of: best.parameters, network: network), to: URL(fileURLWithPath: saveBestWeights))
         }
     }
 
     static func summary(_ metrics: EpochMetrics) -> String {
         var text = String(format: "epoch %d: train loss %.4f", metrics.epoch, metrics.trainingLoss)
         if let accuracy = metrics.trainingAccuracy { text += String(format: " acc %.1f%%", accuracy * 100) }
-        text += String(format: ", test loss %.4f", metrics.testLoss)
+        if let loss = metrics.validationLoss { text += String(format: ", validation loss %.4f", loss) }
+        if let accuracy = metrics.validationAccuracy { text += String(format: " acc %.1f%%", accuracy * 100) }
+        if let loss = metrics.testLoss { text += String(format: ", test loss %.4f", loss) }
         if let accuracy = metrics.testAccuracy { text += String(format: " acc %.1f%%", accuracy * 100) }
         return text + String(format: ", rate %.3f spikes/step, %.1f s", metrics.firingRate, metrics.seconds)
+    }
+
+    static func summary(_ test: FinalTest) -> String {
+        func result(_ loss: Double, _ accuracy: Double?) -> String {
+            String(format: "loss %.4f", loss) + (accuracy.map { String(format: " acc %.1f%%", $0 * 100) } ?? "")
+        }
+        return "test, best epoch (\(test.bestEpoch) by validation): \(result(test.bestLoss, test.bestAccuracy)); last epoch: \(result(test.lastLoss, test.lastAccuracy))"
     }
 
     static func append(_ metrics: EpochMetrics, to url: URL) {

@@ -71,6 +71,23 @@ struct TrainCommandTests {
     }
 }
 
+@Suite("plasticity train with validation")
+struct TrainValidationCommandTests {
+    @Test("train validates every epoch, reports the test split once with the best and the last weights, and writes the best weights")
+    func validation() throws {
+        let directory = try temporaryDirectory()
+        let best = directory.appendingPathComponent("best.npz")
+        let run = try runTool(TrainCommandTests.trainArguments(checkpoint: directory.appendingPathComponent("c.json"), epochs: 2)
+                              + ["--validation-fraction", "0.25", "--patience", "5", "--save-best-weights", best.path])
+        #expect(run.status == 0, "\(run.error)")
+        #expect(run.output.contains("epoch 2: train loss") && run.output.contains("validation loss") && !run.output.contains(", test loss"), "\(run.output)")
+        #expect(run.output.contains("test, best epoch ("), "\(run.output)")
+        #expect(try NumPyArchive.read(best)["hidden.input"] != nil)
+        let noSplit = try runTool(TrainCommandTests.trainArguments(checkpoint: directory.appendingPathComponent("d.json"), epochs: 1) + ["--patience", "2"])
+        #expect(noSplit.status != 0 && noSplit.error.contains("--validation-fraction"), "\(noSplit.error)")
+    }
+}
+
 @Suite("plasticity output")
 struct LiveOutputTests {
     @Test("each epoch's line reaches a pipe while the run goes on, not when it ends")

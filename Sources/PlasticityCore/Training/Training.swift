@@ -37,6 +37,13 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var seed: UInt64 = 1
     /// Write a checkpoint every this many updates (and at every epoch end).
     public var checkpointEvery = 50
+    /// Training samples held out for validation (0: none; the test split is then evaluated
+    /// every epoch, as before).
+    public var validationFraction = 0.0
+    /// What picks the best epoch on the validation split.
+    public var selectBy: SelectionMetric = .accuracy
+    /// Stop after this many epochs without a better validation score (nil: never).
+    public var patience: Int?
     public init() {}
 
     /// The learning rate of update `step` (0-based) out of `total`.
@@ -49,12 +56,15 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
 }
 
 
-/// Loss and accuracy of one split after one epoch.
+/// Loss and accuracy after one epoch: on the validation split when the run holds one out,
+/// otherwise on the test split.
 public struct EpochMetrics: Sendable, Codable, Equatable {
     public let epoch: Int
     public let trainingLoss: Double
     public let trainingAccuracy: Double?
-    public let testLoss: Double
+    public let validationLoss: Double?
+    public let validationAccuracy: Double?
+    public let testLoss: Double?
     public let testAccuracy: Double?
     /// Mean firing rate per neuron and step over the training epoch.
     public let firingRate: Double
@@ -104,6 +114,12 @@ public struct TrainingCheckpoint: Codable {
     /// Per-neuron firing rates of the last batch (for the rate regulariser).
     public var firingRates: [Double]
     public var history: [EpochMetrics]
+    /// With a validation split: the best epoch so far, epochs since it, whether the run stopped
+    /// early, and the test split's result at the end.
+    public var best: BestEpoch?
+    public var epochsWithoutImprovement: Int
+    public var stoppedEarly: Bool
+    public var finalTest: FinalTest?
     /// Running sums of the epoch in progress.
     public var epochLoss: Double
     public var epochCorrect: Double
@@ -144,6 +160,8 @@ public enum TrainingEvent {
     case batch(epoch: Int, batch: Int, batches: Int, loss: Double, accuracy: Double?, updates: Int, totalUpdates: Int)
     case epoch(EpochMetrics)
     case checkpoint(URL)
+    /// A run with a validation split ended: the test split with the best and the last weights.
+    case finished(FinalTest)
 }
 
 /// Mini-batch training with evaluation on the held-out split, checkpoints and a guard
@@ -153,6 +171,8 @@ public final class Trainer {
     public let dataset: any SequenceDataset
     public private(set) var state: TrainingCheckpoint
     public let checkpointURL: URL?
+    /// The training split's samples trained on and held out.
+    public let split: ValidationSplit
 
     /// A new run (weights from the seed) or, with `resumeFrom`, the run saved there.
     public init(network: Network, dataset: any SequenceDataset, configuration: TrainingConfiguration, checkpoint: URL?, resume: Bool,
@@ -160,6 +180,12 @@ public final class Trainer {
         guard configuration.epochs > 0, configuration.batchSize > 0, configuration.learningRate > 0, configuration.checkpointEvery > 0 else {
             throw PlasticityError.invalidConfiguration("epochs, batch size, learning rate and checkpoint interval must be positive")
         }
+        if let patience = configuration.patience {
+            guard patience > 0, configuration.validationFraction > 0 else {
+                throw PlasticityError.invalidConfiguration("early stopping needs a patience of at least one epoch and a validation split (--validation-fraction)")
+            }
+        }
+        split = try ValidationSplit(count: dataset.count(.training), fraction: configuration.validationFraction, seed: configuration.seed)
         guard network.inputs == dataset.inputCount, network.outputs == dataset.outputCount else {
             throw PlasticityError.invalidConfiguration("\(dataset.name) has \(dataset.inputCount) inputs and \(dataset.outputCount) outputs; the network has \(network.inputs) and \(network.outputs)")
         }
@@ -180,6 +206,7 @@ public final class Trainer {
             state = TrainingCheckpoint(model: network.modelNames, dataset: dataset.name, network: NetworkSummary(network), configuration: configuration,
                                        parameters: parameters, optimizer: OptimizerState(configuration), epoch: 0, batchInEpoch: 0, updates: 0,
                                        firingRates: [Double](repeating: configuration.targetRate, count: network.neuronCount), history: [],
+                                       best: nil, epochsWithoutImprovement: 0, stoppedEarly: false, finalTest: nil,
                                        epochLoss: 0, epochCorrect: 0, epochSequences: 0, epochSpikes: 0)
         }
     }
@@ -190,10 +217,11 @@ public final class Trainer {
     public var configuration: TrainingConfiguration { state.configuration }
     public var parameters: ParameterSet<Float> { state.parameters }
 
-    /// The training batches of `epoch`: a shuffle fixed by the seed and the epoch.
-    func batches(epoch: Int) -> [[Int]] {
+    /// The training batches of `epoch` (sample indices, without the validation samples): a
+    /// shuffle fixed by the seed and the epoch.
+    public func batches(epoch: Int) -> [[Int]] {
         var generator = SeededGenerator(seed: configuration.seed &+ UInt64(epoch) &* 1_000_003)
-        let order = Array(0..<dataset.count(.training)).shuffled(using: &generator)
+        let order = split.training.shuffled(using: &generator)
         let size = Swift.min(configuration.batchSize, order.count)
         return stride(from: 0, through: order.count - size, by: size).map { Array(order[$0..<($0 + size)]) }
     }
@@ -204,7 +232,7 @@ public final class Trainer {
         let perEpoch = batches(epoch: 0).count
         let total = perEpoch * configuration.epochs
         var updatesThisCall = 0
-        while state.epoch < configuration.epochs {
+        while state.epoch < configuration.epochs, !state.stoppedEarly {
             let epochStart = Date()
             let batches = self.batches(epoch: state.epoch)
             while state.batchInEpoch < batches.count {
@@ -216,14 +244,17 @@ public final class Trainer {
                               updates: state.updates, totalUpdates: total))
                 if state.updates % configuration.checkpointEvery == 0 { try saveCheckpoint(report) }
             }
-            let test = try evaluate(.test)
+            let held = split.validation.isEmpty ? try evaluate(.test) : try evaluate(.training, indices: split.validation)
+            let validating = !split.validation.isEmpty
             let sequences = Double(Swift.max(1, state.epochSequences))
             let metrics = EpochMetrics(
                 epoch: state.epoch + 1, trainingLoss: state.epochLoss / Double(batches.count),
-                trainingAccuracy: state.epochSequences > 0 && test.accuracy != nil ? state.epochCorrect / sequences : nil,
-                testLoss: test.loss, testAccuracy: test.accuracy,
+                trainingAccuracy: state.epochSequences > 0 && held.accuracy != nil ? state.epochCorrect / sequences : nil,
+                validationLoss: validating ? held.loss : nil, validationAccuracy: validating ? held.accuracy : nil,
+                testLoss: validating ? nil : held.loss, testAccuracy: validating ? nil : held.accuracy,
                 firingRate: state.epochSpikes / (Double(batches.count * configuration.batchSize * dataset.steps * network.neuronCount)),
                 seconds: Date().timeIntervalSince(epochStart))
+            if validating { recordValidation(epoch: state.epoch + 1, loss: held.loss, accuracy: held.accuracy) }
             state.history.append(metrics)
             state.epoch += 1
             state.batchInEpoch = 0
@@ -233,6 +264,25 @@ public final class Trainer {
             state.epochSpikes = 0
             report(.epoch(metrics))
             try saveCheckpoint(report)
+        }
+        if let best = state.best, state.finalTest == nil {
+            let bestTest = try evaluate(.test, parameters: best.parameters), lastTest = try evaluate(.test)
+            state.finalTest = FinalTest(bestEpoch: best.epoch, bestLoss: bestTest.loss, bestAccuracy: bestTest.accuracy,
+                                        lastLoss: lastTest.loss, lastAccuracy: lastTest.accuracy)
+            try saveCheckpoint(report)
+        }
+        if let finalTest = state.finalTest { report(.finished(finalTest)) }
+    }
+
+    /// Keeps the best weights by the validation score, and stops after `patience` epochs without a better one.
+    private func recordValidation(epoch: Int, loss: Double, accuracy: Double?) {
+        let score = configuration.selectBy.score(loss: loss, accuracy: accuracy)
+        if let best = state.best, score <= best.score {
+            state.epochsWithoutImprovement += 1
+            if let patience = configuration.patience, state.epochsWithoutImprovement >= patience { state.stoppedEarly = true }
+        } else {
+            state.best = BestEpoch(epoch: epoch, score: score, parameters: state.parameters)
+            state.epochsWithoutImprovement = 0
         }
     }
 
@@ -273,16 +323,18 @@ public final class Trainer {
         }
     }
 
-    /// Mean loss and accuracy over a split, forward only.
-    public func evaluate(_ split: Split) throws -> (loss: Double, accuracy: Double?) {
-        let count = dataset.count(split)
+    /// Mean loss and accuracy over a split (or the samples `indices` of it), forward only,
+    /// with the current weights or `parameters`.
+    public func evaluate(_ split: Split, indices: [Int]? = nil, parameters: ParameterSet<Float>? = nil) throws -> (loss: Double, accuracy: Double?) {
+        let samples = indices ?? Array(0..<dataset.count(split))
+        let count = samples.count
         guard count > 0 else { return (.nan, nil) }
         let size = Swift.min(configuration.batchSize, count)
         var loss = 0.0, correct = 0.0, sequences = 0, batches = 0
         for start in stride(from: 0, to: count, by: size) {
-            let indices = Array(start..<Swift.min(start + size, count))
+            let indices = Array(samples[start..<Swift.min(start + size, count)])
             let batch = try dataset.batch(split, indices: indices, as: Float.self)
-            let outcome = try Evaluation.run(network: network, parameters: state.parameters, batch: batch)
+            let outcome = try Evaluation.run(network: network, parameters: parameters ?? state.parameters, batch: batch)
             loss += outcome.loss
             batches += 1
             if let accuracy = dataset.accuracy(readouts: outcome.readouts, batch: batch) {
