@@ -89,6 +89,33 @@ struct DatasetTests {
         #expect(throws: PlasticityError.self) { try SpikingHeidelbergDigits(directory: URL(fileURLWithPath: "/nonexistent")) }
     }
 
+    @Test("SHD binned once at load gives the batches of binning every spike per batch, bit for bit; huge times and tiny bins are late spikes, not traps")
+    func binnedStorage() throws {
+        let arrays = try NumPyArchive.read(Self.fixtures.appendingPathComponent("shd_train.npz"))
+        let times = arrays["times"]!.doubles, units = try arrays["units"]!.integers(name: "units")
+        let offsets = try arrays["offsets"]!.integers(name: "offsets")
+        for (steps, pooling, width) in [(100, 1, 0.01), (300, 5, 0.01), (7, 3, 0.05), (50, 1, 1e-300)] {
+            var configuration = SpikingHeidelbergDigits.Configuration()
+            configuration.steps = steps
+            configuration.channelPooling = pooling
+            configuration.binWidth = width
+            let shd = try SpikingHeidelbergDigits(directory: Self.fixtures, configuration: configuration)
+            let indices = Array(0..<shd.count(.training)).reversed().map { $0 }
+            // The reference: every spike binned into the batch as it is built.
+            let channels = shd.inputCount
+            var expected = [Float](repeating: 0, count: steps * indices.count * channels)
+            for (b, index) in indices.enumerated() {
+                for spike in offsets[index]..<offsets[index + 1] {
+                    let position = times[spike] / width
+                    guard position < Double(steps) else { continue }
+                    expected[(Int(position) * indices.count + b) * channels + units[spike] / pooling] += 1
+                }
+            }
+            #expect(try shd.batch(.training, indices: indices, as: Float.self).inputs == expected, "steps \(steps), pooling \(pooling), width \(width)")
+            #expect(shd.storedBytes < times.count * 16, "fewer bytes than a Double time and an Int unit per spike")
+        }
+    }
+
     @Test("SHD splits can be files of any name, in either form; a missing or unknown form is refused listing every accepted one")
     func namedFiles() throws {
         let directory = try temporaryDirectory()

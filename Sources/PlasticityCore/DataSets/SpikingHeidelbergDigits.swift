@@ -14,6 +14,8 @@ import PlasticityIO
 /// converts one form into the other. The `.npz` file is used when both are present.
 /// Spikes are binned into `steps` bins of `binWidth` seconds (later spikes are dropped) and
 /// optionally pooled over `channelPooling` neighbouring channels; a bin holds the spike count.
+/// The binning is done once, when the files are read: each sample is kept as its non-zero
+/// cells (bin, channel) and their counts, 6 bytes per cell, and a batch is filled from them.
 public struct SpikingHeidelbergDigits: SequenceDataset {
     public struct Configuration: Sendable, Codable, Equatable {
         public var steps = 100
@@ -47,9 +49,53 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
         }
     }
 
+    /// One split binned: per sample its non-zero cells (bin · inputCount + channel, ascending)
+    /// and their spike counts.
+    struct Binned {
+        let cells: [UInt32]
+        let counts: [UInt16]
+        /// Sample k's cells are offsets[k]..<offsets[k+1].
+        let offsets: [Int]
+        let labels: [Int]
+
+        init(_ samples: Samples, configuration: Configuration, channels: Int) throws {
+            var cells: [UInt32] = [], counts: [UInt16] = [], offsets = [0]
+            var sample: [Int] = []
+            for k in samples.labels.indices {
+                sample.removeAll(keepingCapacity: true)
+                for spike in samples.offsets[k]..<samples.offsets[k + 1] {
+                    // Compared as a Double first: a time of 1e30 s, or a tiny bin width, is a
+                    // late spike, not an overflow.
+                    let position = samples.times[spike] / configuration.binWidth
+                    guard position < Double(configuration.steps) else { continue }
+                    sample.append(Int(position) * channels + samples.units[spike] / configuration.channelPooling)
+                }
+                sample.sort()
+                var start = 0
+                while start < sample.count {
+                    var end = start + 1
+                    while end < sample.count, sample[end] == sample[start] { end += 1 }
+                    guard end - start <= Int(UInt16.max) else {
+                        throw PlasticityError.malformedArray(name: "times", reason: "sample \(k) has \(end - start) spikes in one bin and channel (more than \(UInt16.max))")
+                    }
+                    cells.append(UInt32(sample[start]))
+                    counts.append(UInt16(end - start))
+                    start = end
+                }
+                offsets.append(cells.count)
+            }
+            self.cells = cells
+            self.counts = counts
+            self.offsets = offsets
+            labels = samples.labels
+        }
+
+        var bytes: Int { cells.count * 6 + (offsets.count + labels.count) * MemoryLayout<Int>.stride }
+    }
+
     public let configuration: Configuration
-    private let training: Samples
-    private let testing: Samples
+    private let training: Binned
+    private let testing: Binned
 
     /// Reads the training and test splits from `directory` (`shd_train` and `shd_test`, each
     /// `.npz`, or `.h5` when there is no `.npz`), or from files named by `trainingFile` and
@@ -59,8 +105,12 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
             throw PlasticityError.invalidConfiguration("SHD binning needs positive steps, bin width and channel pooling")
         }
         self.configuration = configuration
-        training = try trainingFile.map(Self.read(file:)) ?? Self.read(split: "shd_train", in: directory)
-        testing = try testFile.map(Self.read(file:)) ?? Self.read(split: "shd_test", in: directory)
+        let channels = (Self.channels + configuration.channelPooling - 1) / configuration.channelPooling
+        guard configuration.steps <= Int(UInt32.max) / channels else {
+            throw PlasticityError.invalidConfiguration("SHD binning into \(configuration.steps) bins of \(channels) channels is more cells than a sample can index")
+        }
+        training = try Binned(trainingFile.map(Self.read(file:)) ?? Self.read(split: "shd_train", in: directory), configuration: configuration, channels: channels)
+        testing = try Binned(testFile.map(Self.read(file:)) ?? Self.read(split: "shd_test", in: directory), configuration: configuration, channels: channels)
     }
 
     /// Every form a split is read from, for help and errors.
@@ -135,6 +185,9 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
     public var steps: Int { configuration.steps }
     public func count(_ split: Split) -> Int { (split == .training ? training : testing).labels.count }
 
+    /// Bytes the binned samples of both splits occupy.
+    public var storedBytes: Int { training.bytes + testing.bytes }
+
     /// The labels of a split.
     public func labels(_ split: Split) -> [Int] { (split == .training ? training : testing).labels }
 
@@ -146,10 +199,9 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
             guard samples.labels.indices.contains(index) else {
                 throw PlasticityError.invalidConfiguration("SHD \(split.rawValue) has \(samples.labels.count) samples, asked for index \(index)")
             }
-            for spike in samples.offsets[index]..<samples.offsets[index + 1] {
-                let bin = Int(samples.times[spike] / configuration.binWidth)
-                guard bin < steps else { continue }
-                inputs[(bin * batch + b) * channels + samples.units[spike] / configuration.channelPooling] += 1
+            for entry in samples.offsets[index]..<samples.offsets[index + 1] {
+                let (bin, channel) = Int(samples.cells[entry]).quotientAndRemainder(dividingBy: channels)
+                inputs[(bin * batch + b) * channels + channel] = T(Int(samples.counts[entry]))
             }
         }
         let loss = try Loss<T>(.crossEntropySummed, steps: steps, batch: batch, outputs: Self.classes, labels: indices.map { samples.labels[$0] })
