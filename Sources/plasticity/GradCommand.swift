@@ -47,6 +47,10 @@ struct RuleSettings: ParsableArguments {
 
     @OptionGroup var planOptions: PlanOptions
 
+    func validate() throws {
+        if let bpttCheckpoint, bpttCheckpoint < 1 { throw ValidationError("--bptt-checkpoint must be at least 1 step, got \(bpttCheckpoint)") }
+    }
+
     /// The rule to run and its options; with `--rule auto` the planner decides (and says so
     /// on standard error).
     func resolve(network: Network, workload: Workload) throws -> (LearningRuleKind, RuleOptions) {

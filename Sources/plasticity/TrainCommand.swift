@@ -61,6 +61,22 @@ struct OptimizationOptions: ParsableArguments {
     @Option(help: "Stop after this many epochs without a better validation score (needs --validation-fraction).")
     var patience: Int?
 
+    /// Every number checked before anything runs, naming the option.
+    func validate() throws {
+        func require(_ condition: Bool, _ message: String) throws { if !condition { throw ValidationError(message) } }
+        try require(epochs >= 1 && batchSize >= 1 && checkpointEvery >= 1, "--epochs, --batch-size and --checkpoint-every must each be at least 1")
+        try require(learningRate.isFinite && learningRate > 0, "--learning-rate must be a positive number, got \(learningRate)")
+        try require(momentum.isFinite && momentum >= 0 && momentum < 1, "--momentum must be in [0, 1), got \(momentum)")
+        try require(weightDecay.isFinite && weightDecay >= 0, "--weight-decay must be a number ≥ 0, got \(weightDecay)")
+        try require(clip.map { $0.isFinite && $0 > 0 } ?? true, "--clip must be a positive norm, got \(clip ?? 0)")
+        try require(warmup >= 0, "--warmup must be a number of updates ≥ 0, got \(warmup)")
+        try require(rateRegularization.isFinite && rateRegularization >= 0, "--rate-regularization must be a number ≥ 0, got \(rateRegularization)")
+        try require(targetRate.isFinite && targetRate > 0 && targetRate <= 1, "--target-rate must be a rate per step in (0, 1], got \(targetRate)")
+        try require(inputGain.isFinite && inputGain >= 0 && recurrentGain.isFinite && recurrentGain >= 0, "--input-gain and --recurrent-gain must be numbers ≥ 0")
+        try require(validationFraction.isFinite && validationFraction >= 0 && validationFraction < 1, "--validation-fraction must be in [0, 1), got \(validationFraction)")
+        try require(patience.map { $0 >= 1 } ?? true, "--patience must be at least 1 epoch, got \(patience ?? 0)")
+    }
+
     func configuration(rule: LearningRuleKind, feedback: Feedback, deepFeedback: DeepFeedback) -> TrainingConfiguration {
         var configuration = TrainingConfiguration()
         configuration.rule = rule

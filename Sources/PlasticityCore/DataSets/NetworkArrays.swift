@@ -70,6 +70,9 @@ public enum NetworkArrays {
         }
         let kind = try requested ?? inferredLoss(arrays)
         var mask: [T]?
+        if arrays["mask"] != nil, kind == .crossEntropyLastStep || kind == .crossEntropySummed {
+            throw PlasticityError.invalidConfiguration("\(file) has a 'mask', but the \(kind.rawValue) loss has one target per sequence and no steps to mask; drop the mask or use ce-every-step or mse")
+        }
         if let maskArray = arrays["mask"] {
             try check("mask", maskArray, [steps, batch])
             mask = maskArray.doubles.map { T($0) }

@@ -4,8 +4,16 @@ import PlasticityBase
 
 /// `.npz` files: a zip archive of `.npy` arrays, one per name (as `numpy.savez` writes them).
 public enum NumPyArchive {
-    /// Reads every array of an `.npz` file.
+    /// Reads every array of an `.npz` file: a regular file (a directory or a FIFO is refused at
+    /// once), each member no longer than its header declares and matching its CRC-32.
     public static func read(_ url: URL) throws -> [String: NumPyArray] {
+        var status = stat()
+        guard stat(url.path, &status) == 0 else {
+            throw PlasticityError.malformedArray(name: url.path, reason: "cannot be read: \(String(cString: strerror(errno)))")
+        }
+        guard status.st_mode & S_IFMT == S_IFREG else {
+            throw PlasticityError.malformedArray(name: url.path, reason: "is not a regular file (a directory, FIFO or device), so not an .npz")
+        }
         let archive: Archive
         do {
             archive = try Archive(url: url, accessMode: .read)
@@ -15,15 +23,33 @@ public enum NumPyArchive {
         var arrays: [String: NumPyArray] = [:]
         for entry in archive where entry.type == .file {
             var data = Data()
+            let declared = entry.uncompressedSize
+            let checksum: CRC32
             do {
-                _ = try archive.extract(entry) { data.append($0) }
+                checksum = try archive.extract(entry) { chunk in
+                    // A member may not inflate past the size its header declares.
+                    guard UInt64(data.count + chunk.count) <= declared else { throw MemberError.longerThanDeclared(declared) }
+                    data.append(chunk)
+                }
             } catch {
                 throw PlasticityError.malformedArray(name: entry.path, reason: "cannot be extracted from \(url.path): \(error)")
+            }
+            guard checksum == entry.checksum else {
+                throw PlasticityError.malformedArray(name: entry.path, reason: "in \(url.path) fails its CRC-32 check: the file is damaged")
             }
             let name = entry.path.hasSuffix(".npy") ? String(entry.path.dropLast(4)) : entry.path
             arrays[name] = try NumPyArray(npy: data, name: name)
         }
         return arrays
+    }
+
+    private enum MemberError: Error, CustomStringConvertible {
+        case longerThanDeclared(UInt64)
+        var description: String {
+            switch self {
+            case .longerThanDeclared(let size): return "the member inflates past the \(size) bytes its header declares"
+            }
+        }
     }
 
     /// Writes arrays to an `.npz` file atomically: a temporary file in the same directory,

@@ -130,11 +130,25 @@ public struct NumPyArray: Equatable, Sendable {
                 return value
             }
         let body = data.subdata(in: (headerStart + headerLength)..<data.count)
-        let expected = shape.reduce(1, *) * dataType.size
+        guard let expected = Self.byteCount(shape: shape, dataType: dataType) else {
+            throw fail("shape \(shapeText) of \(dataType) is more bytes than any file holds")
+        }
         guard body.count == expected else {
-            throw fail("holds \(body.count) bytes of data, but shape \(shape) of \(dataType) needs \(expected) (truncated?)")
+            throw fail("holds \(body.count) bytes of data, but shape \(shape) of \(dataType) needs \(expected) "
+                       + (body.count < expected ? "(truncated?)" : "(trailing data after the array)"))
         }
         self.init(shape: shape, dataType: dataType, bytes: body)
+    }
+
+    /// Bytes of an array of `shape`, or nil if the product overflows.
+    static func byteCount(shape: [Int], dataType: DataType) -> Int? {
+        var total = dataType.size
+        for dimension in shape {
+            let (product, overflow) = total.multipliedReportingOverflow(by: dimension)
+            if overflow { return nil }
+            total = product
+        }
+        return total
     }
 
     /// The text of `key`'s value in a NumPy header dictionary.

@@ -1,0 +1,65 @@
+import Foundation
+import PlasticityCore
+import Testing
+
+@Suite("Bad input files and options")
+struct BadInputTests {
+    @Test("an .npz path that is a directory or a FIFO is refused at once, not searched or waited on")
+    func notRegularFiles() throws {
+        let directory = try temporaryDirectory()
+        #expect(errorMessage { _ = try NumPyArchive.read(directory) }.contains("is not a regular file"))
+        let fifo = directory.appendingPathComponent("pipe.npz")
+        #expect(mkfifo(fifo.path, 0o600) == 0)
+        #expect(errorMessage { _ = try NumPyArchive.read(fifo) }.contains("is not a regular file"))
+        #expect(errorMessage { _ = try NumPyArchive.read(directory.appendingPathComponent("missing.npz")) }.contains("cannot be read"))
+    }
+
+    @Test("a flipped byte inside an .npz member fails its CRC-32 check instead of giving other numbers")
+    func crc() throws {
+        let file = try temporaryDirectory().appendingPathComponent("w.npz")
+        try NumPyArchive.write(["w": NumPyArray((0..<1000).map { Float($0) }, shape: [1000])], to: file)
+        #expect(try NumPyArchive.read(file)["w"]?.count == 1000)
+        var bytes = [UInt8](try Data(contentsOf: file))
+        let magic = [UInt8](Data("NUMPY".utf8))
+        let start = try #require((0..<(bytes.count - magic.count)).first { Array(bytes[$0..<($0 + magic.count)]) == magic })
+        bytes[start + 400] ^= 0x10
+        try Data(bytes).write(to: file)
+        #expect(errorMessage { _ = try NumPyArchive.read(file) }.contains("fails its CRC-32 check"))
+    }
+
+    @Test(".npy shapes whose size overflows, and trailing data, are named as what they are")
+    func npyShapes() throws {
+        func npy(shape: String, body: Int) -> Data {
+            var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
+            while (10 + header.count + 1) % 64 != 0 { header += " " }
+            header += "\n"
+            return Data([0x93]) + Data("NUMPY".utf8) + Data([1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)]) + Data(header.utf8)
+                + Data(repeating: 0, count: body)
+        }
+        #expect(errorMessage { _ = try NumPyArray(npy: npy(shape: "(4611686018427387904, 8)", body: 8), name: "x") }.contains("more bytes than any file holds"))
+        #expect(errorMessage { _ = try NumPyArray(npy: npy(shape: "(2,)", body: 12), name: "x") }.contains("trailing data"))
+        #expect(errorMessage { _ = try NumPyArray(npy: npy(shape: "(4,)", body: 12), name: "x") }.contains("truncated"))
+    }
+
+    @Test("a mask with a loss that has no steps to mask is refused, not ignored")
+    func maskWithoutSteps() throws {
+        let network = try Network(shape: NetworkShape(inputs: 2, hidden: 3, outputs: 2), neuron: TestPlugins.compile("LIF"))
+        let arrays = ["inputs": NumPyArray([Float](repeating: 0, count: 12), shape: [3, 2, 2]), "labels": NumPyArray(integers: [0, 1], shape: [2]),
+                      "mask": NumPyArray([Float](repeating: 1, count: 6), shape: [3, 2])]
+        let message = errorMessage {
+            let _: (inputs: [Float], steps: Int, batch: Int, loss: Loss<Float>) = try NetworkArrays.readBatch(arrays, file: "x.npz", network: network, lossKind: nil)
+        }
+        #expect(message.contains("has a 'mask', but the ce-summed loss"), "\(message)")
+    }
+
+    @Test("train refuses out-of-range optimisation options before anything runs, naming the option", arguments: [
+        (["--momentum=-1"], "--momentum"), (["--clip", "0"], "--clip"), (["--warmup=-5"], "--warmup"), (["--target-rate=-1"], "--target-rate"),
+        (["--bptt-checkpoint", "0"], "--bptt-checkpoint"), (["--learning-rate", "nan"], "--learning-rate"), (["--validation-fraction", "1"], "--validation-fraction"),
+    ])
+    func trainOptions(arguments: [String], option: String) throws {
+        let directory = try temporaryDirectory()
+        let run = try runTool(TrainCommandTests.trainArguments(checkpoint: directory.appendingPathComponent("c.json"), epochs: 1) + arguments)
+        #expect(run.status != 0 && run.error.contains(option), "\(run.error)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("c.json").path), "nothing ran")
+    }
+}
