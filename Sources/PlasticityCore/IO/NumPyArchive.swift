@@ -7,12 +7,12 @@ public enum NumPyArchive {
     /// Reads every array of an `.npz` file: a regular file (a directory or a FIFO is refused at
     /// once), each member no longer than its header declares and matching its CRC-32.
     public static func read(_ url: URL) throws -> [String: NumPyArray] {
-        var status = stat()
-        guard stat(url.path, &status) == 0 else {
-            throw PlasticityError.malformedArray(name: url.path, reason: "cannot be read: \(String(cString: strerror(errno)))")
-        }
-        guard status.st_mode & S_IFMT == S_IFREG else {
+        switch RegularFile.size(at: url.path) {
+        case .success: break
+        case .failure(.notRegular):
             throw PlasticityError.malformedArray(name: url.path, reason: "is not a regular file (a directory, FIFO or device), so not an .npz")
+        case .failure(let problem):
+            throw PlasticityError.malformedArray(name: url.path, reason: "cannot be read: \(problem.reason)")
         }
         let archive: Archive
         do {

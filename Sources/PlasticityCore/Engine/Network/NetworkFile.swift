@@ -42,10 +42,13 @@ public struct NetworkFile {
     /// Reads and checks the file's structure (models are resolved by `build`).
     public static func load(_ path: String) throws -> NetworkFile {
         func fail(_ reason: String) -> PlasticityError { .invalidConfiguration("network file \(path): \(reason)") }
-        var status = stat()
-        guard stat(path, &status) == 0 else { throw fail("cannot be read (\(String(cString: strerror(errno))))") }
-        guard status.st_mode & S_IFMT == S_IFREG else { throw fail("is not a regular file") }
-        guard Int(status.st_size) <= maximumBytes else { throw fail("is \(status.st_size) bytes, more than a network file needs (limit \(maximumBytes))") }
+        let size: Int
+        switch RegularFile.size(at: path) {
+        case .success(let bytes): size = bytes
+        case .failure(.notRegular): throw fail("is not a regular file")
+        case .failure(let problem): throw fail("cannot be read (\(problem.reason))")
+        }
+        guard size <= maximumBytes else { throw fail("is \(size) bytes, more than a network file needs (limit \(maximumBytes))") }
         guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot be read") }
         let root: Any
         do {

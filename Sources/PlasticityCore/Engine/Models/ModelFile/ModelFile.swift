@@ -16,13 +16,12 @@ public enum ModelFile {
 
     /// Reads and checks the model file at `path`.
     public static func load(path: String) throws -> ModelDescription {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw PlasticityError.pluginFileMissing(path: path) }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        guard !isDirectory.boolValue, attributes?[.type] as? FileAttributeType == .typeRegular else {
-            throw PlasticityError.invalidModelFile(path: path, line: 1, column: 1, reason: "not a regular file")
+        let size: Int
+        switch RegularFile.size(at: path) {
+        case .success(let bytes): size = bytes
+        case .failure(.missing): throw PlasticityError.pluginFileMissing(path: path)
+        case .failure(let problem): throw PlasticityError.invalidModelFile(path: path, line: 1, column: 1, reason: problem.reason)
         }
-        let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
         guard size <= maximumBytes else {
             throw PlasticityError.invalidModelFile(path: path, line: 1, column: 1, reason: "\(size) bytes; a model file may hold at most \(maximumBytes)")
         }
