@@ -16,8 +16,13 @@ struct GraphOptions: ParsableArguments {
     var mix: MixList?
 
     func validate() throws {
-        guard (1...64).contains(layers) else { throw ValidationError("--layers must be in 1…64, got \(layers)") }
+        try Self.validateShortForm(layers: layers, mix: mix)
         if network != nil, layers != 1 || mix != nil { throw ValidationError("--network states the whole graph; drop --layers and --mix") }
+    }
+
+    /// `--layers` in range, and not combined with `--mix` (every command with the short forms).
+    static func validateShortForm(layers: Int, mix: MixList?) throws {
+        guard (1...64).contains(layers) else { throw ValidationError("--layers must be in 1…64, got \(layers)") }
         if mix != nil, layers != 1 { throw ValidationError("--mix makes one mixed population; it cannot be stacked with --layers") }
     }
 
@@ -40,10 +45,7 @@ struct GraphOptions: ParsableArguments {
         var stacked = shape
         stacked.layers = layers
         guard let mix else { return try Network(shape: stacked, neuron: neuron) }
-        let others = try mix.groups.map { group in
-            (neuron: try registry.model(named: group.model).compile(ModelConfiguration(surrogate: configuration.surrogate)), size: group.size)
-        }
-        return try Network.mixed([(neuron, shape.hidden)] + others, shape: shape)
+        return try Network.mixed([(neuron, shape.hidden)] + mix.compile(registry: registry, surrogate: configuration.surrogate), shape: shape)
     }
 }
 
@@ -60,5 +62,10 @@ struct MixList {
             return (String(parts[0]), size)
         }
         return MixList(groups: groups)
+    }
+
+    /// Each model compiled with its defaults and `surrogate`, with its size.
+    func compile(registry: ModelRegistry, surrogate: (any Surrogate)?) throws -> [(neuron: CompiledNeuron, size: Int)] {
+        try groups.map { (neuron: try registry.model(named: $0.model).compile(ModelConfiguration(surrogate: surrogate)), size: $0.size) }
     }
 }

@@ -57,8 +57,7 @@ struct BenchOptions: ParsableArguments {
             throw ValidationError("--repetitions, --batch, --inputs and --outputs must each be at least 1")
         }
         guard maxSeconds.isFinite, maxSeconds > 0 else { throw ValidationError("--max-seconds must be a positive number of seconds, got \(maxSeconds)") }
-        guard (1...64).contains(layers) else { throw ValidationError("--layers must be in 1…64, got \(layers)") }
-        if mix != nil, layers != 1 { throw ValidationError("--mix makes one mixed population; it cannot be stacked with --layers") }
+        try GraphOptions.validateShortForm(layers: layers, mix: mix)
     }
 
     func selectedRules() -> [LearningRuleKind] { rules.rules }
@@ -68,8 +67,7 @@ struct BenchOptions: ParsableArguments {
         let registry = try pluginOptions.loadRegistry()
         let configuration = try settings.configuration()
         let neuron = try registry.model(named: name ?? model).compile(configuration)
-        let mixed = try mix?.groups.map { (neuron: try registry.model(named: $0.model).compile(ModelConfiguration(surrogate: configuration.surrogate)), size: $0.size) }
-        return BenchRunner(neuron: neuron, mixed: mixed ?? [], options: self)
+        return BenchRunner(neuron: neuron, mixed: try mix?.compile(registry: registry, surrogate: configuration.surrogate) ?? [], options: self)
     }
 
     /// The benchmarked network in words, for reports: the model, and the layers or the mix.
