@@ -5,48 +5,41 @@ import PlasticityBase
 /// column, N_p × withinColumns, row j at base_p + j·withinColumns), then W_rec^p (delayed
 /// projections, N_p × delayedColumns). RTRL tracks every population; dense e-prop one.
 struct InfluenceLayout {
-    let populations: [PopulationLayout]
-    /// θ index where each tracked population's weights start, by population index.
-    private let bases: [Int: Int]
+    /// Each tracked population's layout and the θ index where its weights start, by population index.
+    private let tracked: [Int: (layout: PopulationLayout, base: Int)]
+    /// The tracked populations in θ order.
+    private let order: [Int]
     let count: Int
 
     init(populations: [PopulationLayout]) {
-        self.populations = populations
-        var bases: [Int: Int] = [:], next = 0
+        var tracked: [Int: (layout: PopulationLayout, base: Int)] = [:], next = 0
         for layout in populations {
-            bases[layout.population] = next
+            tracked[layout.population] = (layout, next)
             next += layout.size * (layout.withinColumns + layout.delayedColumns)
         }
-        self.bases = bases
+        self.tracked = tracked
+        order = populations.map(\.population)
         count = next
     }
-
-    func base(of population: Int) -> Int { bases[population]! }
-    func withinOffset(population p: Int, neuron j: Int) -> Int { bases[p]! + j * populationLayout(p).withinColumns }
-    func delayedOffset(population p: Int, neuron j: Int) -> Int {
-        let layout = populationLayout(p)
-        return bases[p]! + layout.size * layout.withinColumns + j * layout.delayedColumns
-    }
-    private func populationLayout(_ p: Int) -> PopulationLayout { populations.first { $0.population == p }! }
 
     /// Calls `body(θ, x̂)` for every weight of neuron j's own rows in population p: ∂I_j/∂θ =
     /// x̂ (or ẑ) there.
     @inline(__always)
     func forEachDirectInput<T>(population p: Int, neuron j: Int, batch b: Int, presynaptic: UnsafePointer<T>, delayed: UnsafePointer<T>,
                                _ body: (Int, T) -> Void) {
-        let layout = populationLayout(p)
-        let withinBase = withinOffset(population: p, neuron: j), columns = layout.withinColumns
+        let (layout, base) = tracked[p]!
+        let columns = layout.withinColumns, delayedColumns = layout.delayedColumns
+        let withinBase = base + j * columns, delayedBase = base + layout.size * columns + j * delayedColumns
         for column in 0..<columns { body(withinBase + column, presynaptic[b * columns + column]) }
-        let delayedBase = delayedOffset(population: p, neuron: j), delayedColumns = layout.delayedColumns
         for column in 0..<delayedColumns { body(delayedBase + column, delayed[b * delayedColumns + column]) }
     }
 
     /// Adds a gradient over θ into per-population gradients in the layouts `GradientAssembly`
     /// reads (N × columns, row-major).
     func add<T>(_ gradient: UnsafePointer<T>, within: [ScalarBuffer<T>], delayed: [ScalarBuffer<T>]) {
-        for layout in populations {
-            let p = layout.population
-            let base = bases[p]!, withinCount = layout.size * layout.withinColumns
+        for p in order {
+            let (layout, base) = tracked[p]!
+            let withinCount = layout.size * layout.withinColumns
             for index in 0..<withinCount { within[p][index] += gradient[base + index] }
             for index in 0..<(layout.size * layout.delayedColumns) { delayed[p][index] += gradient[base + withinCount + index] }
         }

@@ -17,6 +17,8 @@ final class LearningSignals<T: KernelScalar> {
     let values: [ScalarBuffer<T>]
     private let feedback: Feedback
     private let deep: DeepFeedback?
+    /// Whether the readout reads each population.
+    private let isRead: [Bool]
     /// Per read population (in readout order), the random C × N_p feedback matrix.
     private let randomReadout: [Int: [T]]
     /// Per population the readout does not read, its broadcast matrix (C × N_p).
@@ -40,6 +42,8 @@ final class LearningSignals<T: KernelScalar> {
         self.feedback = feedback
         self.deep = deep
         values = network.populations.map { ScalarBuffer(count: batch * $0.size) }
+        let isRead = network.populations.indices.map { network.readout.sources.contains($0) }
+        self.isRead = isRead
         var random: [Int: [T]] = [:]
         if case .random(let seed) = feedback {
             var generator = SeededGenerator(seed: seed)
@@ -50,7 +54,7 @@ final class LearningSignals<T: KernelScalar> {
         }
         randomReadout = random
         var broadcast: [Int: [T]] = [:]
-        let unread = network.populations.indices.filter { !network.readout.sources.contains($0) }
+        let unread = network.populations.indices.filter { !isRead[$0] }
         switch deep {
         case .broadcast(let seed)?:
             var generator = SeededGenerator(seed: seed)
@@ -82,7 +86,7 @@ final class LearningSignals<T: KernelScalar> {
         for (p, buffer) in values.enumerated() {
             let n = network.populations[p].size
             let matrix: [T]?
-            if network.readout.sources.contains(p) {
+            if isRead[p] {
                 matrix = feedback == .symmetric ? forward.readoutWeights[p] : randomReadout[p]
             } else {
                 matrix = broadcast[p]
