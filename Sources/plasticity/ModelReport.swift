@@ -62,6 +62,8 @@ struct ModelReport {
         case .ownSpikeGain(let i): return "∂\(names[i])[t]/∂z[t-1]"
         case .currentGain(let i): return "∂\(names[i])[t]/∂I[t]"
         case .spikeGradient(let j): return "∂z[t]/∂\(names[j])[t]"
+        case .parameterGain(let m, let q): return "∂\(names[m])[t]/∂\(neuron.parameterInputs[q])"
+        case .spikeParameterGain(let q): return "∂z[t]/∂\(neuron.parameterInputs[q])"
         }
     }
 }

@@ -23,17 +23,17 @@ public struct ALIF: NeuronModel {
     ]
     public static let defaultSurrogate: any Surrogate = TriangleSurrogate(dampening: 0.3, width: 1)
 
-    let membraneDecay: Double
-    let adaptationDecay: Double
-    let beta: Double
-    let threshold: Double
+    let membraneDecay: Sym
+    let adaptationDecay: Sym
+    let beta: Sym
+    let threshold: Sym
     let resetGradient: Bool
 
     public init(parameters: ParameterValues) {
-        membraneDecay = Foundation.exp(-parameters["dt"] / parameters["tauMembrane"])
-        adaptationDecay = Foundation.exp(-parameters["dt"] / parameters["tauAdaptation"])
-        beta = parameters["beta"]
-        threshold = parameters["threshold"]
+        membraneDecay = exp(-parameters.symbol("dt") / parameters.symbol("tauMembrane"))
+        adaptationDecay = exp(-parameters.symbol("dt") / parameters.symbol("tauAdaptation"))
+        beta = parameters.symbol("beta")
+        threshold = parameters.symbol("threshold")
         resetGradient = parameters.flag("resetGradient")
     }
 

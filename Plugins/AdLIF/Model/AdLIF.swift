@@ -25,19 +25,19 @@ public struct AdLIF: NeuronModel {
     ]
     public static let defaultSurrogate: any Surrogate = TriangleSurrogate(dampening: 0.3, width: 1)
 
-    let membraneDecay: Double
-    let adaptationDecay: Double
-    let subthreshold: Double
-    let spikeTriggered: Double
-    let threshold: Double
+    let membraneDecay: Sym
+    let adaptationDecay: Sym
+    let subthreshold: Sym
+    let spikeTriggered: Sym
+    let threshold: Sym
     let resetGradient: Bool
 
     public init(parameters: ParameterValues) {
-        membraneDecay = Foundation.exp(-parameters["dt"] / parameters["tauMembrane"])
-        adaptationDecay = Foundation.exp(-parameters["dt"] / parameters["tauAdaptation"])
-        subthreshold = parameters["a"]
-        spikeTriggered = parameters["b"]
-        threshold = parameters["threshold"]
+        membraneDecay = exp(-parameters.symbol("dt") / parameters.symbol("tauMembrane"))
+        adaptationDecay = exp(-parameters.symbol("dt") / parameters.symbol("tauAdaptation"))
+        subthreshold = parameters.symbol("a")
+        spikeTriggered = parameters.symbol("b")
+        threshold = parameters.symbol("threshold")
         resetGradient = parameters.flag("resetGradient")
     }
 

@@ -18,13 +18,13 @@ public struct LIF: NeuronModel {
     ]
     public static let defaultSurrogate: any Surrogate = TriangleSurrogate(dampening: 0.3, width: 1)
 
-    let decay: Double
-    let threshold: Double
+    let decay: Sym
+    let threshold: Sym
     let resetGradient: Bool
 
     public init(parameters: ParameterValues) {
-        decay = Foundation.exp(-parameters["dt"] / parameters["tauMembrane"])
-        threshold = parameters["threshold"]
+        decay = exp(-parameters.symbol("dt") / parameters.symbol("tauMembrane"))
+        threshold = parameters.symbol("threshold")
         resetGradient = parameters.flag("resetGradient")
     }
 

@@ -11,7 +11,9 @@ import PlasticityEngine
 /// true ∂E/∂z_t^p: p's spikes reach the loss only through the readout with symmetric feedback,
 /// or — with spatial signals, a readout without leak — only through within-step projections
 /// into populations without memory (no state carried between steps) whose own signals are exact.
-/// The readout's tensors are exact under every rule.
+/// The readout's tensors are exact under every rule. A population's trained neuron parameters
+/// are traced from its own blocks like its weights, so they are exact exactly when its
+/// weights are.
 public struct Exactness: Sendable, Codable, Equatable {
     public let isExact: Bool
     /// Plain-language reasons when approximate.
@@ -70,7 +72,9 @@ public struct Exactness: Sendable, Codable, Equatable {
             }
             guard !populationReasons.isEmpty else { continue }
             reasons += populationReasons
-            approximate += network.projections.filter { $0.target == p }.map(\.name) + (network.populations[p].bias ? [network.biasName(p)] : [])
+            let population = network.populations[p]
+            approximate += network.projections.filter { $0.target == p }.map(\.name) + (population.bias ? [network.biasName(p)] : [])
+                + population.trainedParameters.map { network.parameterName(p, population.parameters[$0].name) }
         }
         return Exactness(isExact: reasons.isEmpty, reasons: reasons, approximateTensors: approximate)
     }

@@ -6,24 +6,34 @@ public enum EntryAnnotation: Equatable, Sendable, CustomStringConvertible {
     case zero
     /// Independent of every state and input: folded into the rule at compile time.
     case constant(Double)
+    /// Constant in time but not the same for every neuron: it depends only on parameters that
+    /// are set per neuron or trained. The kernel computes it like a varying entry, and it does
+    /// not let a trace collapse (ε^{ji} then depends on j).
+    case perNeuron
     /// Depends on the state or input: computed by the kernel every step, per neuron.
     case varying
 
-    init(_ expression: Sym) {
+    /// The class of `expression` of `graph`, whose `parameterSlots` hold per-neuron constants.
+    init(_ expression: Sym, parameterSlots: Set<Int> = [], in graph: ExpressionGraph? = nil) {
         if let value = expression.constantValue {
             self = value == 0 ? .zero : .constant(value)
+        } else if let graph, !parameterSlots.isEmpty, graph.variables(in: [expression]).isSubset(of: parameterSlots) {
+            self = .perNeuron
         } else {
             self = .varying
         }
     }
 
     public var isZero: Bool { self == .zero }
-    public var isVarying: Bool { self == .varying }
+    /// Whether the entry is computed per neuron (varying or a per-neuron constant), so that no
+    /// value shared by all neurons stands for it.
+    public var isVarying: Bool { self == .varying || self == .perNeuron }
 
     public var description: String {
         switch self {
         case .zero: return "0"
         case .constant(let value): return "const \(formatConstant(value))"
+        case .perNeuron: return "per-neuron const"
         case .varying: return "varying"
         }
     }
@@ -43,7 +53,8 @@ public enum TraceStorage: String, Sendable, Equatable {
     /// Identically zero: skipped.
     case zero
     /// Its recursion coefficients and input gain are constants shared by all neurons, so
-    /// ε^{ji} does not depend on j: one trace per presynaptic input.
+    /// ε^{ji} does not depend on j: one trace per presynaptic input. A per-neuron constant
+    /// (a parameter set per neuron or trained) does not qualify.
     case perPresynaptic = "per presynaptic input"
     /// One trace per synapse.
     case perSynapse = "per synapse"
@@ -91,10 +102,12 @@ public struct BlockStructure: Sendable {
         switch (r, c) {
         case (.zero, _), (_, .zero): product = .zero
         case (.constant(let x), .constant(let y)): product = .constant(x * y)
-        default: product = .varying
+        case (.varying, _), (_, .varying): product = .varying
+        default: product = .perNeuron
         }
         switch (a, product) {
         case (.varying, _), (_, .varying): return .varying
+        case (.perNeuron, _), (_, .perNeuron): return .perNeuron
         case (.zero, let other), (let other, .zero): return other
         case (.constant(let x), .constant(let y)): return x + y == 0 ? .zero : .constant(x + y)
         }

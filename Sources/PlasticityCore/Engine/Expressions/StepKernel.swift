@@ -148,7 +148,17 @@ public final class StepKernel<T: KernelScalar> {
             registerOfNode[node] = result
             return result
         }
-        program.outputRegisters = outputs.map { register(for: graph.node(of: $0)) }
+        // An output that is an input itself (∂w[t]/∂a = u[t-1], say) is copied into its own
+        // register: outputs may overwrite inputs (the state is updated in place), and the
+        // copy must read the input before that.
+        let inputRegisters = Set(program.inputRegisters)
+        program.outputRegisters = outputs.map { output in
+            let source = register(for: graph.node(of: output))
+            guard inputRegisters.contains(source) else { return source }
+            let copy = newRegister()
+            program.instructions.append(Instruction(operation: .builtin(.stopGradient), output: copy, arguments: [source]))
+            return copy
+        }
         groupSiblingCalls(&program, newRegister: newRegister)
         return program
     }

@@ -4,7 +4,8 @@ import PlasticityBase
 /// A neuron model traced, differentiated, annotated and ready to compile into kernels.
 ///
 /// Variables of its graph: h[t-1] (one per state variable), z[t-1], I[t], then h[t] (read
-/// only by the spike function, and aliased to the update when compiled).
+/// only by the spike function, and aliased to the update when compiled), then the parameters
+/// that are inputs of the step (`parameterInputs`: per neuron or trained, constant in time).
 public final class CompiledNeuron {
     public let name: String
     public let stateNames: [String]
@@ -30,6 +31,15 @@ public final class CompiledNeuron {
     /// ∂f/∂h_j[t] (smooth, without the surrogate).
     public let spikeArgumentGradient: [Sym]
     public let structure: BlockStructure
+    /// The parameters that are inputs of the step, in slot order (empty: every parameter is
+    /// folded into constants).
+    public let parameterInputs: [String]
+    /// P_mq = ∂F_m/∂θ_q, per state variable m and parameter input q.
+    public let parameterGain: [[Sym]]
+    /// ∂z[t]/∂θ_q = ψ(f)·∂f/∂θ_q at fixed h[t] (a threshold read by the spike argument).
+    public let spikeParameterGain: [Sym]
+    /// The valid range of each parameter input (the model's declaration).
+    public let parameterInputRanges: [ClosedRange<Double>]
 
     /// The number of state variables k.
     public var stateCount: Int { stateNames.count }
@@ -39,6 +49,7 @@ public final class CompiledNeuron {
     public var previousSpikeSlot: Int { stateCount }
     public var currentSlot: Int { stateCount + 1 }
     public func newStateSlot(_ i: Int) -> Int { stateCount + 2 + i }
+    public func parameterSlot(_ q: Int) -> Int { 2 * stateCount + 2 + q }
 
     /// Traces a Swift model type.
     public convenience init(model: any NeuronModel.Type, configuration: ModelConfiguration = .init()) throws {
@@ -70,10 +81,22 @@ public final class CompiledNeuron {
         guard k > 0 else { throw PlasticityError.invalidModel(model: name, reason: "it declares no state variables") }
         guard Set(stateNames).count == k else { throw PlasticityError.invalidModel(model: name, reason: "state variable names repeat") }
 
+        for input in configuration.parameterInputs where !known.contains(input) {
+            throw PlasticityError.unknownParameter(model: name, name: input, known: known)
+        }
+        guard Set(configuration.parameterInputs).count == configuration.parameterInputs.count else {
+            throw PlasticityError.invalidModel(model: name, reason: "a parameter input is named twice")
+        }
+        parameterInputs = configuration.parameterInputs
+        parameterInputRanges = configuration.parameterInputs.map { input in specs.first { $0.name == input }!.validRange }
+
         let stateNames = self.stateNames
-        let graph = ExpressionGraph(variableNames: stateNames.map { "\($0)[t-1]" } + ["z[t-1]", "I[t]"] + stateNames.map { "\($0)[t]" })
+        let graph = ExpressionGraph(variableNames: stateNames.map { "\($0)[t-1]" } + ["z[t-1]", "I[t]"] + stateNames.map { "\($0)[t]" }
+                                    + configuration.parameterInputs)
         self.graph = graph
-        let parameterValues = ParameterValues(model: name, values: values)
+        let parameterSlots = (0..<configuration.parameterInputs.count).map { 2 * k + 2 + $0 }
+        let parameterValues = ParameterValues(model: name, values: values,
+                                              inputs: Dictionary(uniqueKeysWithValues: zip(configuration.parameterInputs, parameterSlots.map(graph.variable))))
         let instance = model.makeStep(parameterValues)
         let previous = (0..<k).map(graph.variable)
         let inputs = NeuronStepInputs(state: previous, previousSpike: graph.variable(k), current: graph.variable(k + 1))
@@ -90,7 +113,7 @@ public final class CompiledNeuron {
             throw PlasticityError.invalidModel(model: name, reason: "update returns \(update.count) expressions for \(k) state variables")
         }
         let updateVariables = graph.variables(in: update)
-        if let wrong = updateVariables.first(where: { $0 >= k + 2 }) {
+        if let wrong = updateVariables.first(where: { (k + 2)..<(2 * k + 2) ~= $0 }) {
             throw PlasticityError.invalidModel(model: name, reason: "the state update reads \(graph.variableNames[wrong]), a value of the step it computes")
         }
         if let wrong = graph.variables(in: [spikeArgument]).first(where: { $0 < k + 2 }) {
@@ -98,6 +121,9 @@ public final class CompiledNeuron {
         }
         let spike = ExpressionGraph.apply(SpikePrimitive(surrogate: surrogate), [spikeArgument])
         self.spike = spike
+        for (input, slot) in zip(configuration.parameterInputs, parameterSlots) where !graph.variables(in: update + [spikeArgument]).contains(slot) {
+            throw PlasticityError.invalidModel(model: name, reason: "its step does not read parameter '\(input)' as a symbol (parameters.symbol(\"\(input)\")), so it cannot be set per neuron or trained")
+        }
 
         let a = (0..<k).map { graph.derivatives(of: update, withRespectTo: $0) }   // a[j][i] = ∂F_i/∂h_j
         stateJacobian = (0..<k).map { i in (0..<k).map { j in a[j][i] } }
@@ -105,12 +131,16 @@ public final class CompiledNeuron {
         currentGain = graph.derivatives(of: update, withRespectTo: k + 1)
         spikeGradient = (0..<k).map { graph.derivatives(of: [spike], withRespectTo: k + 2 + $0)[0] }
         spikeArgumentGradient = (0..<k).map { graph.derivatives(of: [spikeArgument], withRespectTo: k + 2 + $0)[0] }
+        let perParameter = parameterSlots.map { graph.derivatives(of: update, withRespectTo: $0) }   // [q][m]
+        parameterGain = (0..<k).map { m in perParameter.map { $0[m] } }
+        spikeParameterGain = parameterSlots.map { graph.derivatives(of: [spike], withRespectTo: $0)[0] }
+        let annotate = { (expression: Sym) in EntryAnnotation(expression, parameterSlots: Set(parameterSlots), in: graph) }
         structure = BlockStructure(
             stateNames: stateNames,
-            a: stateJacobian.map { $0.map(EntryAnnotation.init) },
-            r: ownSpikeGain.map(EntryAnnotation.init),
-            b: currentGain.map(EntryAnnotation.init),
-            c: spikeGradient.map(EntryAnnotation.init),
+            a: stateJacobian.map { $0.map(annotate) },
+            r: ownSpikeGain.map(annotate),
+            b: currentGain.map(annotate),
+            c: spikeGradient.map(annotate),
             coupling: graph.readsOtherNeurons ? .dense : .diagonal)
     }
 
@@ -120,6 +150,10 @@ public final class CompiledNeuron {
         case ownSpikeGain(Int)
         case currentGain(Int)
         case spikeGradient(Int)
+        /// ∂F_state/∂θ_parameter (an index into `parameterInputs`).
+        case parameterGain(state: Int, parameter: Int)
+        /// ∂z/∂θ_parameter.
+        case spikeParameterGain(Int)
     }
 
     /// The expression of `entry`.
@@ -129,6 +163,8 @@ public final class CompiledNeuron {
         case .ownSpikeGain(let i): return ownSpikeGain[i]
         case .currentGain(let i): return currentGain[i]
         case .spikeGradient(let j): return spikeGradient[j]
+        case .parameterGain(let m, let q): return parameterGain[m][q]
+        case .spikeParameterGain(let q): return spikeParameterGain[q]
         }
     }
 
@@ -139,7 +175,13 @@ public final class CompiledNeuron {
             + (0..<k).map(BlockEntry.ownSpikeGain) + (0..<k).map(BlockEntry.currentGain) + (0..<k).map(BlockEntry.spikeGradient)
     }
 
-    /// Every entry whose annotation is `varying`: the ones a kernel must compute per step.
+    /// The entries a parameter input's gradient needs: ∂F/∂θ_q and ∂z/∂θ_q.
+    public func parameterEntries(_ q: Int) -> [BlockEntry] {
+        (0..<stateCount).map { BlockEntry.parameterGain(state: $0, parameter: q) } + [.spikeParameterGain(q)]
+    }
+
+    /// Every entry of A, r, b and c that is not a constant: the ones a kernel must compute per
+    /// step (a per-neuron constant is computed like a varying entry; it differs across neurons).
     public var varyingEntries: [BlockEntry] {
         allEntries.filter { expression(of: $0).constantValue == nil }
     }

@@ -30,23 +30,49 @@ public struct ParameterSpec: Sendable, Equatable {
 
 /// Parameter values handed to a model when it is instantiated: the user's settings over the
 /// defaults. Reading an undeclared name is recorded and reported as an error at compile time.
+///
+/// A model reads a parameter either as a number (`parameters["tau"]`), which folds it into
+/// the step's constants, or as a symbol (`parameters.symbol("tau")`), which lets the same
+/// parameter be an input of the step when the user sets it per neuron or trains it (see
+/// `ModelConfiguration.parameterInputs`) and folds it otherwise. Only parameters read as
+/// symbols can be per neuron or trained.
 public final class ParameterValues {
     public let model: String
     private let values: [String: Double]
+    /// The graph variables of the parameters that are inputs of the step.
+    private let inputs: [String: Sym]
     private(set) var undeclaredReads: [String] = []
     private(set) var refusals: [String] = []
 
-    init(model: String, values: [String: Double]) {
+    init(model: String, values: [String: Double], inputs: [String: Sym] = [:]) {
         self.model = model
         self.values = values
+        self.inputs = inputs
     }
 
+    /// The value of `name`, folded into the step as a constant. A parameter that is an input
+    /// of the step (per neuron or trained) has no single value: reading it so is refused.
     public subscript(_ name: String) -> Double {
         guard let value = values[name] else {
             undeclaredReads.append(name)
             return .nan
         }
+        if inputs[name] != nil {
+            refuse("it reads parameter '\(name)' as a number while building its step, so '\(name)' cannot be set per neuron or trained; read it with parameters.symbol(\"\(name)\")")
+        }
         return value
+    }
+
+    /// `name` as a symbol of the step: the graph variable when the parameter is an input of
+    /// the step, otherwise its value as a constant (so the step compiles exactly as if it had
+    /// been read as a number).
+    public func symbol(_ name: String) -> Sym {
+        if let input = inputs[name] { return input }
+        guard let value = values[name] else {
+            undeclaredReads.append(name)
+            return Sym(.nan)
+        }
+        return Sym(value)
     }
 
     /// Refuses these values with a reason, reported as an invalid model when the model is
@@ -92,8 +118,13 @@ public protocol NeuronModel {
 public struct ModelConfiguration: Sendable {
     public var parameters: [String: Double]
     public var surrogate: (any Surrogate)?
-    public init(parameters: [String: Double] = [:], surrogate: (any Surrogate)? = nil) {
+    /// Parameters that are inputs of the compiled step instead of folded constants: those a
+    /// population sets per neuron or trains. Their values come with the population's data;
+    /// `parameters` may still hold a value for them, which is checked but not compiled in.
+    public var parameterInputs: [String]
+    public init(parameters: [String: Double] = [:], surrogate: (any Surrogate)? = nil, parameterInputs: [String] = []) {
         self.parameters = parameters
         self.surrogate = surrogate
+        self.parameterInputs = parameterInputs
     }
 }

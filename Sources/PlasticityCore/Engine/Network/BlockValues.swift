@@ -69,6 +69,10 @@ public struct BlockValues<T: KernelScalar> {
     public let spikeGradient: [EntryValue<T>]
     /// c[j] of the previous step (zero before the first step).
     public let previousSpikeGradient: [EntryValue<T>]
+    /// ∂h_m[t]/∂θ_q for each trained parameter q of the population ([m][q]).
+    public var parameterGain: [[EntryValue<T>]] = []
+    /// ∂z[t]/∂θ_q at fixed h[t], for each trained parameter q.
+    public var spikeParameterGain: [EntryValue<T>] = []
 
     /// D[i][j] for elements 0..<count into `out`.
     func writeTotal(_ i: Int, _ j: Int, into out: UnsafeMutablePointer<T>, count: Int) {

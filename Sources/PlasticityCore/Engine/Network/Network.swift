@@ -15,19 +15,27 @@ public final class Network {
     /// The name of the readout in tensor names.
     public static let readoutName = "readout"
 
-    /// A population: a compiled model, a size and an optional bias current.
+    /// A population: a compiled model, a size, an optional bias current, and the model
+    /// parameters it holds as data (per neuron or trained; the others are folded into the
+    /// compiled model).
     public struct Population {
         public let name: String
         public let neuron: CompiledNeuron
         public let size: Int
         public let bias: Bool
+        /// One per parameter input of `neuron`, in its order.
+        public let parameters: [PopulationParameter]
 
-        public init(name: String, neuron: CompiledNeuron, size: Int, bias: Bool = true) {
+        public init(name: String, neuron: CompiledNeuron, size: Int, bias: Bool = true, parameters: [PopulationParameter] = []) {
             self.name = name
             self.neuron = neuron
             self.size = size
             self.bias = bias
+            self.parameters = parameters
         }
+
+        /// The indices (into `parameters`) of the trained ones.
+        public var trainedParameters: [Int] { parameters.indices.filter { parameters[$0].trainable } }
     }
 
     /// Where a projection's presynaptic values come from.
@@ -82,6 +90,7 @@ public final class Network {
             guard population.size > 0 else {
                 throw PlasticityError.invalidConfiguration("population '\(population.name)' needs at least one neuron, got \(population.size)")
             }
+            try population.checkParameters()
             guard population.neuron.structure.coupling == .diagonal else {
                 throw PlasticityError.invalidConfiguration("model \(population.neuron.name) of population '\(population.name)' reads other neurons; its blocks are dense across neurons, which the rules do not support yet")
             }
@@ -264,13 +273,23 @@ public final class Network {
     public func readoutWeightName(_ population: Int) -> String { "\(Self.readoutName).\(populations[population].name)" }
     public static var readoutBiasName: String { "\(readoutName).bias" }
 
+    /// The name of population p's trained parameter `name` (e.g. `hidden.tauMembrane`).
+    public func parameterName(_ population: Int, _ name: String) -> String { "\(populations[population].name).\(name)" }
+
     /// Every trainable tensor in a fixed order: projections (declaration order), biases
-    /// (step order), the readout's weights per population it reads, the readout's bias.
+    /// (step order), the readout's weights per population it reads, the readout's bias, then
+    /// the trained neuron parameters (step order, then the model's order), each with one value
+    /// per neuron or one shared by the population.
     public var tensors: [TensorShape] {
         projections.map { TensorShape(name: $0.name, rows: populations[$0.target].size, columns: size(of: $0.source)) }
             + populations.indices.filter { populations[$0].bias }.map { TensorShape(name: biasName($0), rows: populations[$0].size, columns: 1, isVector: true) }
             + readout.sources.map { TensorShape(name: readoutWeightName($0), rows: outputs, columns: populations[$0].size) }
             + [TensorShape(name: Self.readoutBiasName, rows: outputs, columns: 1, isVector: true)]
+            + populations.indices.flatMap { p in
+                populations[p].trainedParameters.map { q in
+                    TensorShape(name: parameterName(p, populations[p].parameters[q].name), rows: populations[p].parameters[q].values.count, columns: 1, isVector: true)
+                }
+            }
     }
 
     /// The models of the populations, named once each (for reports and checkpoints).

@@ -30,8 +30,9 @@ public struct ParameterSet<T: KernelScalar>: Equatable {
     /// The usual initialisation of the field: Gaussian weights scaled by gain/√(source size)
     /// (the input gain for within-step projections, the recurrent gain for delayed ones,
     /// unless a projection states its own), a population's delayed projection onto itself
-    /// without self-connections, masked entries zero, zero biases. Deterministic for a seed;
-    /// tensors are drawn in the network's order.
+    /// without self-connections, masked entries zero, zero biases, trained neuron parameters
+    /// at their populations' initial values. Deterministic for a seed; tensors are drawn in
+    /// the network's order.
     public init(randomFor network: Network, seed: UInt64, inputGain: Double = 1, recurrentGain: Double = 1) {
         self.init(zerosFor: network)
         var generator = SeededGenerator(seed: seed)
@@ -51,6 +52,16 @@ public struct ParameterSet<T: KernelScalar>: Equatable {
         let read = Double(network.readNeuronCount).squareRoot()
         for source in network.readout.sources {
             self[network.readoutWeightName(source)] = gaussian(network.outputs * network.populations[source].size, scale: 1 / read)
+        }
+        setInitialNeuronParameters(of: network)
+    }
+
+    /// Sets every trained neuron parameter to the population's initial values.
+    public mutating func setInitialNeuronParameters(of network: Network) {
+        for (p, population) in network.populations.enumerated() {
+            for q in population.trainedParameters {
+                self[network.parameterName(p, population.parameters[q].name)] = population.parameters[q].values.map { T($0) }
+            }
         }
     }
 

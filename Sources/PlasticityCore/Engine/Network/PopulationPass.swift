@@ -42,6 +42,11 @@ public final class PopulationPass<T: KernelScalar> {
     /// so that building a step's `BlockValues` consults none of them.
     private let sources: EntrySources
     var previousSpikeGradientBuffers: [ScalarBuffer<T>]
+    /// Each parameter input's values, repeated per batch element (B × N).
+    let parameterBuffers: [ScalarBuffer<T>]
+    /// The trained parameters (indices into `population.parameters`), whose ∂F/∂θ and ∂z/∂θ
+    /// the kernel computes.
+    let trainedParameters: [Int]
 
     init(index: Int, network: Network, batch: Int, spikes: ExpressionGraph.SpikeMode) {
         self.index = index
@@ -49,7 +54,10 @@ public final class PopulationPass<T: KernelScalar> {
         layout = network.layouts[index]
         self.batch = batch
         let size = batch * population.size
-        kernel = population.neuron.makeStepKernel(T.self, spikes: spikes)
+        trainedParameters = population.trainedParameters
+        let neuron = population.neuron
+        kernel = neuron.makeStepKernel(T.self, entries: neuron.varyingEntries + trainedParameters.flatMap(neuron.parameterEntries), spikes: spikes)
+        parameterBuffers = population.parameters.map { _ in ScalarBuffer(count: size) }
         presynaptic = ScalarBuffer(count: batch * layout.withinColumns)
         activePresynaptic = NonZeroEntries(batch: batch, width: layout.withinColumns)
         let gathers = layout.soleDelayedSource == nil
@@ -66,7 +74,7 @@ public final class PopulationPass<T: KernelScalar> {
         withinWeightsTransposed = ScalarBuffer(count: population.size * layout.withinColumns)
         delayedWeightsTransposed = ScalarBuffer(count: population.size * layout.delayedColumns)
         entryBuffers = kernel.entries.map { _ in ScalarBuffer(count: size) }
-        sources = EntrySources(neuron: population.neuron, kernel: kernel)
+        sources = EntrySources(neuron: population.neuron, kernel: kernel, trained: trainedParameters)
         previousSpikeGradientBuffers = kernel.entries.map { _ in ScalarBuffer(count: size) }
         blocks = BlockValues(stateJacobian: [], ownSpikeGain: [], currentGain: [], spikeGradient: [], previousSpikeGradient: [])
     }
@@ -87,6 +95,12 @@ public final class PopulationPass<T: KernelScalar> {
         if let column = layout.biasColumn {
             let bias = parameters[network.biasName(index)]
             for j in 0..<n { withinWeightsTransposed[column * n + j] = bias[j] }
+        }
+        for (parameter, buffer) in zip(population.parameters, parameterBuffers) {
+            let values = parameter.trainable ? parameters[network.parameterName(index, parameter.name)] : parameter.values.map { T($0) }
+            for b in 0..<batch {
+                for j in 0..<n { buffer[b * n + j] = values[values.count == 1 ? 0 : j] }
+            }
         }
     }
 
@@ -127,7 +141,8 @@ public final class PopulationPass<T: KernelScalar> {
         }
         let statePointers = state.map(\.pointer)
         kernel.run(previousState: statePointers.map { UnsafePointer($0) }, previousSpike: previousSpike.pointer, current: current.pointer,
-                   newState: statePointers, spike: spike.pointer, entryOutputs: entryBuffers.map(\.pointer), count: batch * n)
+                   newState: statePointers, spike: spike.pointer, entryOutputs: entryBuffers.map(\.pointer),
+                   parameters: parameterBuffers.map { UnsafePointer($0.pointer) }, count: batch * n)
         activeSpikes.find(in: spike.pointer)
         blocks = makeBlocks()
     }
@@ -145,7 +160,9 @@ public final class PopulationPass<T: KernelScalar> {
                     ownSpikeGain: sources.ownSpikeGain.map { $0.value(buffers) },
                     currentGain: sources.currentGain.map { $0.value(buffers) },
                     spikeGradient: sources.spikeGradient.map { $0.value(buffers) },
-                    previousSpikeGradient: sources.spikeGradient.map { $0.value(previousSpikeGradient) })
+                    previousSpikeGradient: sources.spikeGradient.map { $0.value(previousSpikeGradient) },
+                    parameterGain: sources.parameterGain.map { $0.map { $0.value(buffers) } },
+                    spikeParameterGain: sources.spikeParameterGain.map { $0.value(buffers) })
     }
 
     /// Each block entry as zero, a folded constant, or the index of the kernel output holding it.
@@ -166,8 +183,11 @@ public final class PopulationPass<T: KernelScalar> {
         let ownSpikeGain: [Source]
         let currentGain: [Source]
         let spikeGradient: [Source]
+        /// [m][trained q] and [trained q].
+        let parameterGain: [[Source]]
+        let spikeParameterGain: [Source]
 
-        init(neuron: CompiledNeuron, kernel: NeuronStepKernel<T>) {
+        init(neuron: CompiledNeuron, kernel: NeuronStepKernel<T>, trained: [Int]) {
             func source(_ entry: CompiledNeuron.BlockEntry) -> Source {
                 if let constant = neuron.expression(of: entry).constantValue {
                     return constant == 0 ? .zero : .constant(T(constant))
@@ -179,13 +199,15 @@ public final class PopulationPass<T: KernelScalar> {
             ownSpikeGain = (0..<k).map { source(.ownSpikeGain($0)) }
             currentGain = (0..<k).map { source(.currentGain($0)) }
             spikeGradient = (0..<k).map { source(.spikeGradient($0)) }
+            parameterGain = (0..<k).map { m in trained.map { source(.parameterGain(state: m, parameter: $0)) } }
+            spikeParameterGain = trained.map { source(.spikeParameterGain($0)) }
         }
     }
 
     /// Bytes held (presynaptic vectors, state, spikes, blocks, weights copy).
     var bytes: Int {
         ([presynaptic, gatheredDelayed, previousSpike, spike, current, withinWeightsTransposed, delayedWeightsTransposed] + state + entryBuffers
-            + previousSpikeGradientBuffers).map(\.bytes).reduce(0, +)
+            + previousSpikeGradientBuffers + parameterBuffers).map(\.bytes).reduce(0, +)
             + activePresynaptic.bytes + activeGatheredDelayed.bytes + activeSpikes.bytes + previousActiveSpikes.bytes
     }
 }

@@ -89,7 +89,8 @@ final class NetworkAdjoint<T: KernelScalar> {
         let delayed = populations.map { LinearAlgebra.transposed($0.delayedGradient.pointer, rows: $0.layout.delayedColumns, columns: $0.layout.size) }
         let readout = LinearAlgebra.transposed(readoutWeightGradient.pointer, rows: network.readNeuronCount, columns: network.outputs)
         return GradientAssembly.assemble(network: network, within: within.map { ScalarBuffer($0) }, delayed: delayed.map { ScalarBuffer($0) },
-                                         readoutWeights: ScalarBuffer(readout), readoutBias: readoutBiasGradient)
+                                         readoutWeights: ScalarBuffer(readout), readoutBias: readoutBiasGradient,
+                                         neuronParameters: populations.map(\.parameterGradient))
     }
 }
 
@@ -113,6 +114,9 @@ private final class PopulationAdjoint<T: KernelScalar> {
     let delayedPresynaptic: ScalarBuffer<T>         // ẑ_t, when gathered from several populations
     let withinGradient: ScalarBuffer<T>             // [column][j], bias column last
     let delayedGradient: ScalarBuffer<T>            // [column][j]
+    /// Per trained neuron parameter, Σ_t Σ_b (λ_t·∂F/∂θ + ∂E/∂z_t·∂z_t/∂θ) per neuron [j].
+    let parameterGradient: [ScalarBuffer<T>]
+    private let parameterScratch: ScalarBuffer<T>    // [b][j]
     /// ∂E/∂z_t directly on the spikes (B×N), if any.
     private let spikeError: ScalarBuffer<T>?
     /// Whether projections out of this population carry adjoints back to it: within the step
@@ -157,11 +161,13 @@ private final class PopulationAdjoint<T: KernelScalar> {
         delayedPresynaptic = ScalarBuffer(count: layout.soleDelayedSource == nil ? batch * layout.delayedColumns : 0)
         withinGradient = ScalarBuffer(count: layout.size * layout.withinColumns)
         delayedGradient = ScalarBuffer(count: layout.size * layout.delayedColumns)
+        parameterGradient = population.trainedParameters.map { _ in ScalarBuffer(count: population.size) }
+        parameterScratch = ScalarBuffer(count: population.trainedParameters.isEmpty ? 0 : size)
     }
 
     var bytes: Int {
         (lambda + stateCarry + [ownCarry, delayedCarry, delayedCarryNext, sameStepCarry, spikeAdjoint, currentAdjoint, delayedPresynaptic,
-                                withinGradient, delayedGradient]).map(\.bytes).reduce(0, +)
+                                withinGradient, delayedGradient, parameterScratch] + parameterGradient).map(\.bytes).reduce(0, +)
     }
 
     /// ∂E/∂z_t in full, then, one vectorisable loop per block entry: λ_m = dz·c_m + Σ_q A_qm λ'_q
@@ -184,6 +190,21 @@ private final class PopulationAdjoint<T: KernelScalar> {
         for q in 0..<k {
             stateCarry[q].zero()
             for m in 0..<k { blocks.stateJacobian[m][q].accumulateProduct(into: stateCarry[q].pointer, with: lambda[m].pointer, count: size) }
+        }
+        accumulateParameterGradients(blocks: blocks)
+    }
+
+    /// dE/dθ_j += Σ_b Σ_m λ_t^m ∂F_m/∂θ + ∂E/∂z_t ∂z_t/∂θ: the step's direct use of each
+    /// trained parameter, weighted by the adjoints of what it produced.
+    private func accumulateParameterGradients(blocks: BlockValues<T>) {
+        let n = layout.size, size = batch * n
+        for (q, gradient) in parameterGradient.enumerated() {
+            parameterScratch.zero()
+            for m in 0..<stateCount { blocks.parameterGain[m][q].accumulateProduct(into: parameterScratch.pointer, with: lambda[m].pointer, count: size) }
+            blocks.spikeParameterGain[q].accumulateProduct(into: parameterScratch.pointer, with: spikeAdjoint.pointer, count: size)
+            for b in 0..<batch {
+                for j in 0..<n { gradient[j] += parameterScratch[b * n + j] }
+            }
         }
     }
 

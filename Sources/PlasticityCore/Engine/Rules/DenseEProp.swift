@@ -9,7 +9,8 @@ import PlasticityBase
 ///
 /// with 𝐃 (Nk × Nk), 𝐁 (Nk × N), 𝐂 (N × Nk) block-diagonal and 𝐗 (N × Θ_p) the direct input
 /// term over the population's own weights. O(N²k²·Θ) = O(N³·(N+I)) per step: the baseline
-/// that shows what the annotations buy.
+/// that shows what the annotations buy. Trained neuron parameters are traced as `EProp`
+/// traces them (`ParameterTraces`): per neuron, they have no sparsity to forgo.
 final class DenseEProp<T: KernelScalar>: InfluenceRecursion {
     typealias Scalar = T
     let state: InfluenceState<T>
@@ -22,7 +23,7 @@ final class DenseEProp<T: KernelScalar>: InfluenceRecursion {
 
     init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions, deferred: Bool) throws {
         state = try InfluenceState(network: network, parameters: parameters, batch: batch, options: options, deferred: deferred,
-                                   layouts: { InfluenceLayout(populations: [network.layouts[$0]]) }, deep: options.deepFeedback)
+                                   layouts: { InfluenceLayout(populations: [network.layouts[$0]]) }, deep: options.deepFeedback, ownParameterTraces: true)
         let shapes = state.populations.map { (n: $0.size, k: $0.stateCount, theta: $0.layout.count) }
         recurrence = shapes.map { ScalarBuffer(count: $0.n * $0.k * $0.n * $0.k) }
         gains = shapes.map { ScalarBuffer(count: $0.n * $0.k * $0.n) }

@@ -10,6 +10,8 @@ final class EProp<T: KernelScalar>: OnlineRule {
     /// Per population: traces on x̂ (nil without within-step columns) and on ẑ (nil without delayed ones).
     private let withinTraces: [EligibilityTraces<T>?]
     private let delayedTraces: [EligibilityTraces<T>?]
+    /// Per population: traces of its trained neuron parameters (nil: none trained).
+    private let parameterTraces: [ParameterTraces<T>?]
     private let readoutGradient: ReadoutGradient<T>
     private let learningSignals: LearningSignals<T>
     /// ∂E/∂z_t directly on each population's spikes (B×N_p), if any.
@@ -25,6 +27,7 @@ final class EProp<T: KernelScalar>: OnlineRule {
         }
         withinTraces = network.layouts.enumerated().map { traces($1.withinColumns, $0) }
         delayedTraces = network.layouts.enumerated().map { traces($1.delayedColumns, $0) }
+        parameterTraces = network.populations.map { ParameterTraces(population: $0, batch: batch, readoutDecay: network.readoutDecay, deferred: deferredSteps != nil) }
         readoutGradient = ReadoutGradient(network: network, batch: batch, deferred: deferredSteps != nil)
         learningSignals = try LearningSignals(network: network, batch: batch, feedback: options.feedback, deep: options.deepFeedback, deferred: deferredSteps != nil)
         spikeErrors = try options.spikeError.map { try SpikeErrors.split($0, network: network, batch: batch) }
@@ -32,6 +35,7 @@ final class EProp<T: KernelScalar>: OnlineRule {
 
     func resetTraces() {
         (withinTraces + delayedTraces).forEach { $0?.reset() }
+        parameterTraces.forEach { $0?.reset() }
         readoutGradient.reset()
     }
 
@@ -41,6 +45,7 @@ final class EProp<T: KernelScalar>: OnlineRule {
             let signal = UnsafePointer(learningSignals.values[p].pointer), direct = spikeErrors.map { UnsafePointer($0[p].pointer) }
             withinTraces[p]?.step(presynaptic: population.presynaptic.pointer, blocks: population.blocks, signal: signal, spikeError: direct)
             delayedTraces[p]?.step(presynaptic: population.delayedPresynaptic, blocks: population.blocks, signal: signal, spikeError: direct)
+            parameterTraces[p]?.step(blocks: population.blocks, signal: signal, spikeError: direct)
         }
         readoutGradient.learn(spikes: forward.readSpikes, activeSpikes: forward.activeReadSpikes, delta: delta)
     }
@@ -51,6 +56,7 @@ final class EProp<T: KernelScalar>: OnlineRule {
             let signal = UnsafePointer(learningSignals.values[p].pointer)
             withinTraces[p]?.finishDeferred(signal: signal)
             delayedTraces[p]?.finishDeferred(signal: signal)
+            parameterTraces[p]?.finishDeferred(signal: signal)
         }
         readoutGradient.finishDeferred(delta: delta)
     }
@@ -61,13 +67,14 @@ final class EProp<T: KernelScalar>: OnlineRule {
         let none = ScalarBuffer<T>(count: 0)
         let gradients = GradientAssembly.assemble(network: forward.network, within: withinTraces.map { $0?.gradient ?? none },
                                                   delayed: delayedTraces.map { $0?.gradient ?? none },
-                                                  readoutWeights: readoutGradient.weightGradient, readoutBias: readoutGradient.biasGradient)
+                                                  readoutWeights: readoutGradient.weightGradient, readoutBias: readoutGradient.biasGradient,
+                                                  neuronParameters: parameterTraces.map { $0?.takeGradients() ?? [] })
         ((withinTraces + delayedTraces).compactMap { $0?.gradient } + [readoutGradient.weightGradient, readoutGradient.biasGradient]).forEach { $0.zero() }
         return gradients
     }
 
     var storageBytes: Int {
-        (withinTraces + delayedTraces).reduce(0) { $0 + ($1?.bytes ?? 0) } + readoutGradient.bytes + learningSignals.bytes
+        (withinTraces + delayedTraces).reduce(0) { $0 + ($1?.bytes ?? 0) } + parameterTraces.reduce(0) { $0 + ($1?.bytes ?? 0) } + readoutGradient.bytes + learningSignals.bytes
             + (spikeErrors?.map(\.bytes).reduce(0, +) ?? 0)
     }
 }

@@ -1,15 +1,18 @@
 import PlasticityBase
 
 /// Turns the rules' internal gradient layouts — per population, W_in (within-step projections
-/// and the bias column) and W_rec (delayed projections) as N × columns matrices, and the
-/// readout's C × ΣN_read weights — into named tensors, with masked entries zero.
+/// and the bias column) and W_rec (delayed projections) as N × columns matrices, the
+/// readout's C × ΣN_read weights, and each trained neuron parameter's gradient per neuron —
+/// into named tensors, with masked entries zero and a shared parameter's gradient summed
+/// over its neurons.
 enum GradientAssembly {
     /// - Parameters:
     ///   - within: per population (step order), N × withinColumns, row j at j·withinColumns.
     ///   - delayed: per population, N × delayedColumns.
     ///   - readoutWeights: C × ΣN_read.
+    ///   - neuronParameters: per population, per trained parameter, N values (empty: none).
     static func assemble<T>(network: Network, within: [ScalarBuffer<T>], delayed: [ScalarBuffer<T>],
-                            readoutWeights: ScalarBuffer<T>, readoutBias: ScalarBuffer<T>) -> ParameterSet<T> {
+                            readoutWeights: ScalarBuffer<T>, readoutBias: ScalarBuffer<T>, neuronParameters: [[ScalarBuffer<T>]]) -> ParameterSet<T> {
         var result = ParameterSet<T>(zerosFor: network)
         for (p, layout) in network.layouts.enumerated() {
             func slice(_ blocks: [PopulationLayout.Block], _ source: ScalarBuffer<T>, columns: Int) {
@@ -41,6 +44,13 @@ enum GradientAssembly {
             column += n
         }
         result[Network.readoutBiasName] = Array(UnsafeBufferPointer(start: readoutBias.pointer, count: outputs))
+        for (p, gradients) in neuronParameters.enumerated() {
+            let population = network.populations[p]
+            for (q, gradient) in zip(population.trainedParameters, gradients) {
+                let perNeuron = Array(UnsafeBufferPointer(start: gradient.pointer, count: population.size))
+                result[network.parameterName(p, population.parameters[q].name)] = population.parameters[q].isPerNeuron ? perNeuron : [perNeuron.reduce(0, +)]
+            }
+        }
         return result
     }
 }

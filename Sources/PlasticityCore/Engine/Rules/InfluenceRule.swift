@@ -21,7 +21,7 @@ final class PopulationInfluence<T: KernelScalar> {
         stateCount = population.neuron.stateCount
         influence = ScalarBuffer(count: population.batch * size * stateCount * layout.count)
         spikeSensitivity = ScalarBuffer(count: population.batch * size * layout.count)
-        sensitivityGradient = SensitivityGradient(layout: layout, hidden: size, batch: population.batch, readoutDecay: readoutDecay, deferred: deferred)
+        sensitivityGradient = SensitivityGradient(parameterCount: layout.count, hidden: size, batch: population.batch, readoutDecay: readoutDecay, deferred: deferred)
     }
 
     func reset() {
@@ -43,21 +43,29 @@ final class InfluenceState<T: KernelScalar> {
     let learningSignals: LearningSignals<T>
     /// ∂E/∂z_t directly on each population's spikes (B×N_p), if any.
     let spikeErrors: [ScalarBuffer<T>]?
+    /// Per population, e-prop's traces of its own trained parameters, when the layouts do not
+    /// track them (dense e-prop).
+    let parameterTraces: [ParameterTraces<T>?]
 
     /// - Parameters:
     ///   - layouts: the θ each population's influence is taken over (by population).
     ///   - deep: the learning signal of populations the readout does not read (nil: none).
+    ///   - ownParameterTraces: trace trained neuron parameters as e-prop does, outside θ.
     init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions, deferred: Bool,
-         layouts: (Int) -> InfluenceLayout, deep: DeepFeedback?) throws {
+         layouts: (Int) -> InfluenceLayout, deep: DeepFeedback?, ownParameterTraces: Bool) throws {
         forward = try ForwardPass(network: network, parameters: parameters, batch: batch, spikes: options.spikes)
         populations = forward.populations.map { PopulationInfluence(population: $0, layout: layouts($0.index), readoutDecay: network.readoutDecay, deferred: deferred) }
         readoutGradient = ReadoutGradient(network: network, batch: batch, deferred: deferred)
         learningSignals = try LearningSignals(network: network, batch: batch, feedback: options.feedback, deep: deep, deferred: deferred)
         spikeErrors = try options.spikeError.map { try SpikeErrors.split($0, network: network, batch: batch) }
+        parameterTraces = network.populations.map { population in
+            ownParameterTraces ? ParameterTraces(population: population, batch: batch, readoutDecay: network.readoutDecay, deferred: deferred) : nil
+        }
     }
 
     var bytes: Int {
         populations.map(\.bytes).reduce(0, +) + readoutGradient.bytes + learningSignals.bytes + (spikeErrors?.map(\.bytes).reduce(0, +) ?? 0)
+            + parameterTraces.reduce(0) { $0 + ($1?.bytes ?? 0) }
     }
 }
 
@@ -77,6 +85,7 @@ extension InfluenceRecursion {
 
     func resetTraces() {
         state.populations.forEach { $0.reset() }
+        state.parameterTraces.forEach { $0?.reset() }
         state.readoutGradient.reset()
     }
 
@@ -84,8 +93,10 @@ extension InfluenceRecursion {
         updateInfluence()
         state.learningSignals.compute(delta: delta, forward: forward)
         for tracked in state.populations {
-            tracked.sensitivityGradient.accumulate(sensitivity: tracked.spikeSensitivity.pointer, signal: state.learningSignals.values[tracked.population].pointer,
-                                                   spikeError: state.spikeErrors.map { UnsafePointer($0[tracked.population].pointer) })
+            let p = tracked.population
+            let signal = UnsafePointer(state.learningSignals.values[p].pointer), spikeError = state.spikeErrors.map { UnsafePointer($0[p].pointer) }
+            tracked.sensitivityGradient.accumulate(sensitivity: tracked.spikeSensitivity.pointer, signal: signal, spikeError: spikeError)
+            state.parameterTraces[p]?.step(blocks: forward.populations[p].blocks, signal: signal, spikeError: spikeError)
         }
         state.readoutGradient.learn(spikes: forward.readSpikes, activeSpikes: forward.activeReadSpikes, delta: delta)
     }
@@ -93,7 +104,9 @@ extension InfluenceRecursion {
     func finishDeferred(delta: UnsafePointer<Scalar>) {
         state.learningSignals.compute(delta: delta, forward: forward)
         for tracked in state.populations {
-            tracked.sensitivityGradient.finishDeferred(signal: state.learningSignals.values[tracked.population].pointer)
+            let signal = UnsafePointer(state.learningSignals.values[tracked.population].pointer)
+            tracked.sensitivityGradient.finishDeferred(signal: signal)
+            state.parameterTraces[tracked.population]?.finishDeferred(signal: signal)
         }
         state.readoutGradient.finishDeferred(delta: delta)
     }
@@ -102,14 +115,17 @@ extension InfluenceRecursion {
         let network = forward.network
         let within = network.layouts.map { ScalarBuffer<Scalar>(count: $0.size * $0.withinColumns) }
         let delayed = network.layouts.map { ScalarBuffer<Scalar>(count: $0.size * $0.delayedColumns) }
+        let parameters = network.populations.indices.map { p in
+            state.parameterTraces[p]?.takeGradients() ?? network.populations[p].trainedParameters.map { _ in ScalarBuffer<Scalar>(count: network.populations[p].size) }
+        }
         for tracked in state.populations {
-            tracked.layout.add(tracked.sensitivityGradient.gradient.pointer, within: within, delayed: delayed)
+            tracked.layout.add(tracked.sensitivityGradient.gradient.pointer, within: within, delayed: delayed, parameters: parameters)
             tracked.sensitivityGradient.gradient.zero()
         }
         let readout = state.readoutGradient
         readout.collectGradient()
         let result = GradientAssembly.assemble(network: network, within: within, delayed: delayed,
-                                               readoutWeights: readout.weightGradient, readoutBias: readout.biasGradient)
+                                               readoutWeights: readout.weightGradient, readoutBias: readout.biasGradient, neuronParameters: parameters)
         [readout.weightGradient, readout.biasGradient].forEach { $0.zero() }
         return result
     }

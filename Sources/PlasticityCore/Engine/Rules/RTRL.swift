@@ -4,9 +4,12 @@ import PlasticityBase
 /// population's state on every weight, M_t^p = dh_t^p/dθ, including every coupling between
 /// neurons. Per step, batch element and neuron j of population p:
 ///
-/// M_t^{j,m} = Σ_n A_t^{j,mn} M_{t−1}^{j,n} + r_t^{j,m} dz_{t−1}^j/dθ + b_t^{j,m} (K^j + ∂I_t^j/∂θ|direct),
+/// M_t^{j,m} = Σ_n A_t^{j,mn} M_{t−1}^{j,n} + r_t^{j,m} dz_{t−1}^j/dθ + b_t^{j,m} (K^j + ∂I_t^j/∂θ|direct) + ∂F_m^j/∂θ|direct,
 /// K = Σ_{q→p delayed} W_qp dz_{t−1}^q/dθ + Σ_{q→p within} W_qp dz_t^q/dθ,
-/// dz_t^j/dθ = Σ_m c_t^{j,m} M_t^{j,m}.
+/// dz_t^j/dθ = Σ_m c_t^{j,m} M_t^{j,m} + ∂z_t^j/∂θ|direct,
+///
+/// where the direct terms in F and z are those of the trained neuron parameters (θ holds
+/// them after the weights, `InfluenceLayout`).
 ///
 /// Populations advance in step order, so a within-step source's dz_t/dθ is ready; the delayed
 /// couplings are taken first, from every population's dz_{t−1}/dθ. The coupling costs
@@ -20,9 +23,9 @@ final class RTRL<T: KernelScalar>: InfluenceRecursion {
     private let newRows: ScalarBuffer<T>
 
     init(network: Network, parameters: ParameterSet<T>, batch: Int, options: RuleOptions, deferred: Bool) throws {
-        let layout = InfluenceLayout(populations: network.layouts)
+        let layout = InfluenceLayout(populations: network.layouts) { network.populations[$0] }
         state = try InfluenceState(network: network, parameters: parameters, batch: batch, options: options, deferred: deferred,
-                                   layouts: { _ in layout }, deep: nil)
+                                   layouts: { _ in layout }, deep: nil, ownParameterTraces: false)
         coupling = network.layouts.map { population in
             let coupled = (population.within + population.delayed).contains { if case .population = $0.source { return true } else { return false } }
             return ScalarBuffer(count: coupled ? population.size * layout.count : 0)
@@ -70,6 +73,10 @@ final class RTRL<T: KernelScalar>: InfluenceRecursion {
                                                       delayed: population.delayedPresynaptic) { index, x in
                         for m in 0..<k { rows[m * theta + index] += gains[m] * x }
                     }
+                    let parameterColumns = tracked.layout.parameterColumns(population: p, neuron: j)
+                    for (q, column) in parameterColumns.enumerated() {
+                        for m in 0..<k { rows[m * theta + column] += blocks.parameterGain[m][q][element] }
+                    }
                     spikeRow.update(repeating: 0, count: theta)
                     for m in 0..<k {
                         let c = blocks.spikeGradient[m][element]
@@ -77,6 +84,7 @@ final class RTRL<T: KernelScalar>: InfluenceRecursion {
                         let source = rows + m * theta
                         for index in 0..<theta { spikeRow[index] += c * source[index] }
                     }
+                    for (q, column) in parameterColumns.enumerated() { spikeRow[column] += blocks.spikeParameterGain[q][element] }
                 }
             }
         }

@@ -18,7 +18,7 @@ struct ModelFileEvaluator {
             if let bound = states[name] ?? stepInputs[name] { return bound }
             switch declarations[name] {
             case .definition(let inner): return value(of: inner)
-            case .parameter: return Sym(parameters[name])
+            case .parameter: return parameters.symbol(name)
             // The checker refuses unknown names and step inputs in the spike argument.
             case .state, nil: return Sym(.nan)
             }

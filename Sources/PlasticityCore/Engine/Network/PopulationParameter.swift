@@ -1,0 +1,54 @@
+import PlasticityBase
+
+/// A model parameter that a population holds as data instead of folding it into its compiled
+/// step: one value per neuron (heterogeneous) or one shared by the population, fixed or
+/// trained. A trained one is a named tensor (`population.parameter`) with a gradient in every
+/// rule; after each optimiser step it is projected back into the model's valid range.
+public struct PopulationParameter: Sendable, Equatable {
+    public let name: String
+    /// One value per neuron, or one value shared by every neuron of the population. For a
+    /// trained parameter these are the initial values.
+    public let values: [Double]
+    public let trainable: Bool
+
+    public init(name: String, values: [Double], trainable: Bool) {
+        self.name = name
+        self.values = values
+        self.trainable = trainable
+    }
+
+    /// Whether every neuron has its own value.
+    public var isPerNeuron: Bool { values.count > 1 }
+}
+
+extension Network.Population {
+    /// The parameters match the neuron's parameter inputs, with one value or one per neuron,
+    /// each finite and within the model's range.
+    func checkParameters() throws {
+        let inputs = neuron.parameterInputs
+        guard parameters.map(\.name) == inputs else {
+            throw PlasticityError.invalidConfiguration("population '\(name)': its parameter data (\(parameters.map(\.name).joined(separator: ", "))) does not match the parameter inputs its model was compiled with (\(inputs.joined(separator: ", ")))")
+        }
+        for (parameter, range) in zip(parameters, neuron.parameterInputRanges) {
+            guard parameter.values.count == 1 || parameter.values.count == size else {
+                throw PlasticityError.shapeMismatch(name: "parameter \(parameter.name) of population '\(name)'", expected: "1 value or \(size) (one per neuron)",
+                                                    found: "\(parameter.values.count) values")
+            }
+            if let index = parameter.values.firstIndex(where: { !$0.isFinite || !range.contains($0) }) {
+                throw PlasticityError.parameterOutOfRange(model: neuron.name, name: "\(parameter.name) of neuron \(index) in population '\(name)'", value: parameter.values[index],
+                                                          range: "\(formatConstant(range.lowerBound))...\(formatConstant(range.upperBound))")
+            }
+        }
+    }
+}
+
+extension Network.Population {
+    /// A population of `model` holding `parameters` as data: the model is compiled with them
+    /// as inputs of its step (the others at `configuration`'s values, folded).
+    public init(name: String, model: ModelDescription, configuration: ModelConfiguration = .init(), size: Int, bias: Bool = true,
+                parameters: [PopulationParameter]) throws {
+        var configuration = configuration
+        configuration.parameterInputs = parameters.map(\.name)
+        self.init(name: name, neuron: try CompiledNeuron(model: model, configuration: configuration), size: size, bias: bias, parameters: parameters)
+    }
+}
