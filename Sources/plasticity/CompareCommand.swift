@@ -51,7 +51,7 @@ struct Compare: ParsableCommand {
     func run() throws {
         let selected = rules.rules
         let registry = try pluginOptions.loadRegistry()
-        let net = try graph.build(model: model, configuration: try settings.configuration(), registry: registry, shape: network.shape, sizesFromData: false)
+        let net = try graph.build(model: model, settings: try settings.settings(), registry: registry, shape: network.shape, sizesFromData: false)
         var generator = SeededGenerator(seed: seed)
         let parameters = ParameterSet<Float>(randomFor: net, seed: seed, inputGain: 4, recurrentGain: 1)
         let inputs = (0..<(steps * batch * net.inputs)).map { _ in Double.random(in: 0..<1, using: &generator) < inputRate ? Float(1) : 0 }
@@ -81,7 +81,7 @@ struct Compare: ParsableCommand {
         let dataset = try task.dataset()
         let shape = NetworkShape(inputs: dataset.inputCount, hidden: network.hidden, outputs: dataset.outputCount, recurrent: network.recurrent,
                                  bias: true, readoutDecay: network.readoutDecay)
-        let net = try graph.build(model: model, configuration: try settings.configuration(), registry: registry, shape: shape)
+        let net = try graph.build(model: model, settings: try settings.settings(), registry: registry, shape: shape)
         let batchSize = Swift.min(32, dataset.count(.training))
         return try rules.map { rule in
             let perStep = CostModel(network: net, workload: Workload(batch: batchSize, steps: dataset.steps), deepFeedback: options.deepFeedback)
@@ -149,6 +149,12 @@ struct ComparisonReport {
         lines += alignedColumns(rows)
         lines.append("")
         lines.append("ratio agreement: (measured/predicted) relative to the fastest rule; 1 = the cost model ranks it exactly as measured")
+        for entry in comparison.rules where !entry.parameterAgreement.isEmpty {
+            let parts = entry.parameterAgreement.map { agreement in
+                "\(agreement.tensor) cos \(agreement.cosine.map { String(format: "%.6f", $0) } ?? "—"), rel. error \(agreement.relativeError.map { String(format: "%.2e", $0) } ?? "—")"
+            }
+            lines.append("\(entry.rule.rawValue) neuron parameters vs \(reference): \(parts.joined(separator: "; "))")
+        }
         for entry in comparison.rules where !entry.exactness.isExact {
             lines.append("\(entry.rule.rawValue) is approximate: \(entry.exactness.reasons.joined(separator: "; "))")
         }

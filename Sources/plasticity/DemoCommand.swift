@@ -26,7 +26,7 @@ struct Demo: ParsableCommand {
         task.testExamples = Swift.max(32, trainExamples / 4)
         let dataset = try EvidenceAccumulation(task)
         let shape = NetworkShape(inputs: dataset.inputCount, hidden: hidden, outputs: 2, recurrent: true, bias: true)
-        let network = try graph.build(model: "ALIF", configuration: ModelConfiguration(parameters: ["tauAdaptation": 200, "beta": 1.0]),
+        let network = try graph.build(model: "ALIF", settings: PopulationSettings(sources: ["tauAdaptation": .constant(200), "beta": .constant(1.0)]),
                                       registry: try pluginOptions.loadRegistry(), shape: shape)
         print("Evidence accumulation (Bellec et al. 2020): 7 cues, \(task.delaySteps)-step delay, recall; \(dataset.steps) steps per trial")
         print("network: \(NetworkSummary(network).description); \(trainExamples) training trials, \(epochs) epochs, Adam")

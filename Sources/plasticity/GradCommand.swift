@@ -120,13 +120,13 @@ struct Grad: ParsableCommand {
         let network: Network
         if graph.fromFile {
             let inputCount = batchArrays["inputs"].flatMap { $0.shape.count == 3 ? $0.shape[2] : nil }
-            network = try graph.build(model: model, configuration: try settings.configuration(), registry: registry,
+            network = try graph.build(model: model, settings: try settings.settings(), registry: registry,
                                       shape: NetworkShape(inputs: inputCount ?? 0, hidden: 1, outputs: try NetworkArrays.readoutSize(weightArrays, file: weights)),
                                       sizesFromData: inputCount != nil)
         } else {
             guard graph.mix == nil else { throw ValidationError("grad takes a mixed population from a --network file (its sizes cannot be read off the weights)") }
             let shape = try NetworkArrays.shortFormShape(weightArrays, file: weights, layers: graph.layers, readoutDecay: readoutDecay)
-            network = try graph.build(model: model, configuration: try settings.configuration(), registry: registry, shape: shape)
+            network = try graph.build(model: model, settings: try settings.settings(), registry: registry, shape: shape)
         }
         let parameters: ParameterSet<T> = try NetworkArrays.readWeights(weightArrays, file: weights, network: network)
         let batch: (inputs: [T], steps: Int, batch: Int, loss: Loss<T>) = try NetworkArrays.readBatch(batchArrays, file: inputs, network: network, lossKind: loss)

@@ -30,22 +30,32 @@ struct GraphOptions: ParsableArguments {
     var fromFile: Bool { network != nil }
 
     /// The network these options describe, with `shape` giving the sizes of the short forms;
-    /// `configuration` compiles `model` (models mixed in get only its surrogate).
+    /// `settings` (values, per-neuron values, trained parameters, surrogate) apply to every
+    /// population of `model` (models mixed in get only its surrogate).
     /// A network file takes its inputs and outputs from `shape` when they come from data
     /// (`sizesFromData`, and then they must agree with any the file states); otherwise the
-    /// file's own win and `shape`'s fill in what it leaves out.
-    func build(model: String?, configuration: ModelConfiguration, registry: ModelRegistry, shape: NetworkShape, sizesFromData: Bool = true) throws -> Network {
+    /// file's own win and `shape`'s fill in what it leaves out. Its distributions draw from
+    /// `settings.seed`.
+    func build(model: String?, settings: PopulationSettings, registry: ModelRegistry, shape: NetworkShape, sizesFromData: Bool = true) throws -> Network {
         if let network {
             let file = try NetworkFile.load(network)
             return try file.build(registry: registry, inputs: sizesFromData || file.inputs == nil ? shape.inputs : nil,
-                                  outputs: sizesFromData || file.outputs == nil ? shape.outputs : nil)
+                                  outputs: sizesFromData || file.outputs == nil ? shape.outputs : nil, seed: settings.seed,
+                                  loadArray: NetworkArrays.parameterArray)
         }
         guard let model else { throw ValidationError("name the neuron model with --model, or give a --network file") }
-        let neuron = try registry.model(named: model).compile(configuration)
+        let description = try registry.model(named: model).model
         var stacked = shape
         stacked.layers = layers
-        guard let mix else { return try Network(shape: stacked, neuron: neuron) }
-        return try Network.mixed([(neuron, shape.hidden)] + mix.compile(registry: registry, surrogate: configuration.surrogate), shape: shape)
+        let makePopulation = { (name: String) in
+            try Network.Population(name: name, model: description, size: shape.hidden, bias: shape.bias, settings: settings, loadArray: NetworkArrays.parameterArray)
+        }
+        guard let mix else { return try Network(shape: stacked, population: makePopulation) }
+        let main = try makePopulation("main")
+        guard main.parameters.isEmpty else {
+            throw ValidationError("per-neuron or trained parameters apply to one model; with --mix, state them per population in a --network file")
+        }
+        return try Network.mixed([(main.neuron, shape.hidden)] + mix.compile(registry: registry, surrogate: settings.surrogate), shape: shape)
     }
 }
 

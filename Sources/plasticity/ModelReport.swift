@@ -14,7 +14,8 @@ struct ModelReport {
         let specs = model.model.parameters
         let width = specs.map(\.name.count).max() ?? 0
         for (spec, resolved) in zip(specs, neuron.parameters) {
-            lines.append("  \(spec.name.padding(toLength: width, withPad: " ", startingAt: 0)) = \(resolved.value)  \(spec.summary)")
+            let value = neuron.parameterInputs.contains(spec.name) ? "per neuron (an input of the step)" : "\(resolved.value)"
+            lines.append("  \(spec.name.padding(toLength: width, withPad: " ", startingAt: 0)) = \(value)  \(spec.summary)")
         }
         lines.append("surrogate: \(neuron.surrogate.key)")
         lines.append("coupling across neurons: \(neuron.structure.coupling.rawValue)")
@@ -33,6 +34,15 @@ struct ModelReport {
         lines.append("varying entries (computed per neuron and step by the fused kernel):")
         for entry in neuron.varyingEntries {
             lines.append("  \(label(entry)) = \(neuron.expression(of: entry))")
+        }
+        if !neuron.parameterInputs.isEmpty {
+            lines.append("")
+            lines.append("parameter gains (computed per neuron and step when the parameter is trained):")
+            for q in neuron.parameterInputs.indices {
+                for entry in neuron.parameterEntries(q) {
+                    lines.append("  \(label(entry)) = \(neuron.expression(of: entry))")
+                }
+            }
         }
         lines.append("")
         lines.append("e-prop eligibility trace components:")

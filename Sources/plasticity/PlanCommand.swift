@@ -69,7 +69,7 @@ struct PlanCommand: ParsableCommand {
     }
 
     func run() throws {
-        let built = try graph.build(model: model, configuration: try settings.configuration(), registry: try pluginOptions.loadRegistry(), shape: network.shape,
+        let built = try graph.build(model: model, settings: try settings.settings(), registry: try pluginOptions.loadRegistry(), shape: network.shape,
                                     sizesFromData: false)
         let plan = try Planner.plan(network: built, workload: Workload(batch: batch, steps: steps, inputDensity: inputDensity),
                                     memoryBudget: try MemorySize.parse(planOptions.memory), policy: planOptions.policy)

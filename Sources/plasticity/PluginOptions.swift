@@ -33,22 +33,49 @@ struct PluginOptions: ParsableArguments {
 
 /// Parameter settings and surrogate choice for one model.
 struct ModelSettings: ParsableArguments {
-    @Option(name: .customLong("set"), help: "Set a model parameter, e.g. --set tauMembrane=30. Repeatable.")
+    @Option(name: .customLong("set"), help: "Set a model parameter: one value (--set tauMembrane=30), or one per neuron from \(ParameterSource.forms) (--set tauMembrane=uniform(5,50)). Repeatable.")
     var assignments: [String] = []
 
     @Option(help: "Surrogate derivative: \(SurrogateParser.families.joined(separator: ", ")), optionally with parameters, e.g. 'fast-sigmoid(slope=25)'.")
     var surrogate: String?
 
+    @Option(name: .customLong("train-parameters"), help: "Model parameters to learn with the weights, comma-separated: NAME (one value per neuron) or NAME:shared (one per population), e.g. tauMembrane,beta:shared. Kept within the model's valid range.",
+            transform: { $0.split(separator: ",").map(String.init) })
+    var trainedParameters: [String] = []
+
+    @Option(help: "Seed of the per-neuron parameter draws (--set NAME=uniform(…) and the like).")
+    var parameterSeed: UInt64 = 1
+
+    /// The model as one population of it is compiled: single values folded, per-neuron and
+    /// trained parameters as inputs of the step (their values are in `settings`).
     func configuration() throws -> ModelConfiguration {
-        var parameters: [String: Double] = [:]
+        let settings = try settings()
+        var parameters: [String: Double] = [:], inputs = Set(settings.trained.keys)
+        for (name, source) in settings.sources {
+            if case .constant(let value) = source { parameters[name] = value } else { inputs.insert(name) }
+        }
+        return ModelConfiguration(parameters: parameters, surrogate: settings.surrogate, parameterInputs: inputs.sorted())
+    }
+
+    /// Everything stated for the model's populations.
+    func settings() throws -> PopulationSettings {
+        var sources: [String: ParameterSource] = [:]
         for assignment in assignments {
             let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let value = Double(parts[1]) else {
-                throw ValidationError("--set expects name=value, got '\(assignment)'")
+            guard parts.count == 2, !parts[0].isEmpty else { throw ValidationError("--set expects name=value, got '\(assignment)'") }
+            do {
+                sources[parts[0]] = try ParameterSource.parse(parts[1])
+            } catch {
+                throw ValidationError("--set \(assignment): \(error)")
             }
-            parameters[parts[0]] = value
         }
-        return ModelConfiguration(parameters: parameters, surrogate: try surrogate.map(SurrogateParser.parse))
+        return PopulationSettings(sources: sources, trained: try PopulationSettings.parseTrained(trainedParameters),
+                                  surrogate: try surrogate.map(SurrogateParser.parse), seed: parameterSeed)
+    }
+
+    /// Whether any parameter is per neuron or trained (so the model alone does not describe the populations).
+    var holdsParameterData: Bool {
+        !trainedParameters.isEmpty || ((try? settings().sources.values.contains { !$0.isConstant }) ?? false)
     }
 }
 

@@ -145,7 +145,7 @@ struct Train: ParsableCommand {
     func run() throws {
         let dataset = try task.dataset()
         let shape = NetworkShape(inputs: dataset.inputCount, hidden: hidden, outputs: dataset.outputCount, recurrent: recurrent, bias: true, readoutDecay: readoutDecay)
-        let network = try graph.build(model: model, configuration: try settings.configuration(), registry: try pluginOptions.loadRegistry(), shape: shape)
+        let network = try graph.build(model: model, settings: try settings.settings(), registry: try pluginOptions.loadRegistry(), shape: shape)
         let deferred = try dataset.batch(.training, indices: [0], as: Float.self).loss.isDeferred
         let (rule, options) = try ruleSettings.resolve(network: network, workload: Workload(batch: optimization.batchSize, steps: dataset.steps, deferredLoss: deferred))
         let configuration = optimization.configuration(rule: rule, feedback: options.feedback, deepFeedback: options.deepFeedback)

@@ -109,3 +109,78 @@ struct NeuronParameterTests {
         }
     }
 }
+
+extension NeuronParameterTests {
+    /// One LIF population whose first three neurons have τ = 10 and last two τ = 30 (trained
+    /// per neuron), against two populations of three and two neurons with the same weights
+    /// split by rows and columns: every gradient must agree.
+    @Test("a population with per-neuron τ gives the gradients of its split into populations", arguments: [LearningRuleKind.bptt, .eprop, .rtrl])
+    func splitEquivalence(_ rule: LearningRuleKind) throws {
+        let lif = try TestPlugins.registry.model(named: "LIF").model
+        func population(_ name: String, _ taus: [Double]) throws -> Network.Population {
+            try Network.Population(name: name, model: lif, size: taus.count, parameters: [PopulationParameter(name: "tauMembrane", values: taus, trainable: true)])
+        }
+        let merged = try Network(inputs: 4, populations: [population("hidden", [10, 10, 10, 30, 30])],
+                                 projections: [ProjectionDescription(source: "input", target: "hidden"),
+                                               ProjectionDescription(source: "hidden", target: "hidden", delayed: true)],
+                                 readout: ReadoutDescription(sources: ["hidden"], outputs: 3, decay: 0.4))
+        let fixture = try RuleFixture(network: merged)
+        let split = try Network(inputs: 4, populations: [population("fast", [10, 10, 10]), population("slow", [30, 30])],
+                                projections: ["fast", "slow"].map { ProjectionDescription(source: "input", target: $0) }
+                                    + ["fast", "slow"].flatMap { target in ["fast", "slow"].map { ProjectionDescription(source: $0, target: target, delayed: true) } },
+                                readout: ReadoutDescription(sources: ["fast", "slow"], outputs: 3, decay: 0.4))
+        let rows = ["fast": 0..<3, "slow": 3..<5]
+        /// The block of a row-major matrix with `columns` columns.
+        func block(_ values: [Double], columns: Int, rows: Range<Int>, columnRange: Range<Int>) -> [Double] {
+            rows.flatMap { row in columnRange.map { values[row * columns + $0] } }
+        }
+        func splitSet(_ set: ParameterSet<Double>) -> ParameterSet<Double> {
+            var result = ParameterSet<Double>(zerosFor: split)
+            for (name, range) in rows {
+                result["\(name).input"] = block(set["hidden.input"], columns: 4, rows: range, columnRange: 0..<4)
+                result["\(name).bias"] = Array(set["hidden.bias"][range])
+                result["\(name).tauMembrane"] = Array(set["hidden.tauMembrane"][range])
+                result["readout.\(name)"] = block(set["readout.hidden"], columns: 5, rows: 0..<3, columnRange: range)
+                for (source, sourceRange) in rows {
+                    let projection = source == name ? "\(name).recurrent" : "\(name).\(source).delayed"
+                    result[projection] = block(set["hidden.recurrent"], columns: 5, rows: range, columnRange: sourceRange)
+                }
+            }
+            result["readout.bias"] = set["readout.bias"]
+            return result
+        }
+        let mergedResult = try fixture.gradients(rule)
+        let splitResult = try GradientComputation.run(rule: rule, network: split, parameters: splitSet(fixture.parameters), inputs: fixture.inputs,
+                                                      steps: fixture.steps, batch: fixture.batch, loss: fixture.loss)
+        #expect(mergedResult.spikeCount > 0)
+        #expect(Swift.abs(mergedResult.loss - splitResult.loss) < 1e-12)
+        let expected = splitSet(mergedResult.gradients)
+        for name in expected.names {
+            #expect(relativeError(splitResult.gradients[name], expected[name]) < 1e-10, "\(name)")
+        }
+    }
+}
+
+extension NeuronParameterTests {
+    @Test("what still collapses: a per-neuron τ makes LIF's trace per synapse, a per-neuron threshold does not")
+    func traceStorage() throws {
+        let lif = try TestPlugins.registry.model(named: "LIF")
+        let shared = try lif.compile()
+        #expect(shared.structure.total.entries[0][0] == .constant(Foundation.exp(-1.0 / 20)))
+        #expect(shared.structure.traceStorage == [.perPresynaptic])
+        let perNeuronTau = try lif.compile(ModelConfiguration(parameterInputs: ["tauMembrane"]))
+        #expect(perNeuronTau.structure.total.entries[0][0] == .perNeuron)
+        #expect(perNeuronTau.structure.traceStorage == [.perSynapse])
+        let perNeuronThreshold = try lif.compile(ModelConfiguration(parameterInputs: ["threshold"]))
+        #expect(perNeuronThreshold.structure.total.entries[0][0] == .constant(Foundation.exp(-1.0 / 20)))
+        #expect(perNeuronThreshold.structure.traceStorage == [.perPresynaptic])
+        #expect(perNeuronThreshold.spikeParameterGain[0].constantValue == nil, "the threshold enters the spike directly")
+    }
+
+    @Test("a parameter read as a number cannot be an input, and the error says how to read it")
+    func numberReadRefused() throws {
+        let lif = try TestPlugins.registry.model(named: "LIF")
+        #expect { try lif.compile(ModelConfiguration(parameterInputs: ["resetGradient"])) } throws: { "\($0)".contains("parameters.symbol(\"resetGradient\")") }
+        #expect { try lif.compile(ModelConfiguration(parameterInputs: ["tau"])) } throws: { "\($0)".contains("tauMembrane") }
+    }
+}

@@ -8,17 +8,22 @@ import PlasticityIO
 public enum NetworkArrays {
     /// Reads weights for `network`: one array per tensor, named and shaped as
     /// `Network.tensors` lists them ((rows, columns), or (rows,) for a bias). A missing
-    /// readout bias is zero; any other missing tensor, or an array the network has no tensor
-    /// for, is refused by name.
+    /// readout bias is zero and a missing trained neuron parameter takes its population's
+    /// initial values; any other missing tensor, or an array the network has no tensor for,
+    /// is refused by name, and so is a neuron parameter outside its model's range.
     public static func readWeights<T: KernelScalar>(_ arrays: [String: NumPyArray], file: String, network: Network) throws -> ParameterSet<T> {
         var parameters = ParameterSet<T>(zerosFor: network)
+        parameters.setInitialNeuronParameters(of: network)
+        let trainedNeuronParameters = Set(network.populations.indices.flatMap { p in
+            network.populations[p].trainedParameters.map { network.parameterName(p, network.populations[p].parameters[$0].name) }
+        })
         let tensors = network.tensors
         if let extra = arrays.keys.sorted().first(where: { name in !tensors.contains { $0.name == name } }) {
             throw PlasticityError.shapeMismatch(name: extra, expected: "a tensor of this network (\(tensors.map(\.name).joined(separator: ", ")))", found: "an array in \(file)")
         }
         for tensor in tensors {
             guard let array = arrays[tensor.name] else {
-                if tensor.name == Network.readoutBiasName { continue }
+                if tensor.name == Network.readoutBiasName || trainedNeuronParameters.contains(tensor.name) { continue }
                 throw PlasticityError.missingArray(name: tensor.name, file: file)
             }
             try check(tensor.name, array, tensor.arrayShape)
@@ -27,7 +32,18 @@ public enum NetworkArrays {
         if let bad = parameters.firstNonFiniteTensor {
             throw PlasticityError.malformedArray(name: bad, reason: "contains NaN or infinite values")
         }
+        try network.checkNeuronParameters(parameters)
         return parameters
+    }
+
+    /// A per-neuron parameter array (`--set NAME=FILE.npz:ARRAY`, or a network file's): any
+    /// shape, read in order, every value finite.
+    public static func parameterArray(path: String, name: String) throws -> [Double] {
+        let arrays = try NumPyArchive.read(URL(fileURLWithPath: path))
+        guard let array = arrays[name] else { throw PlasticityError.missingArray(name: name, file: path) }
+        let values = array.doubles
+        guard values.allSatisfy(\.isFinite) else { throw PlasticityError.malformedArray(name: name, reason: "contains NaN or infinite values") }
+        return values
     }
 
     /// The short form (`Network(shape:neuron:)`, `layers` stacked populations) that weights

@@ -15,6 +15,24 @@ public struct ComparedRule: Sendable, Codable {
     /// Against the reference rule's gradient (BPTT, or RTRL when BPTT was skipped).
     public let cosineToReference: Double?
     public let relativeErrorToReference: Double?
+    /// The same agreement for each trained neuron parameter's tensor alone (empty: none trained).
+    public var parameterAgreement: [TensorAgreement] = []
+}
+
+/// How one tensor's gradient agrees with the reference rule's.
+public struct TensorAgreement: Sendable, Codable {
+    public let tensor: String
+    public let cosine: Double?
+    public let relativeError: Double?
+
+    /// Cosine similarity and ‖g − r‖/‖r‖ of `gradient` against `reference` (nil where a norm is zero).
+    init(tensor: String, gradient: [Double], reference: [Double]) {
+        self.tensor = tensor
+        let dot = zip(gradient, reference).map { $0 * $1 }.reduce(0, +)
+        let norm = gradient.map { $0 * $0 }.reduce(0, +).squareRoot(), referenceNorm = reference.map { $0 * $0 }.reduce(0, +).squareRoot()
+        cosine = norm > 0 && referenceNorm > 0 ? dot / (norm * referenceNorm) : nil
+        relativeError = referenceNorm > 0 ? zip(gradient, reference).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot() / referenceNorm : nil
+    }
 }
 
 /// Every requested rule run on the same network, weights and batch.
@@ -66,23 +84,27 @@ public struct RuleComparison: Sendable, Codable {
         let measured = results.values.first.map { CostModel(network: network, workload: workload.measuring(spikes: $0.0.spikeCount, steps: steps, hidden: network.neuronCount),
                                                             deepFeedback: options.deepFeedback) } ?? model
         let reference: LearningRuleKind? = results[.bptt] != nil ? .bptt : results[.rtrl] != nil ? .rtrl : nil
-        let referenceGradient = reference.map { results[$0]!.0.gradients.flattened.map { Double($0) } }
+        let referenceGradients = reference.map { results[$0]!.0.gradients }
+        let neuronParameterTensors = network.populations.indices.flatMap { p in
+            network.populations[p].trainedParameters.map { network.parameterName(p, network.populations[p].parameters[$0].name) }
+        }
         let compared = rules.map { rule -> ComparedRule in
             let exactness = Exactness.of(rule, network: network, feedback: options.feedback, deepFeedback: options.deepFeedback)
             guard let (result, secondsPerStep) = results[rule] else {
                 return ComparedRule(rule: rule, predicted: measured.cost(of: rule), exactness: exactness, skipped: skipped[rule], loss: nil,
                                     secondsPerStep: nil, measuredBytes: nil, cosineToReference: nil, relativeErrorToReference: nil)
             }
-            var cosine: Double?, error: Double?
-            if let referenceGradient {
-                let gradient = result.gradients.flattened.map { Double($0) }
-                let dot = zip(gradient, referenceGradient).map { $0 * $1 }.reduce(0, +)
-                let norm = gradient.map { $0 * $0 }.reduce(0, +).squareRoot(), referenceNorm = referenceGradient.map { $0 * $0 }.reduce(0, +).squareRoot()
-                cosine = norm > 0 && referenceNorm > 0 ? dot / (norm * referenceNorm) : nil
-                error = referenceNorm > 0 ? zip(gradient, referenceGradient).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot() / referenceNorm : nil
+            func doubles(_ values: [T]) -> [Double] { values.map { Double($0) } }
+            let overall = referenceGradients.map { TensorAgreement(tensor: "all", gradient: doubles(result.gradients.flattened), reference: doubles($0.flattened)) }
+            var compared = ComparedRule(rule: rule, predicted: measured.cost(of: rule), exactness: exactness, skipped: nil, loss: result.loss,
+                                        secondsPerStep: secondsPerStep, measuredBytes: result.storageBytes, cosineToReference: overall?.cosine,
+                                        relativeErrorToReference: overall?.relativeError)
+            if let referenceGradients {
+                compared.parameterAgreement = neuronParameterTensors.map {
+                    TensorAgreement(tensor: $0, gradient: doubles(result.gradients[$0]), reference: doubles(referenceGradients[$0]))
+                }
             }
-            return ComparedRule(rule: rule, predicted: measured.cost(of: rule), exactness: exactness, skipped: nil, loss: result.loss,
-                                secondsPerStep: secondsPerStep, measuredBytes: result.storageBytes, cosineToReference: cosine, relativeErrorToReference: error)
+            return compared
         }
         return RuleComparison(model: network.modelNames, network: NetworkSummary(network), workload: measured.workload, reference: reference, rules: compared)
     }

@@ -198,6 +198,8 @@ public final class Trainer {
             guard saved.model == network.modelNames, saved.dataset == dataset.name, saved.network == NetworkSummary(network), saved.configuration == configuration else {
                 throw PlasticityError.invalidCheckpoint(path: checkpoint.path, reason: "was written by a different run (model \(saved.model), task \(saved.dataset), its own configuration); resume with the same options")
             }
+            try saved.parameters.check(against: network)
+            try network.checkNeuronParameters(saved.parameters)
             state = saved
         } else {
             let parameters = initialParameters ?? ParameterSet(randomFor: network, seed: configuration.seed, inputGain: configuration.inputGain,
@@ -310,6 +312,7 @@ public final class Trainer {
         if let clip = configuration.clipNorm { gradients.clip(norm: clip) }
         var parameters = state.parameters
         state.optimizer.update(&parameters, gradients: gradients, rate: configuration.learningRate(step: step, total: total))
+        network.finishNeuronParameterUpdate(&parameters, previous: state.parameters)
         if let bad = parameters.firstNonFiniteTensor { throw PlasticityError.nonFinite(quantity: "weight tensor \(bad)", value: "NaN or infinity", location: location) }
         state.parameters = parameters
         state.firingRates = result.firingRates(steps: batch.steps, batch: batch.batch)

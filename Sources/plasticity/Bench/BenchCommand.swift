@@ -65,9 +65,12 @@ struct BenchOptions: ParsableArguments {
     /// A runner for `model` (or another model, for benchmarks that compare models).
     func runner(model name: String? = nil) throws -> BenchRunner {
         let registry = try pluginOptions.loadRegistry()
-        let configuration = try settings.configuration()
-        let neuron = try registry.model(named: name ?? model).compile(configuration)
-        return BenchRunner(neuron: neuron, mixed: try mix?.compile(registry: registry, surrogate: configuration.surrogate) ?? [], options: self)
+        let settings = try settings.settings()
+        let description = try registry.model(named: name ?? model).model
+        if mix != nil, settings.sources.values.contains(where: { !$0.isConstant }) || !settings.trained.isEmpty {
+            throw ValidationError("per-neuron or trained parameters apply to one model; they cannot be combined with --mix here")
+        }
+        return BenchRunner(model: description, settings: settings, mixed: try mix?.compile(registry: registry, surrogate: settings.surrogate) ?? [], options: self)
     }
 
     /// The benchmarked network in words, for reports: the model, and the layers or the mix.
@@ -160,8 +163,10 @@ struct BenchReport: Codable {
 
 /// Runs one rule on random Poisson input and returns per-step times of each repetition.
 struct BenchRunner {
-    let neuron: CompiledNeuron
-    /// Models mixed into the population beside N neurons of `neuron` (`--mix`).
+    let model: ModelDescription
+    /// `--set` and `--train-parameters`: what each population of `model` holds.
+    let settings: PopulationSettings
+    /// Models mixed into the population beside N neurons of `model` (`--mix`).
     let mixed: [(neuron: CompiledNeuron, size: Int)]
     let options: BenchOptions
 
@@ -169,7 +174,11 @@ struct BenchRunner {
     /// mixed population.
     func network(hidden: Int, recurrent: Bool? = nil) throws -> Network {
         let shape = NetworkShape(inputs: options.inputs, hidden: hidden, outputs: options.outputs, recurrent: recurrent ?? options.recurrent, layers: options.layers)
-        return mixed.isEmpty ? try Network(shape: shape, neuron: neuron) : try Network.mixed([(neuron, hidden)] + mixed, shape: shape)
+        let population = { (name: String) in
+            try Network.Population(name: name, model: model, size: hidden, bias: shape.bias, settings: settings, loadArray: NetworkArrays.parameterArray)
+        }
+        guard !mixed.isEmpty else { return try Network(shape: shape, population: population) }
+        return try Network.mixed([(try population("main").neuron, hidden)] + mixed, shape: shape)
     }
     /// The probability of an input spike per channel and step.
     static let inputRate = 0.05
@@ -215,7 +224,6 @@ struct BenchScaling: ParsableCommand {
 
     func run() throws {
         let runner = try options.runner()
-        let neuron = runner.neuron
         let sizes = sizes.values
         var points: [BenchPoint] = []
         for rule in options.selectedRules() {
@@ -247,7 +255,7 @@ struct BenchScaling: ParsableCommand {
                 exponents[rule.rawValue] = Self.slope(measured.map { (Foundation.log(Double($0.hidden)), Foundation.log($0.medianSecondsPerStep!)) })
             }
         }
-        let report = BenchReport(benchmark: "time per step against N", model: options.describe(model: neuron.name), machine: BenchReport.machineDescription(),
+        let report = BenchReport(benchmark: "time per step against N", model: options.describe(model: runner.model.name), machine: BenchReport.machineDescription(),
                                  cores: ProcessInfo.processInfo.activeProcessorCount, build: BenchReport.buildConfiguration,
                                  date: ISO8601DateFormatter().string(from: Date()), inputs: options.inputs, outputs: options.outputs, batch: options.batch,
                                  recurrent: options.recurrent, repetitions: options.repetitions, points: points, exponents: exponents)
@@ -278,7 +286,6 @@ struct BenchMemory: ParsableCommand {
 
     func run() throws {
         let runner = try options.runner()
-        let neuron = runner.neuron
         let budget = try MemorySize.parse(options.memory)
         var points: [BenchPoint] = []
         for rule in options.selectedRules() {
@@ -301,7 +308,7 @@ struct BenchMemory: ParsableCommand {
                                          storageBytes: storage, predictedBytes: predicted.peakBytes, checkpointInterval: predicted.checkpointInterval, skipped: nil))
             }
         }
-        let report = BenchReport(benchmark: "peak storage against T", model: options.describe(model: neuron.name), machine: BenchReport.machineDescription(),
+        let report = BenchReport(benchmark: "peak storage against T", model: options.describe(model: runner.model.name), machine: BenchReport.machineDescription(),
                                  cores: ProcessInfo.processInfo.activeProcessorCount, build: BenchReport.buildConfiguration,
                                  date: ISO8601DateFormatter().string(from: Date()), inputs: options.inputs, outputs: options.outputs, batch: options.batch,
                                  recurrent: options.recurrent, repetitions: options.repetitions, points: points, exponents: [:])

@@ -102,7 +102,7 @@ struct BenchCostModel: ParsableCommand {
             // time, and at microseconds per step one interruption moves a median visibly.
             times.append(RuleTime(rule: rule, measuredSecondsPerStep: measured.times[0], predictedSecondsPerStep: predicted))
         }
-        return Configuration(model: options.describe(model: runner.neuron.name), hidden: hidden, recurrent: recurrent, rules: times, skipped: skipped)
+        return Configuration(model: options.describe(model: runner.model.name), hidden: hidden, recurrent: recurrent, rules: times, skipped: skipped)
     }
 
     private func table(_ report: Report) -> String {

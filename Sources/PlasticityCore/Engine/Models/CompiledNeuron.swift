@@ -40,6 +40,11 @@ public final class CompiledNeuron {
     public let spikeParameterGain: [Sym]
     /// The valid range of each parameter input (the model's declaration).
     public let parameterInputRanges: [ClosedRange<Double>]
+    /// The model's default of every parameter.
+    private let defaults: [String: Double]
+
+    /// The model's default value of parameter `name` (nil for an unknown name).
+    public func defaultValue(of name: String) -> Double? { defaults[name] }
 
     /// The number of state variables k.
     public var stateCount: Int { stateNames.count }
@@ -74,6 +79,7 @@ public final class CompiledNeuron {
             values[spec.name] = value
         }
         parameters = specs.map { ($0.name, values[$0.name]!) }
+        defaults = Dictionary(specs.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { first, _ in first })
         surrogate = configuration.surrogate ?? model.defaultSurrogate
         stateNames = model.stateVariables.map(\.name)
         initialState = model.stateVariables.map(\.initialValue)

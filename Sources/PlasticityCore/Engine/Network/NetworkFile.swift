@@ -5,7 +5,9 @@ import PlasticityBase
 ///
 /// ```json
 /// { "inputs": 40, "outputs": 3,
-///   "populations": [{"name": "hidden1", "model": "ALIF", "size": 64, "parameters": {"tauMembrane": 20},
+///   "populations": [{"name": "hidden1", "model": "ALIF", "size": 64,
+///                    "parameters": {"tauMembrane": "uniform(5,50)", "beta": 1.8, "threshold": [1, 1.1, …]},
+///                    "train": ["tauMembrane", "beta:shared"],
 ///                    "surrogate": "fast-sigmoid(slope=25)", "bias": true}, …],
 ///   "projections": [{"source": "input", "target": "hidden1"},
 ///                   {"source": "hidden1", "target": "hidden1", "kind": "recurrent", "gain": 1,
@@ -21,7 +23,11 @@ public struct NetworkFile {
         public let name: String
         public let model: String
         public let size: Int
-        public let parameters: [String: Double]
+        /// Numbers, lists (one value per neuron) and `ParameterSource` strings; an `.npz`
+        /// path is relative to the network file.
+        public let parameters: [String: ParameterSource]
+        /// Trained parameter → per neuron (true) or shared.
+        public let trained: [String: Bool]
         public let surrogate: String?
         public let bias: Bool
     }
@@ -66,15 +72,22 @@ public struct NetworkFile {
         outputs = try top["outputs"].map { try $0.integer(in: 1...Self.maximumSize) }
         guard let populationList = top["populations"] else { throw root.fail("has no \"populations\"") }
         populations = try populationList.array().map { entry in
-            let fields = try entry.object(keys: ["name", "model", "size", "parameters", "surrogate", "bias"])
+            let fields = try entry.object(keys: ["name", "model", "size", "parameters", "train", "surrogate", "bias"])
             guard let name = fields["name"], let model = fields["model"], let size = fields["size"] else {
                 throw entry.fail("needs \"name\", \"model\" and \"size\"")
             }
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
             let parameters = try fields["parameters"].map { value in
-                try value.object(keys: nil).mapValues { try $0.number() }
+                try value.object(keys: nil).mapValues { try Self.parameterSource($0, relativeTo: directory) }
             } ?? [:]
+            let trained: [String: Bool]
+            do {
+                trained = try PopulationSettings.parseTrained(try fields["train"]?.array().map { try $0.string() } ?? [])
+            } catch PlasticityError.invalidConfiguration(let reason) {
+                throw fields["train"]!.fail("is wrong: \(reason)")
+            }
             return PopulationEntry(name: try name.string(), model: try model.string(), size: try size.integer(in: 1...Self.maximumSize),
-                                   parameters: parameters, surrogate: try fields["surrogate"]?.string(), bias: try fields["bias"]?.boolean() ?? true)
+                                   parameters: parameters, trained: trained, surrogate: try fields["surrogate"]?.string(), bias: try fields["bias"]?.boolean() ?? true)
         }
         guard let projectionList = top["projections"] else { throw root.fail("has no \"projections\"") }
         projections = try projectionList.array().map { entry in
@@ -93,6 +106,24 @@ public struct NetworkFile {
         guard let from = readoutFields["from"] else { throw readout.fail("needs \"from\": the populations it reads") }
         readoutSources = try from.array().map { try $0.string() }
         readoutDecay = try readoutFields["decay"]?.number() ?? 0
+    }
+
+    /// A parameter's value as the file states it: a number, a list of numbers, or a string
+    /// in `ParameterSource` syntax.
+    private static func parameterSource(_ value: JSONValue, relativeTo directory: URL) throws -> ParameterSource {
+        if let list = try? value.array() { return .list(try list.map { try $0.number() }) }
+        if let number = try? value.number() { return .constant(number) }
+        let text: String
+        do { text = try value.string() } catch { throw value.fail("must be a number, a list of numbers, or a string: \(ParameterSource.forms)") }
+        do {
+            let source = try ParameterSource.parse(text)
+            if case .array(let file, let name) = source, !file.hasPrefix("/") {
+                return .array(path: directory.appendingPathComponent(file).path, name: name)
+            }
+            return source
+        } catch PlasticityError.invalidConfiguration(let reason) {
+            throw value.fail("is wrong: \(reason)")
+        }
     }
 
     /// A projection's mask as the file states it.
@@ -133,8 +164,12 @@ public struct NetworkFile {
 
     /// The network, with each population's model compiled from `registry` at its parameters
     /// and surrogate. `inputs` and `outputs` come from the data when it states them (and must
-    /// then agree with the file's), else from the file.
-    public func build(registry: ModelRegistry, inputs dataInputs: Int?, outputs dataOutputs: Int?) throws -> Network {
+    /// then agree with the file's), else from the file. Distributions draw from `seed`;
+    /// `loadArray` reads `.npz` arrays of per-neuron values.
+    public func build(registry: ModelRegistry, inputs dataInputs: Int?, outputs dataOutputs: Int?, seed: UInt64 = 1,
+                      loadArray: (_ path: String, _ name: String) throws -> [Double] = { path, _ in
+                          throw PlasticityError.invalidConfiguration("no reader for parameter arrays was given (\(path))")
+                      }) throws -> Network {
         func resolve(_ name: String, file: Int?, data: Int?) throws -> Int {
             switch (file, data) {
             case let (file?, data?) where file != data:
@@ -147,9 +182,9 @@ public struct NetworkFile {
         let inputCount = try resolve("inputs", file: inputs, data: dataInputs)
         let outputCount = try resolve("outputs", file: outputs, data: dataOutputs)
         let compiled = try populations.map { entry -> Network.Population in
-            let configuration = ModelConfiguration(parameters: entry.parameters, surrogate: try entry.surrogate.map(SurrogateParser.parse))
-            let neuron = try registry.model(named: entry.model).compile(configuration)
-            return Network.Population(name: entry.name, neuron: neuron, size: entry.size, bias: entry.bias)
+            let settings = PopulationSettings(sources: entry.parameters, trained: entry.trained, surrogate: try entry.surrogate.map(SurrogateParser.parse), seed: seed)
+            return try Network.Population(name: entry.name, model: registry.model(named: entry.model).model, size: entry.size, bias: entry.bias,
+                                          settings: settings, loadArray: loadArray)
         }
         let sizes = Dictionary(compiled.map { ($0.name, $0.size) }, uniquingKeysWith: { first, _ in first })
         var described = projections

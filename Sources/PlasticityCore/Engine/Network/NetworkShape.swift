@@ -33,6 +33,12 @@ public struct NetworkShape: Sendable, Equatable, Codable {
 extension Network {
     /// The stacked network of a short form, every layer of `neuron`.
     public convenience init(shape: NetworkShape, neuron: CompiledNeuron) throws {
+        try self.init(shape: shape) { Population(name: $0, neuron: neuron, size: shape.hidden, bias: shape.bias) }
+    }
+
+    /// The stacked network of a short form, each layer made by `population` from its name
+    /// (of `shape.hidden` neurons, with a bias if `shape.bias`).
+    public convenience init(shape: NetworkShape, population: (String) throws -> Population) throws {
         guard shape.layers >= 1, shape.layers <= 64 else {
             throw PlasticityError.invalidConfiguration("--layers must be in 1…64, got \(shape.layers)")
         }
@@ -44,7 +50,7 @@ extension Network {
             if shape.recurrent { projections.append(ProjectionDescription(source: name, target: name, delayed: true)) }
         }
         try self.init(inputs: shape.inputs,
-                      populations: names.map { Population(name: $0, neuron: neuron, size: shape.hidden, bias: shape.bias) },
+                      populations: try names.map(population),
                       projections: projections,
                       readout: ReadoutDescription(sources: [names.last!], outputs: shape.outputs, decay: shape.readoutDecay))
     }

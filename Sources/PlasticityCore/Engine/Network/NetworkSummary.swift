@@ -8,6 +8,18 @@ public struct NetworkSummary: Sendable, Codable, Equatable {
         public let model: String
         public let size: Int
         public let bias: Bool
+        /// Model parameters folded into the compiled step at values other than the defaults
+        /// (nil: all at their defaults).
+        public let settings: [String: Double]?
+        /// Parameters held as data (nil: none).
+        public let parameters: [Parameter]?
+    }
+
+    /// A parameter a population holds as data: its values (a trained one's initial values).
+    public struct Parameter: Sendable, Codable, Equatable {
+        public let name: String
+        public let trainable: Bool
+        public let values: [Double]
     }
 
     public struct Projection: Sendable, Codable, Equatable {
@@ -28,7 +40,16 @@ public struct NetworkSummary: Sendable, Codable, Equatable {
 
     public init(_ network: Network) {
         inputs = network.inputs
-        populations = network.populations.map { Population(name: $0.name, model: $0.neuron.name, size: $0.size, bias: $0.bias) }
+        populations = network.populations.map { population in
+            let neuron = population.neuron
+            var settings: [String: Double] = [:]
+            for (name, value) in neuron.parameters where !neuron.parameterInputs.contains(name) && value != neuron.defaultValue(of: name) {
+                settings[name] = value
+            }
+            let parameters = population.parameters.map { Parameter(name: $0.name, trainable: $0.trainable, values: $0.values) }
+            return Population(name: population.name, model: neuron.name, size: population.size, bias: population.bias,
+                              settings: settings.isEmpty ? nil : settings, parameters: parameters.isEmpty ? nil : parameters)
+        }
         projections = network.projections.map {
             Projection(name: $0.name, source: network.sourceName($0.source), target: network.populations[$0.target].name, delayed: $0.delayed, masked: $0.mask != nil)
         }

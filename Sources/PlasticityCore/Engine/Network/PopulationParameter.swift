@@ -52,3 +52,38 @@ extension Network.Population {
         self.init(name: name, neuron: try CompiledNeuron(model: model, configuration: configuration), size: size, bias: bias, parameters: parameters)
     }
 }
+
+extension Network {
+    /// Every trained neuron parameter of `parameters` is finite and within its model's range
+    /// (weights read from a file, or a checkpoint, are checked before use).
+    public func checkNeuronParameters<T>(_ parameters: ParameterSet<T>) throws {
+        for (p, population) in populations.enumerated() {
+            for q in population.trainedParameters {
+                let name = parameterName(p, population.parameters[q].name), range = population.neuron.parameterInputRanges[q]
+                if let bad = parameters[name].first(where: { !Double($0).isFinite || !range.contains(Double($0)) }) {
+                    throw PlasticityError.parameterOutOfRange(model: population.neuron.name, name: name, value: Double(bad),
+                                                              range: "\(formatConstant(range.lowerBound))...\(formatConstant(range.upperBound))")
+                }
+            }
+        }
+    }
+
+    /// Finishes an optimiser's update of the trained neuron parameters, from `previous` to
+    /// `parameters`: each parameter's step is scaled by its population's typical magnitude
+    /// (the mean |initial value|, at least 1), so that one learning rate moves a weight of
+    /// order 1 and a time constant of order 20 ms alike; then each value is projected back
+    /// into its model's valid range (τ > 0 and the like). Projection rather than a
+    /// reparameterisation keeps the tensors in the model's own units.
+    public func finishNeuronParameterUpdate<T>(_ parameters: inout ParameterSet<T>, previous: ParameterSet<T>) {
+        for (p, population) in populations.enumerated() {
+            for q in population.trainedParameters {
+                let name = parameterName(p, population.parameters[q].name), range = population.neuron.parameterInputRanges[q]
+                let initial = population.parameters[q].values
+                let scale = T(Swift.max(1, initial.map(Swift.abs).reduce(0, +) / Double(initial.count)))
+                parameters[name] = zip(previous[name], parameters[name]).map { old, new in
+                    Swift.min(Swift.max(old + scale * (new - old), T(range.lowerBound)), T(range.upperBound))
+                }
+            }
+        }
+    }
+}

@@ -93,7 +93,9 @@ public final class OnlineLearner<T: KernelScalar> {
         if let bad = gradients.firstNonFiniteTensor {
             throw PlasticityError.invalidConfiguration("the gradient of \(bad) is not finite at step \(stepsTaken); nothing was updated")
         }
+        let previous = parameters
         optimizer.update(&parameters, gradients: gradients, rate: learningRate)
+        rule.forward.network.finishNeuronParameterUpdate(&parameters, previous: previous)
         try rule.forward.setParameters(parameters)
         updatesApplied += 1
     }
