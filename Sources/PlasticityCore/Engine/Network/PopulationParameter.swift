@@ -50,6 +50,7 @@ extension Network.Population {
         var configuration = configuration
         configuration.parameterInputs = parameters.map(\.name)
         self.init(name: name, neuron: try CompiledNeuron(model: model, configuration: configuration), size: size, bias: bias, parameters: parameters)
+        try checkParameters()
     }
 }
 
