@@ -12,11 +12,11 @@ struct GuideMyNeuron: NeuronModel {
         ParameterSpec("gain", default: 2, summary: "input gain", validRange: 0...1e9),
     ]
     static let defaultSurrogate: any Surrogate = TriangleSurrogate()
-    let decay: Double
-    let gain: Double
+    let decay: Sym
+    let gain: Sym
     init(parameters: ParameterValues) {
-        decay = Foundation.exp(-1 / parameters["tau"])
-        gain = parameters["gain"]
+        decay = exp(-1 / parameters.symbol("tau"))
+        gain = parameters.symbol("gain")
     }
     func update(_ x: NeuronStepInputs) -> [Sym] { [decay * x.state[0] + gain * tanh(x.current) - stopGradient(x.previousSpike)] }
     func spikeArgument(_ state: [Sym]) -> Sym { state[0] - 1 }

@@ -88,3 +88,76 @@ struct ParameterDataTests {
         #expect(errorMessage { try network.checkNeuronParameters(bad) }.contains("h.tauMembrane"))
     }
 }
+
+extension ParameterDataTests {
+    @Test("plasticity grad reads and writes trained parameters by name; a weights file without them starts from the settings")
+    func gradCommand() throws {
+        let directory = try temporaryDirectory()
+        let lif = try TestPlugins.registry.model(named: "LIF").model
+        let settings = PopulationSettings(sources: ["tauMembrane": .uniform(low: 5, high: 50)], trained: ["tauMembrane": true, "threshold": false], seed: 2)
+        let network = try Network(shape: NetworkShape(inputs: 3, hidden: 4, outputs: 2, recurrent: true, bias: true)) {
+            try Network.Population(name: $0, model: lif, size: 4, settings: settings) { _, _ in [] }
+        }
+        var parameters = ParameterSet<Float>(randomFor: network, seed: 1, inputGain: 4)
+        parameters["hidden.tauMembrane"] = [8, 16, 24, 32]
+        let weights = directory.appendingPathComponent("w.npz"), batchFile = directory.appendingPathComponent("x.npz"), out = directory.appendingPathComponent("g.npz")
+        try NumPyArchive.write(NetworkArrays.arrays(of: parameters, network: network), to: weights)
+        var rng = SplitMix64(seed: 5)
+        let inputs = (0..<(30 * 2 * 3)).map { _ in Float.random(in: 0...1, using: &rng) }
+        try NumPyArchive.write(["inputs": NumPyArray(inputs, shape: [30, 2, 3]), "labels": NumPyArray(integers: [0, 1], shape: [2])], to: batchFile)
+        let flags = ["grad", "--model", "LIF", "--set", "tauMembrane=uniform(5,50)", "--train-parameters", "tauMembrane,threshold:shared", "--parameter-seed", "2",
+                     "--inputs", batchFile.path, "--out", out.path, "--rule", "bptt"]
+        let run = try runTool(flags + ["--weights", weights.path])
+        #expect(run.status == 0, "\(run.error)")
+        let written = try NumPyArchive.read(out)
+        #expect(written["hidden.tauMembrane"]?.shape == [4] && written["hidden.threshold"]?.shape == [1])
+        let loss = try Loss<Float>(.crossEntropySummed, steps: 30, batch: 2, outputs: 2, labels: [0, 1])
+        let expected = try GradientComputation.run(rule: .bptt, network: network, parameters: parameters, inputs: inputs, steps: 30, batch: 2, loss: loss)
+        #expect(written["hidden.tauMembrane"] == NumPyArray(expected.gradients["hidden.tauMembrane"], shape: [4]), "the file's τ values are the ones used")
+        #expect(expected.gradients["hidden.tauMembrane"].contains { $0 != 0 })
+        // Without the parameter arrays, the drawn initial values are used.
+        var arrays = NetworkArrays.arrays(of: parameters, network: network)
+        arrays["hidden.tauMembrane"] = nil
+        arrays["hidden.threshold"] = nil
+        try NumPyArchive.write(arrays, to: weights)
+        #expect(try runTool(flags + ["--weights", weights.path]).status == 0)
+        var initial = parameters
+        initial.setInitialNeuronParameters(of: network)
+        let fromSettings = try GradientComputation.run(rule: .bptt, network: network, parameters: initial, inputs: inputs, steps: 30, batch: 2, loss: loss)
+        #expect(try NumPyArchive.read(out)["hidden.tauMembrane"] == NumPyArray(fromSettings.gradients["hidden.tauMembrane"], shape: [4]))
+        // A τ outside the model's range is refused by name.
+        arrays["hidden.tauMembrane"] = NumPyArray([Float](arrayLiteral: 8, -1, 24, 32), shape: [4])
+        try NumPyArchive.write(arrays, to: weights)
+        let refused = try runTool(flags + ["--weights", weights.path])
+        #expect(refused.status != 0 && refused.error.contains("hidden.tauMembrane") && refused.error.contains("outside its valid range"), "\(refused.error)")
+    }
+
+    @Test("training learns per-neuron adaptation time constants, within range, and a resumed run keeps them")
+    func training() throws {
+        let task = try TrainingTests.smallEvidence()
+        let alif = try TestPlugins.registry.model(named: "ALIF").model
+        let settings = PopulationSettings(sources: ["tauAdaptation": .constant(100)], trained: ["tauAdaptation": true])
+        let network = try Network(shape: NetworkShape(inputs: task.inputCount, hidden: 16, outputs: task.outputCount, recurrent: true, bias: true)) {
+            try Network.Population(name: $0, model: alif, size: 16, settings: settings) { _, _ in [] }
+        }
+        var configuration = TrainingConfiguration()
+        configuration.epochs = 3
+        configuration.batchSize = 16
+        configuration.learningRate = 1e-2
+        configuration.rule = .eprop
+        let checkpoint = try temporaryDirectory().appendingPathComponent("c.json")
+        let trainer = try Trainer(network: network, dataset: task, configuration: configuration, checkpoint: checkpoint, resume: false)
+        try trainer.run()
+        let taus = trainer.state.parameters["hidden.tauAdaptation"]
+        #expect(taus.count == 16 && Set(taus).count > 8, "per-neuron values have moved apart: \(taus)")
+        #expect(taus.allSatisfy { $0 >= 1e-3 && $0.isFinite })
+        #expect(trainer.state.history.last!.trainingLoss < trainer.state.history.first!.trainingLoss)
+        let resumed = try Trainer(network: network, dataset: task, configuration: configuration, checkpoint: checkpoint, resume: true)
+        #expect(resumed.state.parameters["hidden.tauAdaptation"] == taus)
+        // The same graph with other parameter data is another run.
+        let other = try Network(shape: NetworkShape(inputs: task.inputCount, hidden: 16, outputs: task.outputCount, recurrent: true, bias: true)) {
+            try Network.Population(name: $0, model: alif, size: 16, settings: PopulationSettings(sources: ["tauAdaptation": .constant(150)], trained: ["tauAdaptation": true])) { _, _ in [] }
+        }
+        #expect(errorMessage { _ = try Trainer(network: other, dataset: task, configuration: configuration, checkpoint: checkpoint, resume: true) }.contains("different run"))
+    }
+}
