@@ -184,3 +184,23 @@ extension NeuronParameterTests {
         #expect { try lif.compile(ModelConfiguration(parameterInputs: ["tau"])) } throws: { "\($0)".contains("tauMembrane") }
     }
 }
+
+extension NeuronParameterTests {
+    @Test("the cost model prices parameter traces: predicted peak memory within 25% of the measured, every rule, with trained parameters")
+    func memoryPrediction() throws {
+        for parameterCase in ParameterCase.all.prefix(2) {
+            for (lossKind, decay) in [(LossKind.crossEntropySummed, 0.5), (.crossEntropyEveryStep, 0)] {
+                for recurrent in [false, true] {
+                    let fixture = try parameterCase.fixture(recurrent: recurrent, readoutDecay: decay, lossKind: lossKind)
+                    let costs = CostModel(network: fixture.network, workload: Workload(batch: fixture.batch, steps: fixture.steps, scalarBytes: 8,
+                                                                                     deferredLoss: lossKind == .crossEntropySummed))
+                    for rule in LearningRuleKind.allCases {
+                        let measured = try fixture.gradients(rule).storageBytes, predicted = costs.cost(of: rule).peakBytes
+                        let ratio = Double(predicted) / Double(measured)
+                        #expect(ratio > 0.75 && ratio < 1.25, "\(parameterCase) \(lossKind) \(rule) recurrent=\(recurrent): predicted \(predicted), measured \(measured)")
+                    }
+                }
+            }
+        }
+    }
+}

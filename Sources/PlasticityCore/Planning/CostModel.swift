@@ -127,6 +127,9 @@ public struct CostModel {
         let gathersDelayed: Bool
         let k: Int, varying: Int, instructions: Int, externalCalls: Int
         let sharedComponents: Int, synapticComponents: Int
+        /// Trained neuron parameters p, and the influence columns RTRL gives them (N for one per
+        /// neuron, 1 for a shared one).
+        let trainedParameters: Int, parameterColumns: Double
 
         init(population: Int, network: Network, workload: Workload) {
             let layout = network.layouts[population], neuron = network.populations[population].neuron
@@ -141,8 +144,13 @@ public struct CostModel {
             read = network.readout.sources.contains(population)
             gathersDelayed = layout.soleDelayedSource == nil && layout.delayedColumns > 0
             k = neuron.stateCount
-            varying = neuron.varyingEntries.count
-            let kernel = neuron.makeStepKernel(Float.self)
+            let trained = network.populations[population].trainedParameters
+            trainedParameters = trained.count
+            parameterColumns = trained.reduce(0) { $0 + (network.populations[population].parameters[$1].isPerNeuron ? Double(layout.size) : 1) }
+            // The kernel computes (and BPTT records) the parameter gains of trained parameters too.
+            let entries = neuron.varyingEntries + trained.flatMap(neuron.parameterEntries)
+            varying = entries.count
+            let kernel = neuron.makeStepKernel(Float.self, entries: entries)
             instructions = kernel.instructionCount
             externalCalls = kernel.externalCallCount
             sharedComponents = neuron.structure.traceStorage.filter { $0 == .perPresynaptic }.count
@@ -166,8 +174,8 @@ public struct CostModel {
     /// Neurons the readout reads, and neurons over all populations.
     private var readN: Double { Double(network.readNeuronCount) }
     private var allN: Double { Double(network.neuronCount) }
-    /// Θ: weights whose influence RTRL tracks.
-    private var theta: Double { terms.reduce(0) { $0 + $1.ownTheta } }
+    /// Θ: weights and trained neuron parameters whose influence RTRL tracks.
+    private var theta: Double { terms.reduce(0) { $0 + $1.ownTheta + $1.parameterColumns } }
     private var filters: Bool { network.readoutDecay != 0 || workload.deferredLoss }
     private var s: Double { Double(workload.scalarBytes) }
     private func sum(_ term: (PopulationTerms) -> Double) -> Double { terms.reduce(0) { $0 + term($1) } }
@@ -239,6 +247,8 @@ public struct CostModel {
     private var eprop: (flops: Double, bytes: Double, scalars: Double, elementwise: Double) {
         var flops = signalAndReadoutFlops(signalled: allN) + spatialSignalFlops, bytes = 0.0, scalars = readoutScalars, elementwise = 0.0
         for term in terms {
+            let parameters = parameterTraces(term)
+            (flops, bytes, scalars, elementwise) = (flops + parameters.flops, bytes + parameters.bytes, scalars + parameters.scalars, elementwise + parameters.flops)
             let shared = Double(term.sharedComponents)
             let sums = filters ? 1 : 0, traced = term.sharedComponents + term.synapticComponents + sums
             let synapticCount = term.synapticComponents + sums, synaptic = Double(synapticCount), d = Double(traced)
@@ -271,10 +281,23 @@ public struct CostModel {
         return sum { 2 * B * $0.N * ($0.coupled - $0.R) + 2 * Double($0.k) * B * $0.N }
     }
 
+    /// e-prop's traces of a population's trained neuron parameters (`ParameterTraces`): per
+    /// element, k×p influence and p sensitivities updated from the blocks, then contracted with
+    /// the signal (and filtered, or summed for a deferred loss).
+    private func parameterTraces(_ term: PopulationTerms) -> (flops: Double, bytes: Double, scalars: Double) {
+        guard term.trainedParameters > 0 else { return (0, 0, 0) }
+        let p = Double(term.trainedParameters), k = Double(term.k), elements = B * term.N
+        let flops = elements * (k * p * (2 * k + 4) + 2 * p * (k + 1) + 2 * p * (filters ? 2 : 1))
+        let scalars = elements * p * (k + 1 + (filters ? 1 : 0) + (workload.deferredLoss ? 1 : 0)) + term.N * p + k * p
+        return (flops, s * elements * p * (2 * k + 4), scalars)
+    }
+
     /// Influence B·N·k·Θ_p per population, with its block-diagonal structure materialised densely.
     private var denseEprop: (Double, Double, Double) {
         var flops = signalAndReadoutFlops(signalled: allN) + spatialSignalFlops, bytes = 0.0, scalars = readoutScalars
         for term in terms {
+            let parameters = parameterTraces(term)
+            (flops, bytes, scalars) = (flops + parameters.flops, bytes + parameters.bytes, scalars + parameters.scalars)
             let N = term.N, nk = N * Double(term.k), theta = term.ownTheta
             flops += B * (2 * nk * nk * theta + 2 * nk * N * theta + 2 * N * nk * theta) + influenceContraction(term, theta: theta)
             bytes += s * B * (2 * nk * theta + nk * nk + N * theta)
@@ -316,12 +339,14 @@ public struct CostModel {
         let steps = Double(workload.steps)
         let interval = Double(checkpointInterval ?? workload.steps)
         let segments = (steps / interval).rounded(.up)
-        let adjoint = sum { 2 * Double($0.k) * B * $0.N + 6 * B * $0.N + ($0.gathersDelayed ? B * $0.R : 0) + $0.N * ($0.P + $0.R) } + B * C + C * readN + C
+        let adjoint = sum { 2 * Double($0.k) * B * $0.N + 6 * B * $0.N + ($0.gathersDelayed ? B * $0.R : 0) + $0.N * ($0.P + $0.R)
+                            + Double($0.trainedParameters) * $0.N + ($0.trainedParameters > 0 ? B * $0.N : 0) } + B * C + C * readN + C
             + (network.readout.sources.count > 1 ? B * readN : 0)
         let scalars = interval * record + segments * snapshot + adjoint
         // Weight gradients skip zero presynaptic values (inputs, spikes); the products that
         // carry the adjoint back to source populations (W_qpᵀ·g) do not.
-        let flops = sum { B * $0.N * Double($0.k) * (4 + 2 * Double($0.k)) + 2 * B * $0.N * ($0.touchedWithin + $0.touchedDelayed + $0.coupled) }
+        let flops = sum { B * $0.N * Double($0.k) * (4 + 2 * Double($0.k)) + 2 * B * $0.N * ($0.touchedWithin + $0.touchedDelayed + $0.coupled)
+                          + B * $0.N * Double($0.trainedParameters) * (2 * Double($0.k) + 4) }
             + 2 * B * C * readN * (1 + workload.spikeDensity)
         let bytes = s * 2 * record + s * sum { $0.N * ($0.P + $0.R) }
         return (flops, bytes, scalars)
