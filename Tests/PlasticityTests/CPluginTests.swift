@@ -17,6 +17,18 @@ struct CPluginTests {
         return output
     }
 
+    @Test("a plugin of ABI 1 keeps loading; its parameters stay per population, and asking for more says why")
+    func versionOnePlugin() throws {
+        let registry = ModelRegistry()
+        try PluginLoader().load(try Self.build("LeakyOne"), into: registry)
+        let model = try registry.model(named: "LeakyOne")
+        #expect(try model.compile(ModelConfiguration(parameters: ["alpha": 0.8])).parameters.first?.value == 0.8)
+        #expect(errorMessage { _ = try model.compile(ModelConfiguration(parameterInputs: ["alpha"])) }.contains("ABI 1"))
+        #expect(errorMessage {
+            _ = try Network.Population(name: "h", model: model.model, size: 3, settings: PopulationSettings(trained: ["alpha": true])) { _, _ in [] }
+        }.contains("rebuild it for ABI 2"))
+    }
+
     @Test("a correct C plugin loads, verifies and trains with every rule as exactly as a Swift one")
     func correctPlugin() throws {
         let registry = ModelRegistry()
@@ -59,7 +71,7 @@ struct CPluginTests {
               ("FAULT_FALSE_ZERO", "entry ∂v[t]/∂z[t-1] is declared 0 but finite differences disagree by 1"),
               ("FAULT_WRONG_CONSTANT", "entry ∂v[t]/∂I[t] is declared const 0.5 but finite differences disagree by 0.5"),
               ("FAULT_NAN", "its state update for v is NaN at h = ("),
-              ("FAULT_VERSION", "was built for plugin ABI version 2, but this Plasticity speaks version 1"),
+              ("FAULT_VERSION", "was built for plugin ABI version 3, but this Plasticity speaks version 1 or 2"),
               ("FAULT_MISSING_KERNEL", "model Faulty is invalid: the descriptor has no update kernel (F)"),
           ])
     func plantedFaults(fault: String, expected: String) throws {

@@ -25,6 +25,10 @@ struct ParameterCase: Sendable, CustomTestStringConvertible {
         ParameterCase(model: "AdLIF", data: [Datum(name: "a", base: 0.4, perNeuron: true, trainable: true),
                                              Datum(name: "b", base: 1, perNeuron: true, trainable: true)]),
         ParameterCase(model: "TextLIF", data: [Datum(name: "tauMembrane", base: 15, perNeuron: true, trainable: true)]),
+        // A C plugin of ABI 2: parameters as per-neuron arrays, their partials declared.
+        ParameterCase(model: "Izhikevich", data: [Datum(name: "a", base: 0.02, perNeuron: true, trainable: true),
+                                                  Datum(name: "b", base: 0.2, perNeuron: true, trainable: true),
+                                                  Datum(name: "d", base: 8, perNeuron: false, trainable: true)]),
     ]
 
     /// One population of `hidden` neurons whose j-th value of a per-neuron datum is base·(1 + 0.15 j).
@@ -38,12 +42,13 @@ struct ParameterCase: Sendable, CustomTestStringConvertible {
     }
 
     func fixture(recurrent: Bool, differentiableReset: Bool = false, readoutDecay: Double = 0, lossKind: LossKind = .crossEntropyEveryStep) throws -> RuleFixture {
-        let reset: [String: Double] = differentiableReset ? ["resetGradient": 1] : [:]
+        // Izhikevich's reset is differentiable already.
+        let reset: [String: Double] = differentiableReset && model != "Izhikevich" ? ["resetGradient": 1] : [:]
         var projections = [ProjectionDescription(source: Network.inputName, target: "hidden")]
         if recurrent { projections.append(ProjectionDescription(source: "hidden", target: "hidden", delayed: true)) }
         let network = try Network(inputs: 4, populations: [population(hidden: 5, modelParameters: reset)], projections: projections,
                                   readout: ReadoutDescription(sources: ["hidden"], outputs: 3, decay: readoutDecay))
-        let drive = model == "AdLIF" ? 20.0 : 1.0
+        let drive = ["AdLIF": 20.0, "Izhikevich": 8.0][model] ?? 1.0
         return try RuleFixture(network: network, inputGain: 3 * drive, recurrentGain: 1.5 * drive, lossKind: lossKind)
     }
 

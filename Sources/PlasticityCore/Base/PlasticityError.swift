@@ -6,7 +6,7 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
     case pluginAlreadyLoaded(path: String)
     case notALibrary(path: String, reason: String)
     case missingSymbol(path: String, symbol: String)
-    case abiVersionMismatch(path: String, found: Int32, expected: Int32)
+    case abiVersionMismatch(path: String, found: Int32, expected: String)
     case foreignCore(path: String)
     case duplicateModel(name: String, existing: String, new: String)
     case unknownModel(name: String, known: [String])

@@ -79,7 +79,7 @@ static const plasticity_c_plugin plugin = {.model_count = 1, .models = models};
 
 int32_t plasticity_plugin_abi_version(void) {
 #ifdef FAULT_VERSION
-    return PLASTICITY_PLUGIN_ABI_VERSION + 1;
+    return PLASTICITY_PLUGIN_ABI_VERSION + 2;
 #else
     return PLASTICITY_PLUGIN_ABI_VERSION;
 #endif

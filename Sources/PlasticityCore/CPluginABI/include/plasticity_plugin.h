@@ -1,5 +1,5 @@
 /*
- * The C plugin ABI of Plasticity (version 1).
+ * The C plugin ABI of Plasticity (versions 1 and 2).
  *
  * A C plugin is a shared library that exports two functions:
  *
@@ -12,7 +12,9 @@
  * finite differences of F and f when the plugin is loaded.
  *
  * Kernels are vectorised: one call per step computes `count` neurons. They are called through
- * libffi with arguments laid out from the descriptor (k = state_count, P = parameter_count):
+ * libffi with arguments laid out from the descriptor (k = state_count, P = parameter_count).
+ *
+ * Version 1 (the default) passes parameters by value, one value for every neuron:
  *
  *   update F and its partials:
  *     void kernel(size_t count, const double *h_0, ..., const double *h_{k-1},
@@ -23,6 +25,16 @@
  *     void kernel(size_t count, const double *h_0, ..., const double *h_{k-1},
  *                 double p_0, ..., double p_{P-1}, double *out);
  *
+ * Version 2 — chosen by `#define PLASTICITY_PLUGIN_ABI 2` before including this header —
+ * passes every parameter as an array with one value per neuron, like the state
+ * (`const double *p_0, ..., const double *p_{P-1}` in place of the doubles above), so a
+ * population may set any parameter per neuron; and rules may give the partial derivatives
+ * with respect to parameters (PLASTICITY_D_UPDATE_D_PARAMETER, PLASTICITY_D_SPIKE_ARGUMENT_D_PARAMETER,
+ * `column` = the parameter's index), which is what training a parameter needs. Once a rule
+ * names a parameter, its unlisted partials are zero, as for the state; a parameter no rule
+ * names can be set per neuron but not trained. A constant may depend on nothing: a partial that
+ * depends on a parameter is VARYING (its kernel reads the parameter's array).
+ *
  * h_i[n] is state variable i of neuron n; for F these are h[t-1], for f the new state h[t].
  */
 #ifndef PLASTICITY_PLUGIN_H
@@ -31,14 +43,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PLASTICITY_PLUGIN_ABI_VERSION 1
+#ifndef PLASTICITY_PLUGIN_ABI
+#define PLASTICITY_PLUGIN_ABI 1
+#endif
+#define PLASTICITY_PLUGIN_ABI_VERSION PLASTICITY_PLUGIN_ABI
 
 /* Which partial derivative a rule gives. */
 typedef enum {
     PLASTICITY_D_UPDATE_D_STATE = 0,          /* dF_row / dh_column[t-1] */
     PLASTICITY_D_UPDATE_D_PREVIOUS_SPIKE = 1, /* dF_row / dz[t-1]       */
     PLASTICITY_D_UPDATE_D_CURRENT = 2,        /* dF_row / dI[t]         */
-    PLASTICITY_D_SPIKE_ARGUMENT_D_STATE = 3   /* df / dh_column[t]      (row is 0) */
+    PLASTICITY_D_SPIKE_ARGUMENT_D_STATE = 3,  /* df / dh_column[t]      (row is 0) */
+    PLASTICITY_D_UPDATE_D_PARAMETER = 4,      /* dF_row / dp_column     (version 2) */
+    PLASTICITY_D_SPIKE_ARGUMENT_D_PARAMETER = 5 /* df / dp_column       (version 2; row is 0) */
 } plasticity_partial;
 
 /* How an entry behaves. Entries not listed are zero. */

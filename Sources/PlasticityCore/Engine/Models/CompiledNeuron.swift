@@ -42,6 +42,8 @@ public final class CompiledNeuron {
     public let parameterInputRanges: [ClosedRange<Double>]
     /// The model's default of every parameter.
     private let defaults: [String: Double]
+    /// Parameters the model cannot have trained, with the reason (`ModelDescription`).
+    public let untrainableParameters: [String: String]
 
     /// The model's default value of parameter `name` (nil for an unknown name).
     public func defaultValue(of name: String) -> Double? { defaults[name] }
@@ -80,6 +82,7 @@ public final class CompiledNeuron {
         }
         parameters = specs.map { ($0.name, values[$0.name]!) }
         defaults = Dictionary(specs.map { ($0.name, $0.defaultValue) }, uniquingKeysWith: { first, _ in first })
+        untrainableParameters = model.untrainableParameters
         surrogate = configuration.surrogate ?? model.defaultSurrogate
         stateNames = model.stateVariables.map(\.name)
         initialState = model.stateVariables.map(\.initialValue)

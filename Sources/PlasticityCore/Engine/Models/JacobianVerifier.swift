@@ -2,7 +2,8 @@ import Foundation
 import PlasticityBase
 
 /// A partial derivative the verifier checks: of F_row with respect to one of its arguments
-/// (h_0 … h_{k−1}, z[t−1], I[t]), or of the spike argument f with respect to h_column.
+/// (h_0 … h_{k−1}, z[t−1], I[t], then the parameter inputs θ_q), or of the spike argument f
+/// with respect to h_column (then θ_q at column k + q).
 public enum CheckedEntry: Hashable, Sendable {
     case update(row: Int, argument: Int)
     case spikeArgument(column: Int)
@@ -51,15 +52,22 @@ public enum JacobianVerifier {
         let k = neuron.stateCount
         let graph = neuron.graph
         var generator = SeededGenerator(seed: seed)
-        let argumentNames = neuron.stateNames.map { "\($0)[t-1]" } + ["z[t-1]", "I[t]"]
+        // Parameter inputs are checked at the model's values for them (its defaults unless set).
+        let parameterNames = neuron.parameterInputs, p = parameterNames.count
+        let theta = parameterNames.map { name in neuron.parameters.first { $0.name == name }!.value }
+        let argumentNames = neuron.stateNames.map { "\($0)[t-1]" } + ["z[t-1]", "I[t]"] + parameterNames
         var entries: [(CheckedEntry, String, Sym)] = []
         for i in 0..<k {
-            for a in 0..<(k + 2) {
-                let expression: Sym = a < k ? neuron.stateJacobian[i][a] : a == k ? neuron.ownSpikeGain[i] : neuron.currentGain[i]
+            for a in 0..<(k + 2 + p) {
+                let expression: Sym = a < k ? neuron.stateJacobian[i][a] : a == k ? neuron.ownSpikeGain[i] : a == k + 1 ? neuron.currentGain[i] : neuron.parameterGain[i][a - k - 2]
                 entries.append((.update(row: i, argument: a), "∂\(neuron.stateNames[i])[t]/∂\(argumentNames[a])", expression))
             }
         }
         for j in 0..<k { entries.append((.spikeArgument(column: j), "∂f/∂\(neuron.stateNames[j])[t]", neuron.spikeArgumentGradient[j])) }
+        for q in 0..<p {
+            let gradient = graph.derivatives(of: [neuron.spikeArgument], withRespectTo: neuron.parameterSlot(q))[0]
+            entries.append((.spikeArgument(column: k + q), "∂f/∂\(parameterNames[q])", gradient))
+        }
         var worst = [Double](repeating: 0, count: entries.count)
         var worstCase = [String](repeating: "", count: entries.count)
         var nonFinite: String?
@@ -68,8 +76,8 @@ public enum JacobianVerifier {
             let state = neuron.initialState.map { $0 + Double.random(in: -1...1, using: &generator) * Swift.max(1, Swift.abs($0)) / 2 }
             let spike = Double.random(in: 0...1, using: &generator)
             let current = Double.random(in: -2...2, using: &generator)
-            let point = state + [spike, current]
-            let variables = point + state
+            let point = state + [spike, current] + theta
+            let variables = state + [spike, current] + state + theta
             let describe = "h = (\(state.map { String(format: "%.4g", $0) }.joined(separator: ", "))), z = \(String(format: "%.3g", spike)), I = \(String(format: "%.3g", current))"
             let frozen = graph.stopGradientValues(variables: variables)
             let forward = graph.evaluate(neuron.update + [neuron.spikeArgument], variables: variables, frozen: frozen)
@@ -82,9 +90,14 @@ public enum JacobianVerifier {
                 let numeric: Double
                 switch entry {
                 case .update(let row, let argument):
-                    numeric = derivative(at: point, index: argument) { p in graph.evaluate([neuron.update[row]], variables: p + Array(p[0..<k]), frozen: frozen)[0] }
+                    // point = (h[t-1], z, I, θ); the graph's variables put h[t] before θ.
+                    numeric = derivative(at: point, index: argument) { x in
+                        graph.evaluate([neuron.update[row]], variables: Array(x[0..<(k + 2)]) + Array(x[0..<k]) + Array(x[(k + 2)...]), frozen: frozen)[0]
+                    }
                 case .spikeArgument(let column):
-                    numeric = derivative(at: state, index: column) { h in graph.evaluate([neuron.spikeArgument], variables: h + [spike, current] + h, frozen: frozen)[0] }
+                    numeric = derivative(at: state + theta, index: column) { x in
+                        graph.evaluate([neuron.spikeArgument], variables: Array(x[0..<k]) + [spike, current] + x, frozen: frozen)[0]
+                    }
                 }
                 let error = declared.isFinite ? Swift.abs(declared - numeric) / Swift.max(1, Swift.abs(numeric)) : .infinity
                 if error > worst[index] || error.isNaN {

@@ -15,11 +15,19 @@ public struct ModelDescription: @unchecked Sendable {
     /// Entries the model declares zero by choice (a C plugin's STOPPED rules): the verifier
     /// does not hold them to finite differences.
     public let stoppedEntries: Set<CheckedEntry>
+    /// Parameters that cannot be trained, with the reason (a C plugin's parameters without
+    /// declared partial derivatives); a population that trains one is refused with it.
+    public let untrainableParameters: [String: String]
+    /// Parameters whose declared partial derivatives the verifier checks too (a C plugin's;
+    /// a Swift or text model's are derived, not declared).
+    public let verifiedParameterInputs: [String]
 
     public init(name: String, summary: String, stateVariables: [StateVariable], parameters: [ParameterSpec], defaultSurrogate: any Surrogate,
-                stoppedEntries: Set<CheckedEntry> = [],
+                stoppedEntries: Set<CheckedEntry> = [], untrainableParameters: [String: String] = [:], verifiedParameterInputs: [String] = [],
                 makeStep: @escaping (ParameterValues) -> (update: (NeuronStepInputs) -> [Sym], spikeArgument: ([Sym]) -> Sym)) {
         self.stoppedEntries = stoppedEntries
+        self.untrainableParameters = untrainableParameters
+        self.verifiedParameterInputs = verifiedParameterInputs
         self.name = name
         self.summary = summary
         self.stateVariables = stateVariables
@@ -28,9 +36,10 @@ public struct ModelDescription: @unchecked Sendable {
         self.makeStep = makeStep
     }
 
-    /// Compiles the model with its defaults and checks its Jacobian rules.
+    /// Compiles the model with its defaults and checks its Jacobian rules (with the declared
+    /// parameter partials, at the defaults too).
     public func verify() throws -> VerificationReport {
-        JacobianVerifier.verify(try CompiledNeuron(model: self), stopped: stoppedEntries)
+        JacobianVerifier.verify(try CompiledNeuron(model: self, configuration: ModelConfiguration(parameterInputs: verifiedParameterInputs)), stopped: stoppedEntries)
     }
 
     /// The description of a Swift model type.

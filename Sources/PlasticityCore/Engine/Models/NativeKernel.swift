@@ -4,26 +4,32 @@ import PlasticityBase
 
 /// A C plugin's kernel, called through libffi with a call interface built from the model's
 /// descriptor: `count`, k state arrays, (for update kernels) the previous spike and the
-/// current, P parameters by value, then the output arrays.
+/// current, P parameters — by value (ABI 1) or as per-neuron arrays (ABI 2, where they are
+/// inputs like the state) — then the output arrays.
 final class NativeKernel: @unchecked Sendable {
     enum Signature {
         /// F or one of its partials: inputs h…, z[t-1], I[t].
         case update(outputs: Int)
         /// f or one of its partials: inputs h[t]….
         case spikeArgument
+
+        var isUpdate: Bool { if case .update = self { return true } else { return false } }
     }
 
     let function: UnsafeMutableRawPointer
     let signature: Signature
     let stateCount: Int
+    /// Parameters passed by value (ABI 1); zero when they are arrays among the inputs.
     let parameterCount: Int
+    /// Parameter arrays among the inputs, after the state (and spike and current) ones (ABI 2).
+    let parameterArrays: Int
     private var cif = ffi_cif()
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
 
     var inputCount: Int {
         switch signature {
-        case .update: return stateCount + 2
-        case .spikeArgument: return stateCount
+        case .update: return stateCount + 2 + parameterArrays
+        case .spikeArgument: return stateCount + parameterArrays
         }
     }
 
@@ -34,16 +40,15 @@ final class NativeKernel: @unchecked Sendable {
         }
     }
 
-    init(function: UnsafeMutableRawPointer, signature: Signature, stateCount: Int, parameterCount: Int) throws {
+    /// - Parameter parametersPerNeuron: ABI 2: the parameters are arrays, one value per neuron.
+    init(function: UnsafeMutableRawPointer, signature: Signature, stateCount: Int, parameterCount: Int, parametersPerNeuron: Bool) throws {
         self.function = function
         self.signature = signature
         self.stateCount = stateCount
-        self.parameterCount = parameterCount
-        let inputs: Int
-        switch signature {
-        case .update: inputs = stateCount + 2
-        case .spikeArgument: inputs = stateCount
-        }
+        self.parameterCount = parametersPerNeuron ? 0 : parameterCount
+        parameterArrays = parametersPerNeuron ? parameterCount : 0
+        let inputs = (signature.isUpdate ? stateCount + 2 : stateCount) + parameterArrays
+        let parameterCount = self.parameterCount
         let outputs: Int
         if case .update(let n) = signature { outputs = n } else { outputs = 1 }
         let count = 1 + inputs + parameterCount + outputs

@@ -80,15 +80,16 @@ struct NativeRule {
 
 /// Reads a C plugin's descriptors into model descriptions, refusing malformed ones.
 enum NativeModelReader {
-    static func models(from plugin: UnsafePointer<plasticity_c_plugin>, path: String) throws -> [ModelDescription] {
+    static func models(from plugin: UnsafePointer<plasticity_c_plugin>, path: String, version: Int32) throws -> [ModelDescription] {
         let descriptors = plugin.pointee
         guard descriptors.model_count > 0, let models = descriptors.models else {
             throw PlasticityError.invalidModel(model: path, reason: "the C plugin declares no models")
         }
-        return try (0..<Int(descriptors.model_count)).map { try model(models[$0], path: path) }
+        return try (0..<Int(descriptors.model_count)).map { try model(models[$0], path: path, version: version) }
     }
 
-    static func model(_ descriptor: plasticity_model_descriptor, path: String) throws -> ModelDescription {
+    /// - Parameter version: 1: parameters by value; 2: per-neuron arrays, with partials.
+    static func model(_ descriptor: plasticity_model_descriptor, path: String, version: Int32) throws -> ModelDescription {
         guard let namePointer = descriptor.name else { throw PlasticityError.invalidModel(model: path, reason: "a model has no name") }
         let name = String(cString: namePointer)
         func fail(_ reason: String) -> PlasticityError { .invalidModel(model: name, reason: reason) }
@@ -106,19 +107,37 @@ enum NativeModelReader {
             ParameterSpec(descriptor.parameter_names[index].map { String(cString: $0) } ?? "p\(index)", default: descriptor.parameter_defaults[index])
         }
         let surrogate = try descriptor.default_surrogate.map { try SurrogateParser.parse(String(cString: $0)) } ?? TriangleSurrogate()
-        let updateKernel = try NativeKernel(function: update, signature: .update(outputs: k), stateCount: k, parameterCount: p)
-        let spikeKernel = try NativeKernel(function: spikeArgument, signature: .spikeArgument, stateCount: k, parameterCount: p)
+        let perNeuron = version >= 2
+        func kernel(_ function: UnsafeMutableRawPointer, _ signature: NativeKernel.Signature) throws -> NativeKernel {
+            try NativeKernel(function: function, signature: signature, stateCount: k, parameterCount: p, parametersPerNeuron: perNeuron)
+        }
+        let updateKernel = try kernel(update, .update(outputs: k))
+        let spikeKernel = try kernel(spikeArgument, .spikeArgument)
 
-        // Rules by (partial, row, column); unlisted entries are zero.
-        var updateRules = [[NativeRule]](repeating: [NativeRule](repeating: NativeRule(kind: .zero), count: k + 2), count: k)
-        var spikeRules = [NativeRule](repeating: NativeRule(kind: .zero), count: k)
+        // Rules by (partial, row, column); unlisted entries are zero. With ABI 2 the kernels'
+        // arguments include the parameters, and so do the rules.
+        let parameterArguments = perNeuron ? p : 0
+        var updateRules = [[NativeRule]](repeating: [NativeRule](repeating: NativeRule(kind: .zero), count: k + 2 + parameterArguments), count: k)
+        var spikeRules = [NativeRule](repeating: NativeRule(kind: .zero), count: k + parameterArguments)
         var stopped = Set<CheckedEntry>()
-        let stateLabel = states.map(\.name)
+        var namedParameters = Set<Int>()
+        let stateLabel = states.map(\.name), parameterLabel = parameters.map(\.name)
         for index in 0..<Int(descriptor.rule_count) {
             let rule = descriptor.rules[index]
             let row = Int(rule.row), column = Int(rule.column)
             let (entryName, isUpdate, argument): (String, Bool, Int)
+            if !perNeuron, [PLASTICITY_D_UPDATE_D_PARAMETER, PLASTICITY_D_SPIKE_ARGUMENT_D_PARAMETER].contains(rule.partial) {
+                throw fail("rule \(index) gives a partial derivative with respect to a parameter, which needs plugin ABI 2 (#define PLASTICITY_PLUGIN_ABI 2)")
+            }
             switch rule.partial {
+            case PLASTICITY_D_UPDATE_D_PARAMETER:
+                guard row < k, column < p else { throw fail("rule \(index) names state \(row) of \(k) and parameter \(column) of \(p)") }
+                (entryName, isUpdate, argument) = ("∂\(stateLabel[row])[t]/∂\(parameterLabel[column])", true, k + 2 + column)
+                namedParameters.insert(column)
+            case PLASTICITY_D_SPIKE_ARGUMENT_D_PARAMETER:
+                guard column < p else { throw fail("rule \(index) names parameter \(column) of \(p)") }
+                (entryName, isUpdate, argument) = ("∂f/∂\(parameterLabel[column])", false, k + column)
+                namedParameters.insert(column)
             case PLASTICITY_D_UPDATE_D_STATE:
                 guard row < k, column < k else { throw fail("rule \(index) names state \(row), \(column) of \(k)") }
                 (entryName, isUpdate, argument) = ("∂\(stateLabel[row])[t]/∂\(stateLabel[column])[t-1]", true, column)
@@ -145,27 +164,39 @@ enum NativeModelReader {
                 kind = .constant(rule.constant)
             case PLASTICITY_ENTRY_VARYING:
                 guard let function = rule.kernel else { throw fail("entry \(entryName) is declared varying but has no kernel") }
-                kind = .varying(try NativeKernel(function: function, signature: isUpdate ? .update(outputs: 1) : .spikeArgument, stateCount: k, parameterCount: p),
-                                "\(name).\(entryName)")
+                kind = .varying(try kernel(function, isUpdate ? .update(outputs: 1) : .spikeArgument), "\(name).\(entryName)")
             default:
                 throw fail("entry \(entryName) has an unknown kind \(rule.kind.rawValue)")
             }
             if isUpdate { updateRules[row][argument] = NativeRule(kind: kind) } else { spikeRules[argument] = NativeRule(kind: kind) }
         }
         let summary = descriptor.summary.map { String(cString: $0) } ?? "C model"
+        var untrainable: [String: String] = [:]
+        for (index, parameter) in parameterLabel.enumerated() where !namedParameters.contains(index) {
+            untrainable[parameter] = perNeuron
+                ? "model \(name) gives no partial derivative with respect to '\(parameter)' (PLASTICITY_D_UPDATE_D_PARAMETER rules), so it can be set per neuron but not trained"
+                : "model \(name) is a plugin of ABI 1, which passes '\(parameter)' to its kernels as one number per population; rebuild it for ABI 2 to set it per neuron or train it"
+        }
         return ModelDescription(name: name, summary: summary, stateVariables: states, parameters: parameters, defaultSurrogate: surrogate,
-                                stoppedEntries: stopped) { values in
-            let parameterValues = parameters.map { values[$0.name] }
+                                stoppedEntries: stopped, untrainableParameters: untrainable,
+                                verifiedParameterInputs: parameterLabel.indices.filter(namedParameters.contains).map { parameterLabel[$0] }) { values in
+            // ABI 2: parameters are arguments (a constant, or the step's input when set per
+            // neuron or trained); ABI 1: numbers handed to every call.
+            let byValue = perNeuron ? [] : parameters.map { spec -> Double in
+                if values.isInput(spec.name) { values.refuse(untrainable[spec.name]!) }
+                return values[spec.name]
+            }
+            let parameterSymbols = perNeuron ? parameters.map { values.symbol($0.name) } : []
             let update = { (inputs: NeuronStepInputs) -> [Sym] in
                 (0..<k).map { i in
-                    ExpressionGraph.apply(NativeOutputPrimitive(kernel: updateKernel, output: i, parameters: parameterValues, derivatives: updateRules[i],
+                    ExpressionGraph.apply(NativeOutputPrimitive(kernel: updateKernel, output: i, parameters: byValue, derivatives: updateRules[i],
                                                                 label: "\(name).F[\(stateLabel[i])]"),
-                                          inputs.state + [inputs.previousSpike, inputs.current])
+                                          inputs.state + [inputs.previousSpike, inputs.current] + parameterSymbols)
                 }
             }
             let spike = { (state: [Sym]) -> Sym in
-                ExpressionGraph.apply(NativeOutputPrimitive(kernel: spikeKernel, output: 0, parameters: parameterValues, derivatives: spikeRules,
-                                                            label: "\(name).f"), state)
+                ExpressionGraph.apply(NativeOutputPrimitive(kernel: spikeKernel, output: 0, parameters: byValue, derivatives: spikeRules,
+                                                            label: "\(name).f"), state + parameterSymbols)
             }
             return (update, spike)
         }

@@ -75,6 +75,9 @@ public final class ParameterValues {
         return Sym(value)
     }
 
+    /// Whether `name` is an input of the step (set per neuron or trained) rather than a value.
+    public func isInput(_ name: String) -> Bool { inputs[name] != nil }
+
     /// Refuses these values with a reason, reported as an invalid model when the model is
     /// compiled: for a model that finds out only while building its step that it cannot be
     /// built with them.

@@ -82,15 +82,18 @@ public struct PluginLoader {
             throw PlasticityError.missingSymbol(path: path, symbol: "'\(PluginABI.versionSymbol)'")
         }
         let version = unsafeBitCast(versionSymbol, to: VersionFunction.self)()
-        guard version == PluginABI.version else {
-            throw PlasticityError.abiVersionMismatch(path: path, found: version, expected: PluginABI.version)
-        }
         if let cEntry = dlsym(handle, PluginABI.cEntrySymbol) {
+            guard PluginABI.cVersions.contains(version) else {
+                throw PlasticityError.abiVersionMismatch(path: path, found: version, expected: "\(PluginABI.cVersions.lowerBound) or \(PluginABI.cVersions.upperBound)")
+            }
             typealias CEntryFunction = @convention(c) () -> UnsafeRawPointer?
             guard let plugin = unsafeBitCast(cEntry, to: CEntryFunction.self)() else {
                 throw PlasticityError.invalidModel(model: path, reason: "the C plugin's entry function returned no descriptor")
             }
-            return (path, try NativeModelReader.models(from: plugin.assumingMemoryBound(to: plasticity_c_plugin.self), path: path))
+            return (path, try NativeModelReader.models(from: plugin.assumingMemoryBound(to: plasticity_c_plugin.self), path: path, version: version))
+        }
+        guard version == PluginABI.version else {
+            throw PlasticityError.abiVersionMismatch(path: path, found: version, expected: "\(PluginABI.version)")
         }
         guard let entrySymbol = dlsym(handle, PluginABI.swiftEntrySymbol) else {
             throw PlasticityError.missingSymbol(path: path, symbol: "'\(PluginABI.swiftEntrySymbol)' (Swift) or '\(PluginABI.cEntrySymbol)' (C)")

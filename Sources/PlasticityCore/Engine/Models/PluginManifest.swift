@@ -2,9 +2,12 @@ import PlasticityBase
 
 /// The plugin ABI: what a plugin library exports and what the host expects of it.
 public enum PluginABI {
-    /// The version this host speaks. A plugin returns the version it was written for from
-    /// `plasticity_plugin_abi_version`, as a literal compiled into the plugin.
+    /// The version of Swift plugins this host speaks. A plugin returns the version it was
+    /// written for from `plasticity_plugin_abi_version`, as a literal compiled into the plugin.
     public static let version: Int32 = 1
+    /// The versions of the C ABI this host speaks (plasticity_plugin.h): 1 passes parameters
+    /// by value, 2 as per-neuron arrays with partial derivatives for them.
+    public static let cVersions: ClosedRange<Int32> = 1...2
     /// `@convention(c) () -> Int32`: the plugin's ABI version.
     public static let versionSymbol = "plasticity_plugin_abi_version"
     /// `@convention(c) () -> UnsafeMutableRawPointer`: a retained `PluginManifest`.

@@ -30,6 +30,9 @@ extension Network.Population {
             throw PlasticityError.invalidConfiguration("population '\(name)': its parameter data (\(parameters.map(\.name).joined(separator: ", "))) does not match the parameter inputs its model was compiled with (\(inputs.joined(separator: ", ")))")
         }
         for (parameter, range) in zip(parameters, neuron.parameterInputRanges) {
+            if parameter.trainable, let reason = neuron.untrainableParameters[parameter.name] {
+                throw PlasticityError.invalidConfiguration("population '\(name)' cannot train '\(parameter.name)': \(reason)")
+            }
             guard parameter.values.count == 1 || parameter.values.count == size else {
                 throw PlasticityError.shapeMismatch(name: "parameter \(parameter.name) of population '\(name)'", expected: "1 value or \(size) (one per neuron)",
                                                     found: "\(parameter.values.count) values")
