@@ -167,12 +167,28 @@ struct Train: ParsableCommand {
                 break
             }
         }
+        for line in Self.trainedParameterLines(network: network, parameters: trainer.parameters) { print(line) }
         if let saveWeights {
             try NumPyArchive.write(NetworkArrays.arrays(of: trainer.parameters, network: network), to: URL(fileURLWithPath: saveWeights))
         }
         if let saveBestWeights {
             guard let best = trainer.state.best else { throw ValidationError("--save-best-weights needs --validation-fraction: there is no best epoch without a validation split") }
             try NumPyArchive.write(NetworkArrays.arrays(of: best.parameters, network: network), to: URL(fileURLWithPath: saveBestWeights))
+        }
+    }
+
+    /// Where each trained neuron parameter ended: its range and median against its start.
+    static func trainedParameterLines(network: Network, parameters: ParameterSet<Float>) -> [String] {
+        network.populations.indices.flatMap { p in
+            network.populations[p].trainedParameters.map { q -> String in
+                let parameter = network.populations[p].parameters[q], name = network.parameterName(p, parameter.name)
+                func describe(_ values: [Double]) -> String {
+                    let sorted = values.sorted()
+                    return sorted.count == 1 ? String(format: "%.4g", sorted[0])
+                        : String(format: "%.4g … %.4g (median %.4g)", sorted.first!, sorted.last!, sorted[sorted.count / 2])
+                }
+                return "trained \(name): \(describe(parameters[name].map(Double.init))), from \(describe(parameter.values))"
+            }
         }
     }
 
