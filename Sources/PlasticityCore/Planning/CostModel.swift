@@ -148,7 +148,7 @@ public struct CostModel {
             trainedParameters = trained.count
             parameterColumns = trained.reduce(0) { $0 + (network.populations[population].parameters[$1].isPerNeuron ? Double(layout.size) : 1) }
             // The kernel computes (and BPTT records) the parameter gains of trained parameters too.
-            let entries = neuron.varyingEntries + trained.flatMap(neuron.parameterEntries)
+            let entries = neuron.varyingEntries + trained.flatMap(neuron.varyingParameterEntries)
             varying = entries.count
             let kernel = neuron.makeStepKernel(Float.self, entries: entries)
             instructions = kernel.instructionCount

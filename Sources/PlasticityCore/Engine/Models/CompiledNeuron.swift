@@ -189,6 +189,11 @@ public final class CompiledNeuron {
         (0..<stateCount).map { BlockEntry.parameterGain(state: $0, parameter: q) } + [.spikeParameterGain(q)]
     }
 
+    /// Those of `parameterEntries(q)` that are not constants: the ones a kernel computes.
+    public func varyingParameterEntries(_ q: Int) -> [BlockEntry] {
+        parameterEntries(q).filter { expression(of: $0).constantValue == nil }
+    }
+
     /// Every entry of A, r, b and c that is not a constant: the ones a kernel must compute per
     /// step (a per-neuron constant is computed like a varying entry; it differs across neurons).
     public var varyingEntries: [BlockEntry] {

@@ -56,7 +56,7 @@ public final class PopulationPass<T: KernelScalar> {
         let size = batch * population.size
         trainedParameters = population.trainedParameters
         let neuron = population.neuron
-        kernel = neuron.makeStepKernel(T.self, entries: neuron.varyingEntries + trainedParameters.flatMap(neuron.parameterEntries), spikes: spikes)
+        kernel = neuron.makeStepKernel(T.self, entries: neuron.varyingEntries + trainedParameters.flatMap(neuron.varyingParameterEntries), spikes: spikes)
         parameterBuffers = population.parameters.map { _ in ScalarBuffer(count: size) }
         presynaptic = ScalarBuffer(count: batch * layout.withinColumns)
         activePresynaptic = NonZeroEntries(batch: batch, width: layout.withinColumns)
