@@ -104,6 +104,7 @@ struct Grad: ParsableCommand {
     @OptionGroup var ruleSettings: RuleSettings
     @OptionGroup var settings: ModelSettings
     @OptionGroup var pluginOptions: PluginOptions
+    @OptionGroup var threadOptions: ThreadOptions
 
     func run() throws {
         switch precision {
@@ -133,8 +134,9 @@ struct Grad: ParsableCommand {
         let workload = Workload(batch: batch.batch, steps: batch.steps, scalarBytes: MemoryLayout<T>.size, deferredLoss: batch.loss.isDeferred,
                                 inputDensity: Workload.density(of: batch.inputs))
         let (rule, options) = try ruleSettings.resolve(network: network, workload: workload)
-        let result = try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: batch.inputs,
-                                                 steps: batch.steps, batch: batch.batch, loss: batch.loss, options: options)
+        let result = try ShardedComputation.gradients(rule: rule, network: network, parameters: parameters,
+                                                      batch: SequenceBatch(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss),
+                                                      options: options, threads: threadOptions.threads)
         var arrays = NetworkArrays.arrays(of: result.gradients, network: network)
         arrays["loss"] = NumPyArray([result.loss], shape: [])
         arrays["spike_count"] = NumPyArray(integers: [result.spikeCount], shape: [])

@@ -141,6 +141,7 @@ struct Train: ParsableCommand {
     @OptionGroup var ruleSettings: RuleSettings
     @OptionGroup var settings: ModelSettings
     @OptionGroup var pluginOptions: PluginOptions
+    @OptionGroup var threadOptions: ThreadOptions
 
     func run() throws {
         let dataset = try task.dataset()
@@ -150,7 +151,7 @@ struct Train: ParsableCommand {
         let (rule, options) = try ruleSettings.resolve(network: network, workload: Workload(batch: optimization.batchSize, steps: dataset.steps, deferredLoss: deferred))
         let configuration = optimization.configuration(rule: rule, feedback: options.feedback, deepFeedback: options.deepFeedback)
         let trainer = try Trainer(network: network, dataset: dataset, configuration: configuration,
-                                  checkpoint: URL(fileURLWithPath: checkpoint), resume: resume)
+                                  checkpoint: URL(fileURLWithPath: checkpoint), resume: resume, threads: threadOptions.threads)
         print("training \(NetworkSummary(network).description) on \(dataset.name) with \(rule.rawValue): "
             + "\(dataset.count(.training)) training / \(dataset.count(.test)) test sequences of \(dataset.steps) steps")
         let progress = ProgressReporter(label: "")

@@ -81,7 +81,8 @@ struct NetworkFileTests {
         #expect(run.status == 0, "\(run.error)")
         let written = try NumPyArchive.read(out)
         let loss = try Loss<Float>(.crossEntropySummed, steps: 20, batch: 2, outputs: 2, labels: [0, 1])
-        let expected = try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: inputs, steps: 20, batch: 2, loss: loss)
+        let expected = try ShardedComputation.gradients(rule: rule, network: network, parameters: parameters,
+                                                        batch: SequenceBatch(inputs: inputs, steps: 20, batch: 2, loss: loss), threads: 1)
         #expect(Set(written.keys) == Set(network.tensors.map(\.name) + ["loss", "spike_count"]))
         for (name, array) in NetworkArrays.arrays(of: expected.gradients, network: network) {
             #expect(written[name] == array, "\(name)")

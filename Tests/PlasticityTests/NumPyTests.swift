@@ -80,8 +80,8 @@ struct GradCommandTests {
         let network = files.network
         let batch: (inputs: [Float], steps: Int, batch: Int, loss: Loss<Float>) = try NetworkArrays.readBatch(
             try NumPyArchive.read(files.batch), file: "x", network: network, lossKind: nil)
-        let expected = try GradientComputation.run(rule: rule, network: network, parameters: files.parameters, inputs: batch.inputs,
-                                                   steps: batch.steps, batch: batch.batch, loss: batch.loss)
+        let expected = try ShardedComputation.gradients(rule: rule, network: network, parameters: files.parameters,
+                                                        batch: SequenceBatch(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss), threads: 1)
         for (name, array) in NetworkArrays.arrays(of: expected.gradients, network: network) {
             #expect(written[name] == array, "\(name)")
         }

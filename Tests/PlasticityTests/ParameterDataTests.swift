@@ -112,7 +112,8 @@ extension ParameterDataTests {
         let written = try NumPyArchive.read(out)
         #expect(written["hidden.tauMembrane"]?.shape == [4] && written["hidden.threshold"]?.shape == [1])
         let loss = try Loss<Float>(.crossEntropySummed, steps: 30, batch: 2, outputs: 2, labels: [0, 1])
-        let expected = try GradientComputation.run(rule: .bptt, network: network, parameters: parameters, inputs: inputs, steps: 30, batch: 2, loss: loss)
+        let batch = SequenceBatch(inputs: inputs, steps: 30, batch: 2, loss: loss)
+        let expected = try ShardedComputation.gradients(rule: .bptt, network: network, parameters: parameters, batch: batch, threads: 1)
         #expect(written["hidden.tauMembrane"] == NumPyArray(expected.gradients["hidden.tauMembrane"], shape: [4]), "the file's τ values are the ones used")
         #expect(expected.gradients["hidden.tauMembrane"].contains { $0 != 0 })
         // Without the parameter arrays, the drawn initial values are used.
@@ -123,7 +124,7 @@ extension ParameterDataTests {
         #expect(try runTool(flags + ["--weights", weights.path]).status == 0)
         var initial = parameters
         initial.setInitialNeuronParameters(of: network)
-        let fromSettings = try GradientComputation.run(rule: .bptt, network: network, parameters: initial, inputs: inputs, steps: 30, batch: 2, loss: loss)
+        let fromSettings = try ShardedComputation.gradients(rule: .bptt, network: network, parameters: initial, batch: batch, threads: 1)
         #expect(try NumPyArchive.read(out)["hidden.tauMembrane"] == NumPyArray(fromSettings.gradients["hidden.tauMembrane"], shape: [4]))
         // A τ outside the model's range is refused by name.
         arrays["hidden.tauMembrane"] = NumPyArray([Float](arrayLiteral: 8, -1, 24, 32), shape: [4])

@@ -173,10 +173,14 @@ public final class Trainer {
     public let checkpointURL: URL?
     /// The training split's samples trained on and held out.
     public let split: ValidationSplit
+    /// Workers each batch's shards run on (`ShardedComputation`); the results do not depend on it.
+    public let threads: Int
 
     /// A new run (weights from the seed) or, with `resumeFrom`, the run saved there.
     public init(network: Network, dataset: any SequenceDataset, configuration: TrainingConfiguration, checkpoint: URL?, resume: Bool,
-                initialParameters: ParameterSet<Float>? = nil) throws {
+                initialParameters: ParameterSet<Float>? = nil, threads: Int = 1) throws {
+        guard threads >= 1 else { throw PlasticityError.invalidConfiguration("threads must be at least 1, got \(threads)") }
+        self.threads = threads
         guard configuration.epochs > 0, configuration.batchSize > 0, configuration.learningRate > 0, configuration.checkpointEvery > 0 else {
             throw PlasticityError.invalidConfiguration("epochs, batch size, learning rate and checkpoint interval must be positive")
         }
@@ -299,8 +303,8 @@ public final class Trainer {
         }
         let result: GradientResult<Float>
         do {
-            result = try GradientComputation.run(rule: configuration.rule, network: network, parameters: state.parameters, inputs: batch.inputs,
-                                                 steps: batch.steps, batch: batch.batch, loss: batch.loss, options: options)
+            result = try ShardedComputation.gradients(rule: configuration.rule, network: network, parameters: state.parameters, batch: batch,
+                                                      options: options, threads: threads)
         } catch PlasticityError.nonFinite(let quantity, let value, let inner) {
             throw PlasticityError.nonFinite(quantity: quantity, value: value, location: "\(inner) of \(location)")
         }
@@ -337,7 +341,7 @@ public final class Trainer {
         for start in stride(from: 0, to: count, by: size) {
             let indices = Array(samples[start..<Swift.min(start + size, count)])
             let batch = try dataset.batch(split, indices: indices, as: Float.self)
-            let outcome = try Evaluation.run(network: network, parameters: parameters ?? state.parameters, batch: batch)
+            let outcome = try ShardedComputation.evaluate(network: network, parameters: parameters ?? state.parameters, batch: batch, threads: threads)
             loss += outcome.loss
             batches += 1
             if let accuracy = dataset.accuracy(readouts: outcome.readouts, batch: batch) {

@@ -124,7 +124,12 @@ public final class StepKernel<T: KernelScalar> {
                 if let input = inputRegisterOfSlot[slot] {
                     result = input
                 } else if let alias = aliases[slot] {
-                    result = register(for: graph.node(of: alias))
+                    if let value = alias.graph == nil ? alias.constantValue : nil {
+                        result = newRegister()
+                        program.constants.append((result, value))
+                    } else {
+                        result = register(for: graph.node(of: alias))
+                    }
                 } else {
                     preconditionFailure("variable \(graph.variableNames[slot]) is neither an input nor an alias")
                 }
@@ -153,6 +158,13 @@ public final class StepKernel<T: KernelScalar> {
         // copy must read the input before that.
         let inputRegisters = Set(program.inputRegisters)
         program.outputRegisters = outputs.map { output in
+            // A free constant gets a register of its own rather than a node: compiling never
+            // adds to the graph, which forward passes on other threads may be reading.
+            guard output.graph != nil else {
+                let constant = newRegister()
+                program.constants.append((constant, output.constantValue!))
+                return constant
+            }
             let source = register(for: graph.node(of: output))
             guard inputRegisters.contains(source) else { return source }
             let copy = newRegister()

@@ -23,7 +23,9 @@ final class NativeKernel: @unchecked Sendable {
     let parameterCount: Int
     /// Parameter arrays among the inputs, after the state (and spike and current) ones (ABI 2).
     let parameterArrays: Int
-    private var cif = ffi_cif()
+    /// Behind a pointer, so that threads calling the kernel at once only read it (a stored
+    /// property passed inout would be an exclusive access).
+    private let cif = UnsafeMutablePointer<ffi_cif>.allocate(capacity: 1)
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
 
     var inputCount: Int {
@@ -57,13 +59,17 @@ final class NativeKernel: @unchecked Sendable {
         for index in 0..<inputs { argumentTypes[1 + index] = plasticity_ffi_pointer() }
         for index in 0..<parameterCount { argumentTypes[1 + inputs + index] = plasticity_ffi_double() }
         for index in 0..<outputs { argumentTypes[1 + inputs + parameterCount + index] = plasticity_ffi_pointer() }
-        let status = ffi_prep_cif(&cif, FFI_DEFAULT_ABI, UInt32(count), plasticity_ffi_void(), argumentTypes)
+        cif.initialize(to: ffi_cif())
+        let status = ffi_prep_cif(cif, FFI_DEFAULT_ABI, UInt32(count), plasticity_ffi_void(), argumentTypes)
         guard status == FFI_OK else {
             throw PlasticityError.invalidModel(model: "C kernel", reason: "libffi cannot build a call interface (status \(status.rawValue))")
         }
     }
 
-    deinit { argumentTypes.deallocate() }
+    deinit {
+        argumentTypes.deallocate()
+        cif.deallocate()
+    }
 
     /// Calls the kernel once for `count` neurons.
     func call(count: Int, inputs: [UnsafePointer<Double>], parameters: [Double], outputs: [UnsafeMutablePointer<Double>]) {
@@ -79,7 +85,7 @@ final class NativeKernel: @unchecked Sendable {
                     for index in 0..<parameters.count { values.append(UnsafeMutableRawPointer(parameterSlots.baseAddress! + index)) }
                     for index in 0..<outputs.count { values.append(UnsafeMutableRawPointer(pointerSlots.baseAddress! + inputs.count + index)) }
                     values.withUnsafeMutableBufferPointer { arguments in
-                        ffi_call(&cif, unsafeBitCast(function, to: (@convention(c) () -> Void).self), nil, arguments.baseAddress)
+                        ffi_call(cif, unsafeBitCast(function, to: (@convention(c) () -> Void).self), nil, arguments.baseAddress)
                     }
                 }
             }

@@ -8,19 +8,7 @@ public enum GradientComputation {
     @_specialize(exported: true, where T == Double)
     public static func run<T: KernelScalar>(rule: LearningRuleKind, network: Network, parameters: ParameterSet<T>, inputs: [T],
                                             steps: Int, batch: Int, loss: Loss<T>, options: RuleOptions = .init()) throws -> GradientResult<T> {
-        let width = network.inputs
-        guard inputs.count == steps * batch * width else {
-            throw PlasticityError.shapeMismatch(name: "inputs", expected: "\(steps)×\(batch)×\(width)", found: "\(inputs.count) values")
-        }
-        guard loss.steps == steps, loss.batch == batch, loss.outputs == network.outputs else {
-            throw PlasticityError.invalidConfiguration("the loss is for \(loss.steps) steps × \(loss.batch) sequences × \(loss.outputs) outputs, the data for \(steps) × \(batch) × \(network.outputs)")
-        }
-        guard steps > 0 else { throw PlasticityError.invalidConfiguration("a sequence needs at least one step") }
-        if let bad = inputs.firstIndex(where: { !$0.isFinite }) {
-            let (t, rest) = bad.quotientAndRemainder(dividingBy: batch * width)
-            throw PlasticityError.nonFinite(quantity: "input x[t=\(t), b=\(rest / width), i=\(rest % width)]", value: "\(inputs[bad])",
-                                            location: "time step \(t)")
-        }
+        try check(inputs: inputs, steps: steps, batch: batch, loss: loss, network: network)
         switch rule {
         case .bptt:
             let bptt = try BPTT(network: network, parameters: parameters, batch: batch, options: options)
@@ -33,6 +21,27 @@ public enum GradientComputation {
         case .denseEprop:
             return try runOnline(try DenseEProp(network: network, parameters: parameters, batch: batch, options: options, deferred: loss.isDeferred), inputs, steps, loss, recordReadouts: options.recordReadouts)
         }
+    }
+
+    /// Inputs and loss shaped for the network and each other, at least one step, every input
+    /// finite (else the error names its step, sequence and channel).
+    static func check<T: KernelScalar>(inputs: [T], steps: Int, batch: Int, loss: Loss<T>, network: Network) throws {
+        let width = network.inputs
+        guard inputs.count == steps * batch * width else {
+            throw PlasticityError.shapeMismatch(name: "inputs", expected: "\(steps)×\(batch)×\(width)", found: "\(inputs.count) values")
+        }
+        guard loss.steps == steps, loss.batch == batch, loss.outputs == network.outputs else {
+            throw PlasticityError.invalidConfiguration("the loss is for \(loss.steps) steps × \(loss.batch) sequences × \(loss.outputs) outputs, the data for \(steps) × \(batch) × \(network.outputs)")
+        }
+        guard steps > 0, batch > 0 else { throw PlasticityError.invalidConfiguration("a batch needs at least one sequence of at least one step") }
+        try checkFinite(inputs, batch: batch, width: width)
+    }
+
+    private static func checkFinite<T: KernelScalar>(_ inputs: [T], batch: Int, width: Int) throws {
+        guard let bad = inputs.firstIndex(where: { !$0.isFinite }) else { return }
+        let (t, rest) = bad.quotientAndRemainder(dividingBy: batch * width)
+        throw PlasticityError.nonFinite(quantity: "input x[t=\(t), b=\(rest / width), i=\(rest % width)]", value: "\(inputs[bad])",
+                                        location: "time step \(t)")
     }
 
     /// Drives an online rule through whole sequences.

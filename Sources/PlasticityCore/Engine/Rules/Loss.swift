@@ -23,19 +23,17 @@ public struct Loss<T: KernelScalar> {
     let labels: [Int]
     let targets: [T]
     let mask: [T]?
+    /// The B of E = (1/B) Σ_b …: this batch's size, or the whole batch's when this loss is a
+    /// shard of it (`sequences(_:)`), so that the shards' losses and gradients add up to the
+    /// whole batch's.
+    public let normalization: Int
 
     /// - Parameters:
     ///   - labels: class labels, T×B for `crossEntropyEveryStep`, B for the other cross-entropies.
     ///   - targets: T×B×C values for `meanSquaredError`.
     ///   - mask: optional T×B weights for the per-step losses (0 ignores a step).
     public init(_ kind: LossKind, steps: Int, batch: Int, outputs: Int, labels: [Int] = [], targets: [T] = [], mask: [T]? = nil) throws {
-        self.kind = kind
-        self.steps = steps
-        self.batch = batch
-        self.outputs = outputs
-        self.labels = labels
-        self.targets = targets
-        self.mask = mask
+        self.init(parts: kind, steps: steps, batch: batch, outputs: outputs, labels: labels, targets: targets, mask: mask, normalization: batch)
         switch kind {
         case .crossEntropyEveryStep:
             try Self.check("labels", labels.count, "\(steps)×\(batch)", steps * batch)
@@ -50,6 +48,36 @@ public struct Loss<T: KernelScalar> {
         if let mask {
             try Self.check("mask", mask.count, "\(steps)×\(batch)", steps * batch)
         }
+    }
+
+    /// A loss from parts known to be consistent (the public initialiser checks them; slices of
+    /// a checked loss are consistent).
+    private init(parts kind: LossKind, steps: Int, batch: Int, outputs: Int, labels: [Int], targets: [T], mask: [T]?, normalization: Int) {
+        self.kind = kind
+        self.steps = steps
+        self.batch = batch
+        self.outputs = outputs
+        self.labels = labels
+        self.targets = targets
+        self.mask = mask
+        self.normalization = normalization
+    }
+
+    /// The loss of sequences `range` of this batch, still normalised by the whole batch.
+    public func sequences(_ range: Range<Int>) -> Loss {
+        precondition(range.lowerBound >= 0 && range.upperBound <= batch && !range.isEmpty, "sequences \(range) of a batch of \(batch)")
+        func perStep<V>(_ values: [V], width: Int) -> [V] {
+            (0..<steps).flatMap { t in values[((t * batch + range.lowerBound) * width)..<((t * batch + range.upperBound) * width)] }
+        }
+        let labels: [Int]
+        switch kind {
+        case .crossEntropyEveryStep: labels = perStep(self.labels, width: 1)
+        case .crossEntropyLastStep, .crossEntropySummed: labels = Array(self.labels[range])
+        case .meanSquaredError: labels = []
+        }
+        return Loss(parts: kind, steps: steps, batch: range.count, outputs: outputs, labels: labels,
+                    targets: kind == .meanSquaredError ? perStep(targets, width: outputs) : [],
+                    mask: mask.map { perStep($0, width: 1) }, normalization: normalization)
     }
 
     private static func check(_ name: String, _ count: Int, _ expected: String, _ expectedCount: Int) throws {
@@ -83,12 +111,14 @@ public struct Loss<T: KernelScalar> {
         case .crossEntropySummed:
             return 0
         case .crossEntropyLastStep:
-            return t == steps - 1 ? StepLoss.crossEntropy(y, batch: batch, outputs: outputs, labelOf: { labels[$0] }, weight: { _ in 1 }, delta: delta) : 0
+            return t == steps - 1 ? StepLoss.crossEntropy(y, batch: batch, normalization: normalization, outputs: outputs, labelOf: { labels[$0] },
+                                                          weight: { _ in 1 }, delta: delta) : 0
         case .crossEntropyEveryStep:
-            return StepLoss.crossEntropy(y, batch: batch, outputs: outputs, labelOf: { labels[t * batch + $0] }, weight: { mask?[t * batch + $0] ?? 1 }, delta: delta)
+            return StepLoss.crossEntropy(y, batch: batch, normalization: normalization, outputs: outputs, labelOf: { labels[t * batch + $0] },
+                                         weight: { mask?[t * batch + $0] ?? 1 }, delta: delta)
         case .meanSquaredError:
             return targets.withUnsafeBufferPointer { all in
-                StepLoss.squaredError(y, targets: all.baseAddress! + t * batch * outputs, batch: batch, outputs: outputs,
+                StepLoss.squaredError(y, targets: all.baseAddress! + t * batch * outputs, batch: batch, normalization: normalization, outputs: outputs,
                                       weight: { mask?[t * batch + $0] ?? 1 }, delta: delta)
             }
         }
@@ -96,14 +126,15 @@ public struct Loss<T: KernelScalar> {
 
     /// For deferred losses: the loss and δ = ∂E/∂y_t (the same at every step) from Σ_t y_t.
     func finalSignal(summedReadout: UnsafePointer<T>, delta: UnsafeMutablePointer<T>) -> Double {
-        StepLoss.crossEntropy(summedReadout, batch: batch, outputs: outputs, labelOf: { labels[$0] }, weight: { _ in 1 }, delta: delta)
+        StepLoss.crossEntropy(summedReadout, batch: batch, normalization: normalization, outputs: outputs, labelOf: { labels[$0] }, weight: { _ in 1 }, delta: delta)
     }
 }
 
-/// The per-step loss terms and their error signals δ = ∂E/∂y (averaged over the batch).
+/// The per-step loss terms and their error signals δ = ∂E/∂y (averaged over the batch: divided
+/// by `normalization`, the whole batch's size).
 enum StepLoss {
     /// Σ_b w_b (−log softmax(y_b)[label_b]) / B.
-    static func crossEntropy<T: KernelScalar>(_ y: UnsafePointer<T>, batch: Int, outputs: Int, labelOf: (Int) -> Int, weight: (Int) -> T,
+    static func crossEntropy<T: KernelScalar>(_ y: UnsafePointer<T>, batch: Int, normalization: Int, outputs: Int, labelOf: (Int) -> Int, weight: (Int) -> T,
                                               delta: UnsafeMutablePointer<T>) -> Double {
         var loss = 0.0
         for b in 0..<batch {
@@ -119,14 +150,14 @@ enum StepLoss {
             loss += Double(w) * (Foundation.log(total) - (Double(row[label]) - largest))
             for c in 0..<outputs {
                 let probability = Foundation.exp(Double(row[c]) - largest) / total
-                delta[b * outputs + c] = w * (T(probability) - (c == label ? 1 : 0)) / T(batch)
+                delta[b * outputs + c] = w * (T(probability) - (c == label ? 1 : 0)) / T(normalization)
             }
         }
-        return loss / Double(batch)
+        return loss / Double(normalization)
     }
 
     /// Σ_b w_b ½‖y_b − y*_b‖² / B.
-    static func squaredError<T: KernelScalar>(_ y: UnsafePointer<T>, targets: UnsafePointer<T>, batch: Int, outputs: Int, weight: (Int) -> T,
+    static func squaredError<T: KernelScalar>(_ y: UnsafePointer<T>, targets: UnsafePointer<T>, batch: Int, normalization: Int, outputs: Int, weight: (Int) -> T,
                                               delta: UnsafeMutablePointer<T>) -> Double {
         var loss = 0.0
         for b in 0..<batch {
@@ -135,9 +166,9 @@ enum StepLoss {
             for c in 0..<outputs {
                 let error = y[b * outputs + c] - targets[b * outputs + c]
                 loss += 0.5 * Double(w * error * error)
-                delta[b * outputs + c] = w * error / T(batch)
+                delta[b * outputs + c] = w * error / T(normalization)
             }
         }
-        return loss / Double(batch)
+        return loss / Double(normalization)
     }
 }

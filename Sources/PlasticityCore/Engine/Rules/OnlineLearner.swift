@@ -72,13 +72,13 @@ public final class OnlineLearner<T: KernelScalar> {
             guard labels.count == batch, labels.allSatisfy({ (0..<outputs).contains($0) }) else {
                 throw PlasticityError.shapeMismatch(name: "labels", expected: "\(batch) labels in 0..<\(outputs)", found: "\(labels)")
             }
-            stepLoss = StepLoss.crossEntropy(forward.readout.pointer, batch: batch, outputs: outputs, labelOf: { labels[$0] }, weight: { _ in 1 }, delta: delta.pointer)
+            stepLoss = StepLoss.crossEntropy(forward.readout.pointer, batch: batch, normalization: batch, outputs: outputs, labelOf: { labels[$0] }, weight: { _ in 1 }, delta: delta.pointer)
         case .values(let values):
             guard values.count == batch * outputs else {
                 throw PlasticityError.shapeMismatch(name: "target", expected: "\(batch)×\(outputs)", found: "\(values.count) values")
             }
             stepLoss = values.withUnsafeBufferPointer {
-                StepLoss.squaredError(forward.readout.pointer, targets: $0.baseAddress!, batch: batch, outputs: outputs, weight: { _ in 1 }, delta: delta.pointer)
+                StepLoss.squaredError(forward.readout.pointer, targets: $0.baseAddress!, batch: batch, normalization: batch, outputs: outputs, weight: { _ in 1 }, delta: delta.pointer)
             }
         }
         rule.learn(delta: delta.pointer)

@@ -1,0 +1,104 @@
+import Foundation
+import PlasticityBase
+
+/// Data parallelism over threads: a batch is cut into shards — a fixed partition of its
+/// sequences that depends only on the batch size — each shard runs the rule (or the forward
+/// pass) with buffers of its own on one of `threads` workers, and the results are reduced in
+/// shard order. Losses are normalised by the whole batch (`Loss.sequences`), so the shards'
+/// losses and gradients add up to the batch's, and the result is bit-identical for any
+/// number of threads.
+public enum ShardedComputation {
+    /// Shards per batch at most: the most threads a batch can keep busy.
+    public static let maximumShards = 16
+
+    /// The fixed partition of `batch` sequences: min(batch, `maximumShards`) contiguous ranges
+    /// whose sizes differ by at most one.
+    public static func shards(batch: Int) -> [Range<Int>] {
+        let count = Swift.min(batch, maximumShards)
+        return (0..<count).map { index in (index * batch / count)..<((index + 1) * batch / count) }
+    }
+
+    /// The threads worth using on this machine: one per active core.
+    public static var availableThreads: Int { ProcessInfo.processInfo.activeProcessorCount }
+
+    /// One batch's loss and gradients with `rule`, sharded over `threads` workers.
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    public static func gradients<T: KernelScalar>(rule: LearningRuleKind, network: Network, parameters: ParameterSet<T>, batch: SequenceBatch<T>,
+                                                  options: RuleOptions = .init(), threads: Int) throws -> GradientResult<T> {
+        // Checked whole, so that an error names the sequence in the batch.
+        try GradientComputation.check(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss, network: network)
+        let ranges = shards(batch: batch.batch)
+        let results = try perform(ranges.count, threads: threads) { index in
+            let shard = batch.sequences(ranges[index])
+            do {
+                return try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: shard.inputs, steps: shard.steps,
+                                                   batch: shard.batch, loss: shard.loss, options: options)
+            } catch PlasticityError.nonFinite(let quantity, let value, let location) {
+                throw PlasticityError.nonFinite(quantity: quantity, value: value, location: "\(location) of sequences \(ranges[index].lowerBound)..<\(ranges[index].upperBound)")
+            }
+        }
+        var gradients = results[0].gradients
+        for result in results.dropFirst() { gradients.add(result.gradients) }
+        var neuronSpikes = results[0].neuronSpikes
+        for result in results.dropFirst() { for index in neuronSpikes.indices { neuronSpikes[index] += result.neuronSpikes[index] } }
+        // Peak memory: the largest shards, as many as run at once.
+        let concurrent = results.map(\.storageBytes).sorted(by: >).prefix(Swift.max(1, threads)).reduce(0, +)
+        return GradientResult(loss: results.map(\.loss).reduce(0, +), gradients: gradients, spikeCount: results.map(\.spikeCount).reduce(0, +),
+                              storageBytes: concurrent, readouts: merge(results.map(\.readouts), ranges: ranges, steps: batch.steps, batch: batch.batch),
+                              neuronSpikes: neuronSpikes)
+    }
+
+    /// The loss and readouts (T×B×C) of a forward pass, sharded over `threads` workers.
+    @_specialize(exported: true, where T == Float)
+    public static func evaluate<T: KernelScalar>(network: Network, parameters: ParameterSet<T>, batch: SequenceBatch<T>, threads: Int) throws -> (loss: Double, readouts: [T]) {
+        try GradientComputation.check(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss, network: network)
+        let ranges = shards(batch: batch.batch)
+        let results = try perform(ranges.count, threads: threads) { index in
+            try Evaluation.run(network: network, parameters: parameters, batch: batch.sequences(ranges[index]))
+        }
+        return (results.map(\.loss).reduce(0, +), merge(results.map(\.readouts), ranges: ranges, steps: batch.steps, batch: batch.batch))
+    }
+
+    /// Readouts of the shards (each T×B_s×C) interleaved into T×B×C; empty if not recorded.
+    private static func merge<T: KernelScalar>(_ parts: [[T]], ranges: [Range<Int>], steps: Int, batch: Int) -> [T] {
+        guard let first = parts.first, !first.isEmpty else { return [] }
+        let outputs = first.count / (steps * ranges[0].count)
+        var merged = [T](repeating: 0, count: steps * batch * outputs)
+        for (part, range) in zip(parts, ranges) {
+            for t in 0..<steps {
+                let source = t * range.count * outputs, target = (t * batch + range.lowerBound) * outputs
+                merged.replaceSubrange(target..<(target + range.count * outputs), with: part[source..<(source + range.count * outputs)])
+            }
+        }
+        return merged
+    }
+
+    /// Runs `body(0..<count)` on up to `threads` workers (worker w takes w, w + threads, …) and
+    /// returns the results in index order; the error of the lowest failing index is thrown.
+    static func perform<R>(_ count: Int, threads: Int, _ body: (Int) throws -> R) throws -> [R] {
+        let workers = Swift.max(1, Swift.min(threads, count))
+        var results = [Result<R, Error>?](repeating: nil, count: count)
+        if workers == 1 {
+            for index in 0..<count { results[index] = Result { try body(index) } }
+        } else {
+            let lock = NSLock()
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                for index in stride(from: worker, to: count, by: workers) {
+                    let result = Result { try body(index) }
+                    lock.withLock { results[index] = result }
+                }
+            }
+        }
+        return try results.map { try $0!.get() }
+    }
+}
+
+extension SequenceBatch {
+    /// Sequences `range` of this batch, their loss normalised by the whole batch.
+    public func sequences(_ range: Range<Int>) -> SequenceBatch {
+        let width = inputs.count / Swift.max(1, steps * batch)
+        let sliced = (0..<steps).flatMap { t in inputs[((t * batch + range.lowerBound) * width)..<((t * batch + range.upperBound) * width)] }
+        return SequenceBatch(inputs: sliced, steps: steps, batch: range.count, loss: loss.sequences(range))
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import PlasticityCore
+import Testing
+
+@Suite("Data parallelism over threads: sharded batches")
+struct ShardingTests {
+    @Test("the shards partition the batch, at most 16, sizes within one")
+    func partition() {
+        for batch in [1, 2, 5, 16, 17, 32, 100] {
+            let shards = ShardedComputation.shards(batch: batch)
+            #expect(shards.count == Swift.min(batch, ShardedComputation.maximumShards))
+            #expect(shards.first?.lowerBound == 0 && shards.last?.upperBound == batch)
+            #expect(zip(shards, shards.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+            let sizes = shards.map(\.count)
+            #expect(sizes.max()! - sizes.min()! <= 1)
+        }
+    }
+
+    /// A network with two layers, recurrence and a leaky readout, on a batch of 7 sequences.
+    static func fixture(lossKind: LossKind) throws -> RuleFixture {
+        try RuleFixture(network: GraphCase.stacked.network(), lossKind: lossKind, steps: 12, batch: 7, seed: 4)
+    }
+
+    @Test("sharded gradients equal the whole batch's, and are bit-identical for any thread count", arguments: LearningRuleKind.allCases)
+    func gradients(_ rule: LearningRuleKind) throws {
+        for lossKind in [LossKind.crossEntropyEveryStep, .crossEntropySummed, .meanSquaredError] {
+            let fixture = try Self.fixture(lossKind: lossKind)
+            let options = RuleOptions(recordReadouts: true, spikeError: [Double](repeating: 0.01, count: fixture.network.neuronCount))
+            let whole = try fixture.gradients(rule, options: options)
+            let batch = SequenceBatch(inputs: fixture.inputs, steps: fixture.steps, batch: fixture.batch, loss: fixture.loss)
+            let one = try ShardedComputation.gradients(rule: rule, network: fixture.network, parameters: fixture.parameters, batch: batch, options: options, threads: 1)
+            #expect(relativeError(one.gradients, whole.gradients) < 1e-12, "\(lossKind)")
+            #expect(Swift.abs(one.loss - whole.loss) < 1e-12 * Swift.max(1, Swift.abs(whole.loss)))
+            #expect(one.spikeCount == whole.spikeCount && one.neuronSpikes == whole.neuronSpikes)
+            #expect(one.readouts == whole.readouts, "each sequence's forward pass does not depend on its batch")
+            for threads in [2, 3, 16] {
+                let many = try ShardedComputation.gradients(rule: rule, network: fixture.network, parameters: fixture.parameters, batch: batch, options: options, threads: threads)
+                #expect(many.gradients == one.gradients && many.loss == one.loss && many.readouts == one.readouts, "\(threads) threads")
+            }
+        }
+    }
+
+    @Test("evaluation and training are bit-identical for any thread count")
+    func training() throws {
+        let task = try TrainingTests.smallEvidence()
+        func train(threads: Int) throws -> Trainer {
+            let network = try Network(shape: NetworkShape(inputs: task.inputCount, hidden: 12, outputs: task.outputCount, recurrent: true, bias: true),
+                                      neuron: TestPlugins.compile("ALIF"))
+            var configuration = TrainingConfiguration()
+            configuration.epochs = 2
+            configuration.batchSize = 16
+            configuration.learningRate = 1e-2
+            configuration.rateRegularization = 0.5
+            let trainer = try Trainer(network: network, dataset: task, configuration: configuration, checkpoint: nil, resume: false, threads: threads)
+            try trainer.run()
+            return trainer
+        }
+        let one = try train(threads: 1), two = try train(threads: 2), five = try train(threads: 5)
+        #expect(one.state.parameters == two.state.parameters && one.state.parameters == five.state.parameters)
+        #expect(one.state.history.map(\.testLoss) == two.state.history.map(\.testLoss))
+        #expect(one.state.history.map(\.trainingAccuracy) == five.state.history.map(\.trainingAccuracy))
+    }
+}
