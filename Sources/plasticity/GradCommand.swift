@@ -136,7 +136,7 @@ struct Grad: ParsableCommand {
         let (rule, options) = try ruleSettings.resolve(network: network, workload: workload)
         let result = try ShardedComputation.gradients(rule: rule, network: network, parameters: parameters,
                                                       batch: SequenceBatch(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss),
-                                                      options: options, threads: threadOptions.threads)
+                                                      options: options, shards: threadOptions.shards, threads: threadOptions.threads)
         var arrays = NetworkArrays.arrays(of: result.gradients, network: network)
         arrays["loss"] = NumPyArray([result.loss], shape: [])
         arrays["spike_count"] = NumPyArray(integers: [result.spikeCount], shape: [])

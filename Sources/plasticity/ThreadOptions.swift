@@ -1,13 +1,17 @@
 import ArgumentParser
 import PlasticityCore
 
-/// `--threads`: how many workers a batch's shards run on (`ShardedComputation`). Results do
-/// not depend on it.
+/// `--threads` and `--shards`: how a batch is cut and how many workers run the pieces
+/// (`ShardedComputation`). Results depend on the shards, never on the threads.
 struct ThreadOptions: ParsableArguments {
-    @Option(help: "Worker threads for each batch's shards (default: every core). A batch is cut into at most \(ShardedComputation.maximumShards) fixed shards whose results are added in order, so every thread count gives the same numbers.")
+    @Option(help: "Worker threads for a batch's shards (default: every core); at most --shards of them are busy. Every thread count gives the same numbers.")
     var threads: Int = ShardedComputation.availableThreads
+
+    @Option(help: "Fixed shards each batch is cut into (contiguous runs of sequences, reduced in order). More shards let more threads work but give each a smaller batch; the results depend on this, not on --threads.")
+    var shards: Int = ShardedComputation.defaultShards
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        guard shards >= 1 else { throw ValidationError("--shards must be at least 1, got \(shards)") }
     }
 }

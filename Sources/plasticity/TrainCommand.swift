@@ -149,7 +149,8 @@ struct Train: ParsableCommand {
         let network = try graph.build(model: model, settings: try settings.settings(), registry: try pluginOptions.loadRegistry(), shape: shape)
         let deferred = try dataset.batch(.training, indices: [0], as: Float.self).loss.isDeferred
         let (rule, options) = try ruleSettings.resolve(network: network, workload: Workload(batch: optimization.batchSize, steps: dataset.steps, deferredLoss: deferred))
-        let configuration = optimization.configuration(rule: rule, feedback: options.feedback, deepFeedback: options.deepFeedback)
+        var configuration = optimization.configuration(rule: rule, feedback: options.feedback, deepFeedback: options.deepFeedback)
+        configuration.shards = threadOptions.shards
         let trainer = try Trainer(network: network, dataset: dataset, configuration: configuration,
                                   checkpoint: URL(fileURLWithPath: checkpoint), resume: resume, threads: threadOptions.threads)
         print("training \(NetworkSummary(network).description) on \(dataset.name) with \(rule.rawValue): "

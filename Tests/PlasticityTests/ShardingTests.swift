@@ -4,11 +4,11 @@ import Testing
 
 @Suite("Data parallelism over threads: sharded batches")
 struct ShardingTests {
-    @Test("the shards partition the batch, at most 16, sizes within one")
+    @Test("the shards partition the batch, sizes within one")
     func partition() {
-        for batch in [1, 2, 5, 16, 17, 32, 100] {
-            let shards = ShardedComputation.shards(batch: batch)
-            #expect(shards.count == Swift.min(batch, ShardedComputation.maximumShards))
+        for (batch, count) in [(1, 4), (2, 4), (5, 4), (16, 16), (17, 16), (32, 4), (100, 7)] {
+            let shards = ShardedComputation.shards(batch: batch, count: count)
+            #expect(shards.count == Swift.min(batch, count))
             #expect(shards.first?.lowerBound == 0 && shards.last?.upperBound == batch)
             #expect(zip(shards, shards.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
             let sizes = shards.map(\.count)
@@ -28,13 +28,15 @@ struct ShardingTests {
             let options = RuleOptions(recordReadouts: true, spikeError: [Double](repeating: 0.01, count: fixture.network.neuronCount))
             let whole = try fixture.gradients(rule, options: options)
             let batch = SequenceBatch(inputs: fixture.inputs, steps: fixture.steps, batch: fixture.batch, loss: fixture.loss)
-            let one = try ShardedComputation.gradients(rule: rule, network: fixture.network, parameters: fixture.parameters, batch: batch, options: options, threads: 1)
+            let one = try ShardedComputation.gradients(rule: rule, network: fixture.network, parameters: fixture.parameters, batch: batch, options: options,
+                                                       shards: 7, threads: 1)
             #expect(relativeError(one.gradients, whole.gradients) < 1e-12, "\(lossKind)")
             #expect(Swift.abs(one.loss - whole.loss) < 1e-12 * Swift.max(1, Swift.abs(whole.loss)))
             #expect(one.spikeCount == whole.spikeCount && one.neuronSpikes == whole.neuronSpikes)
             #expect(one.readouts == whole.readouts, "each sequence's forward pass does not depend on its batch")
             for threads in [2, 3, 16] {
-                let many = try ShardedComputation.gradients(rule: rule, network: fixture.network, parameters: fixture.parameters, batch: batch, options: options, threads: threads)
+                let many = try ShardedComputation.gradients(rule: rule, network: fixture.network, parameters: fixture.parameters, batch: batch, options: options,
+                                                            shards: 7, threads: threads)
                 #expect(many.gradients == one.gradients && many.loss == one.loss && many.readouts == one.readouts, "\(threads) threads")
             }
         }
@@ -51,6 +53,7 @@ struct ShardingTests {
             configuration.batchSize = 16
             configuration.learningRate = 1e-2
             configuration.rateRegularization = 0.5
+            configuration.shards = 5
             let trainer = try Trainer(network: network, dataset: task, configuration: configuration, checkpoint: nil, resume: false, threads: threads)
             try trainer.run()
             return trainer

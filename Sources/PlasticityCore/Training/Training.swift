@@ -44,6 +44,9 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var selectBy: SelectionMetric = .accuracy
     /// Stop after this many epochs without a better validation score (nil: never).
     public var patience: Int?
+    /// The fixed shards each batch is cut into (`ShardedComputation`): at most this many
+    /// threads work on a batch; the results depend on it, not on the threads.
+    public var shards = ShardedComputation.defaultShards
     public init() {}
 
     /// The learning rate of update `step` (0-based) out of `total`.
@@ -98,9 +101,9 @@ public enum OptimizerState: Codable {
 
 /// A resumable snapshot of a training run, written atomically.
 public struct TrainingCheckpoint: Codable {
-    /// 2 since networks are graphs (format 1 held one population's shape).
+    /// 3 since batches are sharded (2: networks as graphs; 1: one population's shape).
     public var format = TrainingCheckpoint.currentFormat
-    public static let currentFormat = 2
+    public static let currentFormat = 3
     public var model: String
     public var dataset: String
     public var network: NetworkSummary
@@ -145,7 +148,7 @@ public struct TrainingCheckpoint: Codable {
         }
         struct Format: Decodable { let format: Int }
         if let format = try? JSONDecoder().decode(Format.self, from: data), format.format != currentFormat {
-            throw PlasticityError.invalidCheckpoint(path: url.path, reason: "has format \(format.format); this version reads format \(currentFormat) (networks as graphs), so the run cannot be resumed — start it again")
+            throw PlasticityError.invalidCheckpoint(path: url.path, reason: "has format \(format.format); this version reads format \(currentFormat) (networks as graphs, sharded batches), so the run cannot be resumed — start it again")
         }
         do {
             return try JSONDecoder().decode(TrainingCheckpoint.self, from: data)
@@ -179,7 +182,9 @@ public final class Trainer {
     /// A new run (weights from the seed) or, with `resumeFrom`, the run saved there.
     public init(network: Network, dataset: any SequenceDataset, configuration: TrainingConfiguration, checkpoint: URL?, resume: Bool,
                 initialParameters: ParameterSet<Float>? = nil, threads: Int = 1) throws {
-        guard threads >= 1 else { throw PlasticityError.invalidConfiguration("threads must be at least 1, got \(threads)") }
+        guard threads >= 1, configuration.shards >= 1 else {
+            throw PlasticityError.invalidConfiguration("threads and shards must be at least 1, got \(threads) and \(configuration.shards)")
+        }
         self.threads = threads
         guard configuration.epochs > 0, configuration.batchSize > 0, configuration.learningRate > 0, configuration.checkpointEvery > 0 else {
             throw PlasticityError.invalidConfiguration("epochs, batch size, learning rate and checkpoint interval must be positive")
@@ -304,7 +309,7 @@ public final class Trainer {
         let result: GradientResult<Float>
         do {
             result = try ShardedComputation.gradients(rule: configuration.rule, network: network, parameters: state.parameters, batch: batch,
-                                                      options: options, threads: threads)
+                                                      options: options, shards: configuration.shards, threads: threads)
         } catch PlasticityError.nonFinite(let quantity, let value, let inner) {
             throw PlasticityError.nonFinite(quantity: quantity, value: value, location: "\(inner) of \(location)")
         }
@@ -341,7 +346,8 @@ public final class Trainer {
         for start in stride(from: 0, to: count, by: size) {
             let indices = Array(samples[start..<Swift.min(start + size, count)])
             let batch = try dataset.batch(split, indices: indices, as: Float.self)
-            let outcome = try ShardedComputation.evaluate(network: network, parameters: parameters ?? state.parameters, batch: batch, threads: threads)
+            let outcome = try ShardedComputation.evaluate(network: network, parameters: parameters ?? state.parameters, batch: batch,
+                                                          shards: configuration.shards, threads: threads)
             loss += outcome.loss
             batches += 1
             if let accuracy = dataset.accuracy(readouts: outcome.readouts, batch: batch) {

@@ -2,19 +2,22 @@ import Foundation
 import PlasticityBase
 
 /// Data parallelism over threads: a batch is cut into shards — a fixed partition of its
-/// sequences that depends only on the batch size — each shard runs the rule (or the forward
-/// pass) with buffers of its own on one of `threads` workers, and the results are reduced in
-/// shard order. Losses are normalised by the whole batch (`Loss.sequences`), so the shards'
-/// losses and gradients add up to the batch's, and the result is bit-identical for any
-/// number of threads.
+/// sequences that depends only on the batch size and the shard count — each shard runs the
+/// rule (or the forward pass) with buffers of its own on one of `threads` workers, and the
+/// results are reduced in shard order. Losses are normalised by the whole batch
+/// (`Loss.sequences`), so the shards' losses and gradients add up to the batch's, and the
+/// result is bit-identical for any number of threads. More shards let more threads work but
+/// give each a smaller batch, which costs per sequence (a rule's fixed cost per step is paid
+/// per shard): Benchmarks.md measures it.
 public enum ShardedComputation {
-    /// Shards per batch at most: the most threads a batch can keep busy.
-    public static let maximumShards = 16
+    /// Shards per batch unless chosen: enough for a workstation's worth of threads at a
+    /// small cost per sequence.
+    public static let defaultShards = 4
 
-    /// The fixed partition of `batch` sequences: min(batch, `maximumShards`) contiguous ranges
-    /// whose sizes differ by at most one.
-    public static func shards(batch: Int) -> [Range<Int>] {
-        let count = Swift.min(batch, maximumShards)
+    /// The fixed partition of `batch` sequences: min(batch, `count`) contiguous ranges whose
+    /// sizes differ by at most one.
+    public static func shards(batch: Int, count: Int) -> [Range<Int>] {
+        let count = Swift.max(1, Swift.min(batch, count))
         return (0..<count).map { index in (index * batch / count)..<((index + 1) * batch / count) }
     }
 
@@ -25,10 +28,10 @@ public enum ShardedComputation {
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public static func gradients<T: KernelScalar>(rule: LearningRuleKind, network: Network, parameters: ParameterSet<T>, batch: SequenceBatch<T>,
-                                                  options: RuleOptions = .init(), threads: Int) throws -> GradientResult<T> {
+                                                  options: RuleOptions = .init(), shards: Int = defaultShards, threads: Int) throws -> GradientResult<T> {
         // Checked whole, so that an error names the sequence in the batch.
         try GradientComputation.check(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss, network: network)
-        let ranges = shards(batch: batch.batch)
+        let ranges = Self.shards(batch: batch.batch, count: shards)
         let results = try perform(ranges.count, threads: threads) { index in
             let shard = batch.sequences(ranges[index])
             do {
@@ -51,9 +54,10 @@ public enum ShardedComputation {
 
     /// The loss and readouts (T×B×C) of a forward pass, sharded over `threads` workers.
     @_specialize(exported: true, where T == Float)
-    public static func evaluate<T: KernelScalar>(network: Network, parameters: ParameterSet<T>, batch: SequenceBatch<T>, threads: Int) throws -> (loss: Double, readouts: [T]) {
+    public static func evaluate<T: KernelScalar>(network: Network, parameters: ParameterSet<T>, batch: SequenceBatch<T>, shards: Int = defaultShards,
+                                                 threads: Int) throws -> (loss: Double, readouts: [T]) {
         try GradientComputation.check(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss, network: network)
-        let ranges = shards(batch: batch.batch)
+        let ranges = Self.shards(batch: batch.batch, count: shards)
         let results = try perform(ranges.count, threads: threads) { index in
             try Evaluation.run(network: network, parameters: parameters, batch: batch.sequences(ranges[index]))
         }
