@@ -32,7 +32,7 @@ struct CommandLineTests {
         #expect(alif.output.contains("ε_a: per synapse"))
     }
 
-    @Test("every subcommand's options parse (no two share a name)", arguments: ["demo", "train", "models", "inspect", "plan", "grad", "compare", "bench", "bench side-by-side", "verify", "new-model"])
+    @Test("every subcommand's options parse (no two share a name)", arguments: ["demo", "train", "models", "inspect", "plan", "grad", "compare", "bench", "bench side-by-side", "bench threads", "verify", "new-model"])
     func helpParses(command: String) throws {
         let result = try runTool(command.split(separator: " ").map(String.init) + ["--help"])
         #expect(result.status == 0, "\(result.output)\(result.error)")

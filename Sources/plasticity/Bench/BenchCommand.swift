@@ -5,7 +5,7 @@ import PlasticityCore
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Reproduce the paper's Figure 1: time per step against N, and peak memory against T, for every rule.",
-        subcommands: [BenchScaling.self, BenchMemory.self, BenchCostModel.self, BenchSideBySide.self])
+        subcommands: [BenchScaling.self, BenchMemory.self, BenchCostModel.self, BenchSideBySide.self, BenchThreads.self])
 }
 
 /// What every benchmark shares: the model, the network around it and the output formats.
@@ -186,7 +186,10 @@ struct BenchRunner {
     /// The workload `measure` runs, for the cost model.
     func workload(steps: Int) -> Workload { Workload(batch: options.batch, steps: steps, inputDensity: Self.inputRate) }
 
-    func measure(rule: LearningRuleKind, network: Network, steps: Int, checkpointInterval: Int?) throws -> (times: [Double], storage: Int, spikes: Int) {
+    /// Per-step times of each repetition (sorted), with the batch whole on one thread unless
+    /// `sharding` cuts it into shards run on threads (`ShardedComputation`).
+    func measure(rule: LearningRuleKind, network: Network, steps: Int, checkpointInterval: Int?,
+                 sharding: (shards: Int, threads: Int)? = nil) throws -> (times: [Double], storage: Int, spikes: Int) {
         let parameters = ParameterSet<Float>(randomFor: network, seed: 1, inputGain: 4)
         var generator = SeededGenerator(seed: 2)
         let batch = options.batch
@@ -197,8 +200,13 @@ struct BenchRunner {
         var storage = 0, spikes = 0
         for _ in 0..<options.repetitions {
             let start = DispatchTime.now().uptimeNanoseconds
-            let result = try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: inputs, steps: steps, batch: batch,
-                                                     loss: loss, options: RuleOptions(checkpointInterval: checkpointInterval))
+            let options = RuleOptions(checkpointInterval: checkpointInterval)
+            let result = try sharding.map {
+                try ShardedComputation.gradients(rule: rule, network: network, parameters: parameters,
+                                                 batch: SequenceBatch(inputs: inputs, steps: steps, batch: batch, loss: loss), options: options,
+                                                 shards: $0.shards, threads: $0.threads)
+            } ?? GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: inputs, steps: steps, batch: batch,
+                                         loss: loss, options: options)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
             storage = result.storageBytes
             spikes = result.spikeCount
