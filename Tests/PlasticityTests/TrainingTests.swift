@@ -127,3 +127,24 @@ final class PoisonedDataset: SequenceDataset {
     }
     func accuracy<T: KernelScalar>(readouts: [T], batch: SequenceBatch<T>) -> Double? { base.accuracy(readouts: readouts, batch: batch) }
 }
+
+extension TrainingTests {
+    @Test("a resume with other options, data, model settings or surrogate is refused, naming each difference")
+    func resumeNamesDifferences() throws {
+        let directory = try temporaryDirectory()
+        let checkpoint = directory.appendingPathComponent("c.json")
+        let common = ["train", "--model", "LIF", "--task", "evidence", "--train-examples", "32", "--test-examples", "16", "--hidden", "8", "--epochs", "1",
+                      "--batch-size", "16", "--checkpoint", checkpoint.path, "--threads", "1"]
+        #expect(try runTool(common).status == 0)
+        let changed = try runTool(common + ["--resume", "--learning-rate", "0.002", "--delay", "20", "--set", "tauMembrane=30", "--surrogate", "fast-sigmoid"])
+        #expect(changed.status != 0)
+        for difference in ["learningRate 0.005 → 0.002", "data.delaySteps 50 → 20", "network.populations[0].settings.tauMembrane (none) → 30",
+                           "network.populations[0].surrogate \"triangle(dampening=0.3, width=1)\" → \"fast-sigmoid(slope=10)\""] {
+            #expect(changed.error.contains(difference), "\(difference): \(changed.error)")
+        }
+        let threads = try runTool(common + ["--resume", "--threads", "2", "--epochs", "1"])
+        #expect(threads.status == 0, "the thread count is not part of the run: \(threads.error)")
+        let shards = try runTool(common + ["--resume", "--shards", "2"])
+        #expect(shards.status != 0 && shards.error.contains("shards 4 → 2"), "\(shards.error)")
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import PlasticityBase
 import PlasticityEngine
 import PlasticityIO
@@ -22,6 +23,47 @@ public protocol SequenceDataset {
     /// How well `readouts` (T×B×C) solve the batch: for classification the fraction of
     /// sequences whose decision is right; nil for regression.
     func accuracy<T: KernelScalar>(readouts: [T], batch: SequenceBatch<T>) -> Double?
+    /// What determines the samples (sizes, generator settings, seeds, files), by name: a
+    /// checkpoint records it, and a resume with other data is refused naming the difference.
+    var settings: [String: String] { get }
+}
+
+extension SequenceDataset {
+    public var settings: [String: String] { [:] }
+
+    /// `configuration`'s fields by name, as JSON values: what most datasets' `settings` are.
+    public func settings<C: Encodable>(of configuration: C) -> [String: String] {
+        SettingsTable.flatten(configuration)
+    }
+}
+
+/// Nested `Encodable` values as one flat table of dotted names (`populations[0].size`) and
+/// JSON-formatted values.
+public enum SettingsTable {
+    public static func flatten<C: Encodable>(_ value: C) -> [String: String] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(value), let root = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return [:] }
+        var table: [String: String] = [:]
+        func visit(_ node: Any, _ path: String) {
+            if let object = node as? [String: Any] {
+                for (key, member) in object { visit(member, path.isEmpty ? key : "\(path).\(key)") }
+            } else if let list = node as? [Any], list.contains(where: { $0 is [String: Any] }) {
+                for (index, member) in list.enumerated() { visit(member, "\(path)[\(index)]") }
+            } else if let data = try? JSONSerialization.data(withJSONObject: node, options: [.fragmentsAllowed, .sortedKeys]) {
+                table[path] = String(decoding: data, as: UTF8.self)
+            }
+        }
+        visit(root, "")
+        return table
+    }
+
+    /// The names whose values differ between `old` and `new`, each as `name old → new`, sorted.
+    public static func differences(_ old: [String: String], _ new: [String: String]) -> [String] {
+        Set(old.keys).union(new.keys).sorted().compactMap { key in
+            old[key] == new[key] ? nil : "\(key) \(old[key] ?? "(none)") → \(new[key] ?? "(none)")"
+        }
+    }
 }
 
 extension SequenceDataset {

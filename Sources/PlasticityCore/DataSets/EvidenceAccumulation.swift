@@ -27,6 +27,7 @@ public struct EvidenceAccumulation: SequenceDataset {
     }
 
     public let configuration: Configuration
+    public var settings: [String: String] { settings(of: configuration) }
     public init(_ configuration: Configuration = .init()) throws {
         guard configuration.cues > 0, configuration.cues % 2 == 1 else {
             throw PlasticityError.invalidConfiguration("evidence accumulation needs an odd number of cues so that there is no tie, got \(configuration.cues)")

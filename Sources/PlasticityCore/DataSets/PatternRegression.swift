@@ -19,6 +19,7 @@ public struct PatternRegression: SequenceDataset {
     }
 
     public let configuration: Configuration
+    public var settings: [String: String] { settings(of: configuration) }
     public init(_ configuration: Configuration = .init()) { self.configuration = configuration }
 
     public var name: String { "pattern regression" }

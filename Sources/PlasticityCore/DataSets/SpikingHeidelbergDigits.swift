@@ -94,6 +94,10 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
     }
 
     public let configuration: Configuration
+    /// The binning, and the sizes of the splits read (not their paths: the same data may move).
+    public var settings: [String: String] {
+        settings(of: configuration).merging(["trainingSamples": "\(count(.training))", "testSamples": "\(count(.test))"]) { first, _ in first }
+    }
     private let training: Binned
     private let testing: Binned
 

@@ -106,6 +106,8 @@ public struct TrainingCheckpoint: Codable {
     public static let currentFormat = 3
     public var model: String
     public var dataset: String
+    /// What determined the data (`SequenceDataset.settings`).
+    public var datasetSettings: [String: String]
     public var network: NetworkSummary
     public var configuration: TrainingConfiguration
     public var parameters: ParameterSet<Float>
@@ -128,6 +130,22 @@ public struct TrainingCheckpoint: Codable {
     public var epochCorrect: Double
     public var epochSequences: Int
     public var epochSpikes: Double
+
+    /// Everything that makes two runs the same run, by name (model, task, data settings,
+    /// network, configuration): a resume must match it.
+    static func run(model: String, task: String, datasetSettings: [String: String], network: NetworkSummary,
+                    configuration: TrainingConfiguration) -> [String: String] {
+        var table = ["model": model, "task": task]
+        for (key, value) in datasetSettings { table["data.\(key)"] = value }
+        for (key, value) in SettingsTable.flatten(network) { table["network.\(key)"] = value }
+        for (key, value) in SettingsTable.flatten(configuration) { table[key] = value }
+        return table
+    }
+
+    /// This checkpoint's run, tabulated as `run(…)` does.
+    var run: [String: String] {
+        Self.run(model: model, task: dataset, datasetSettings: datasetSettings, network: network, configuration: configuration)
+    }
 
     /// Writes to a temporary file next to `url`, then renames it over `url`.
     public func write(to url: URL) throws {
@@ -204,8 +222,11 @@ public final class Trainer {
         if resume {
             guard let checkpoint else { throw PlasticityError.invalidConfiguration("--resume needs a checkpoint file") }
             let saved = try TrainingCheckpoint.read(from: checkpoint)
-            guard saved.model == network.modelNames, saved.dataset == dataset.name, saved.network == NetworkSummary(network), saved.configuration == configuration else {
-                throw PlasticityError.invalidCheckpoint(path: checkpoint.path, reason: "was written by a different run (model \(saved.model), task \(saved.dataset), its own configuration); resume with the same options")
+            let differences = SettingsTable.differences(saved.run, TrainingCheckpoint.run(model: network.modelNames, task: dataset.name, datasetSettings: dataset.settings,
+                                                                                             network: NetworkSummary(network), configuration: configuration))
+            guard differences.isEmpty else {
+                throw PlasticityError.invalidCheckpoint(path: checkpoint.path, reason: "was written by a different run: \(differences.prefix(8).joined(separator: "; "))"
+                    + (differences.count > 8 ? "; and \(differences.count - 8) more" : "") + "; resume with the same options")
             }
             try saved.parameters.check(against: network)
             try network.checkNeuronParameters(saved.parameters)
@@ -214,7 +235,8 @@ public final class Trainer {
             let parameters = initialParameters ?? ParameterSet(randomFor: network, seed: configuration.seed, inputGain: configuration.inputGain,
                                                                recurrentGain: configuration.recurrentGain)
             try parameters.check(against: network)
-            state = TrainingCheckpoint(model: network.modelNames, dataset: dataset.name, network: NetworkSummary(network), configuration: configuration,
+            state = TrainingCheckpoint(model: network.modelNames, dataset: dataset.name, datasetSettings: dataset.settings, network: NetworkSummary(network),
+                                       configuration: configuration,
                                        parameters: parameters, optimizer: OptimizerState(configuration), epoch: 0, batchInEpoch: 0, updates: 0,
                                        firingRates: [Double](repeating: configuration.targetRate, count: network.neuronCount), history: [],
                                        best: nil, epochsWithoutImprovement: 0, stoppedEarly: false, finalTest: nil,

@@ -8,6 +8,8 @@ public struct NetworkSummary: Sendable, Codable, Equatable {
         public let model: String
         public let size: Int
         public let bias: Bool
+        /// The surrogate derivative (its key, e.g. `triangle(dampening=0.3,width=1)`).
+        public let surrogate: String?
         /// Model parameters folded into the compiled step at values other than the defaults
         /// (nil: all at their defaults).
         public let settings: [String: Double]?
@@ -47,7 +49,7 @@ public struct NetworkSummary: Sendable, Codable, Equatable {
                 settings[name] = value
             }
             let parameters = population.parameters.map { Parameter(name: $0.name, trainable: $0.trainable, values: $0.values) }
-            return Population(name: population.name, model: neuron.name, size: population.size, bias: population.bias,
+            return Population(name: population.name, model: neuron.name, size: population.size, bias: population.bias, surrogate: neuron.surrogate.key,
                               settings: settings.isEmpty ? nil : settings, parameters: parameters.isEmpty ? nil : parameters)
         }
         projections = network.projections.map {
