@@ -83,13 +83,18 @@ public struct ParameterSet<T: KernelScalar>: Equatable {
     /// All values in order.
     public var flattened: [T] { values.flatMap { $0 } }
 
-    /// Applies `transform` to every value of every tensor; `other(k)` is the matching value of
-    /// `others[k]` (sets with this set's layout).
-    public mutating func update(with others: [ParameterSet], _ transform: (inout T, _ other: (Int) -> T) -> Void) {
+    /// Calls `body` once per tensor with its values and the matching tensors of `others`
+    /// (sets with this set's layout), so that an optimiser's loops run over plain buffers.
+    public mutating func updateTensors(with others: [ParameterSet], _ body: (_ values: UnsafeMutableBufferPointer<T>, _ others: [UnsafeBufferPointer<T>]) -> Void) {
+        func withBuffers(_ arrays: ArraySlice<[T]>, _ gathered: [UnsafeBufferPointer<T>], _ body: ([UnsafeBufferPointer<T>]) -> Void) {
+            guard let first = arrays.first else { return body(gathered) }
+            first.withUnsafeBufferPointer { withBuffers(arrays.dropFirst(), gathered + [$0], body) }
+        }
         for tensor in values.indices {
             let matching = others.map { $0.values[tensor] }
+            precondition(matching.allSatisfy { $0.count == values[tensor].count }, "tensor \(names[tensor]) has another size in a set updated with it")
             values[tensor].withUnsafeMutableBufferPointer { mine in
-                for element in mine.indices { transform(&mine[element]) { matching[$0][element] } }
+                withBuffers(matching[...], []) { body(mine, $0) }
             }
         }
     }
@@ -114,8 +119,14 @@ public struct ParameterSet<T: KernelScalar>: Equatable {
     }
 
     /// ‖g‖₂ over every tensor.
-    public var norm: Double {
-        values.reduce(0.0) { total, tensor in tensor.reduce(total) { $0 + Double($1) * Double($1) } }.squareRoot()
+    public var norm: Double { sumOfSquares().squareRoot() }
+
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    private func sumOfSquares() -> Double {
+        var total = 0.0
+        for tensor in values { tensor.withUnsafeBufferPointer { for value in $0 { total += Double(value) * Double(value) } } }
+        return total
     }
 
     /// Multiplies every value by `factor`.
@@ -125,7 +136,9 @@ public struct ParameterSet<T: KernelScalar>: Equatable {
 
     /// Adds `other` element by element.
     public mutating func add(_ other: ParameterSet) {
-        update(with: [other]) { value, other in value += other(0) }
+        updateTensors(with: [other]) { values, others in
+            for index in values.indices { values[index] += others[0][index] }
+        }
     }
 
     /// Scales the set so that its norm is at most `maximum` (gradient-norm clipping).
@@ -138,8 +151,22 @@ public struct ParameterSet<T: KernelScalar>: Equatable {
     public var bytes: Int { values.reduce(0) { $0 + $1.count } * MemoryLayout<T>.stride }
 
     /// Whether every value is finite; otherwise the name of the first tensor that is not.
-    public var firstNonFiniteTensor: String? {
-        named.first { $0.values.contains { !$0.isFinite } }?.name
+    public var firstNonFiniteTensor: String? { firstNonFiniteIndex().map { names[$0] } }
+
+    /// Checked after every update, so a plain loop compiled for Float (a generic closure per
+    /// value cost as much as the optimiser step).
+    @_specialize(exported: true, where T == Float)
+    @_specialize(exported: true, where T == Double)
+    private func firstNonFiniteIndex() -> Int? {
+        for tensor in values.indices {
+            let finite = values[tensor].withUnsafeBufferPointer { buffer in
+                var all = true
+                for value in buffer where !value.isFinite { all = false; break }
+                return all
+            }
+            if !finite { return tensor }
+        }
+        return nil
     }
 
     public static func == (lhs: ParameterSet, rhs: ParameterSet) -> Bool { lhs.names == rhs.names && lhs.values == rhs.values }

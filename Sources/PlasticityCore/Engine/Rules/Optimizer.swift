@@ -19,12 +19,17 @@ public struct SGD<T: KernelScalar>: Optimizer, Codable {
         self.weightDecay = weightDecay
     }
 
+    @_specialize(where T == Float)
     public mutating func update(_ parameters: inout ParameterSet<T>, gradients: ParameterSet<T>, rate: Double) {
         var velocity = self.velocity ?? ParameterSet(zerosLike: parameters)
-        velocity.update(with: [gradients, parameters]) { v, others in
-            v = T(momentum * Double(v) + Double(others(0)) + weightDecay * Double(others(1)))
+        let (momentum, weightDecay) = (momentum, weightDecay)
+        velocity.updateTensors(with: [gradients, parameters]) { v, others in
+            let (g, w) = (others[0], others[1])
+            for i in v.indices { v[i] = T(momentum * Double(v[i]) + Double(g[i]) + weightDecay * Double(w[i])) }
         }
-        parameters.update(with: [velocity]) { weight, others in weight -= T(rate * Double(others(0))) }
+        parameters.updateTensors(with: [velocity]) { weights, others in
+            for i in weights.indices { weights[i] -= T(rate * Double(others[0][i])) }
+        }
         self.velocity = velocity
     }
 }
@@ -46,16 +51,28 @@ public struct Adam<T: KernelScalar>: Optimizer, Codable {
         self.decoupledWeightDecay = decoupledWeightDecay
     }
 
+    @_specialize(where T == Float)
     public mutating func update(_ parameters: inout ParameterSet<T>, gradients: ParameterSet<T>, rate: Double) {
         var m = firstMoment ?? ParameterSet(zerosLike: parameters)
         var v = secondMoment ?? ParameterSet(zerosLike: parameters)
         steps += 1
+        let (beta1, beta2, epsilon, decay) = (beta1, beta2, epsilon, decoupledWeightDecay)
         let correction1 = 1 - Foundation.pow(beta1, Double(steps)), correction2 = 1 - Foundation.pow(beta2, Double(steps))
-        m.update(with: [gradients]) { mean, g in mean = T(beta1 * Double(mean) + (1 - beta1) * Double(g(0))) }
-        v.update(with: [gradients]) { variance, g in variance = T(beta2 * Double(variance) + (1 - beta2) * Double(g(0)) * Double(g(0))) }
-        parameters.update(with: [m, v]) { weight, moments in
-            let mean = Double(moments(0)), variance = Double(moments(1)), w = Double(weight)
-            weight = T(w - rate * (mean / correction1) / ((variance / correction2).squareRoot() + epsilon) - rate * decoupledWeightDecay * w)
+        m.updateTensors(with: [gradients]) { mean, others in
+            for i in mean.indices { mean[i] = T(beta1 * Double(mean[i]) + (1 - beta1) * Double(others[0][i])) }
+        }
+        v.updateTensors(with: [gradients]) { variance, others in
+            for i in variance.indices {
+                let g = Double(others[0][i])
+                variance[i] = T(beta2 * Double(variance[i]) + (1 - beta2) * g * g)
+            }
+        }
+        parameters.updateTensors(with: [m, v]) { weights, moments in
+            let (means, variances) = (moments[0], moments[1])
+            for i in weights.indices {
+                let w = Double(weights[i])
+                weights[i] = T(w - rate * (Double(means[i]) / correction1) / ((Double(variances[i]) / correction2).squareRoot() + epsilon) - rate * decay * w)
+            }
         }
         firstMoment = m
         secondMoment = v
