@@ -51,11 +51,10 @@ struct GraphOptions: ParsableArguments {
             try Network.Population(name: name, model: description, size: shape.hidden, bias: shape.bias, settings: settings, loadArray: NetworkArrays.parameterArray)
         }
         guard let mix else { return try Network(shape: stacked, population: makePopulation) }
-        let main = try makePopulation("main")
-        guard main.parameters.isEmpty else {
+        guard !settings.holdsParameterData else {
             throw ValidationError("per-neuron or trained parameters apply to one model; with --mix, state them per population in a --network file")
         }
-        return try Network.mixed([(main.neuron, shape.hidden)] + mix.compile(registry: registry, surrogate: settings.surrogate), shape: shape)
+        return try Network.mixed([(try makePopulation("main").neuron, shape.hidden)] + mix.compile(registry: registry, surrogate: settings.surrogate), shape: shape)
     }
 }
 

@@ -72,11 +72,6 @@ struct ModelSettings: ParsableArguments {
         return PopulationSettings(sources: sources, trained: try PopulationSettings.parseTrained(trainedParameters),
                                   surrogate: try surrogate.map(SurrogateParser.parse), seed: parameterSeed)
     }
-
-    /// Whether any parameter is per neuron or trained (so the model alone does not describe the populations).
-    var holdsParameterData: Bool {
-        !trainedParameters.isEmpty || ((try? settings().sources.values.contains { !$0.isConstant }) ?? false)
-    }
 }
 
 func warn(_ message: String) {

@@ -67,7 +67,7 @@ struct BenchOptions: ParsableArguments {
         let registry = try pluginOptions.loadRegistry()
         let settings = try settings.settings()
         let description = try registry.model(named: name ?? model).model
-        if mix != nil, settings.sources.values.contains(where: { !$0.isConstant }) || !settings.trained.isEmpty {
+        if mix != nil, settings.holdsParameterData {
             throw ValidationError("per-neuron or trained parameters apply to one model; they cannot be combined with --mix here")
         }
         return BenchRunner(model: description, settings: settings, mixed: try mix?.compile(registry: registry, surrogate: settings.surrogate) ?? [], options: self)

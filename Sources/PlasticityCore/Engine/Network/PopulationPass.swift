@@ -183,7 +183,7 @@ public final class PopulationPass<T: KernelScalar> {
         let ownSpikeGain: [Source]
         let currentGain: [Source]
         let spikeGradient: [Source]
-        /// [m][trained q] and [trained q].
+        /// [m][trained q] and [trained q] (empty without trained parameters).
         let parameterGain: [[Source]]
         let spikeParameterGain: [Source]
 
@@ -199,7 +199,8 @@ public final class PopulationPass<T: KernelScalar> {
             ownSpikeGain = (0..<k).map { source(.ownSpikeGain($0)) }
             currentGain = (0..<k).map { source(.currentGain($0)) }
             spikeGradient = (0..<k).map { source(.spikeGradient($0)) }
-            parameterGain = (0..<k).map { m in trained.map { source(.parameterGain(state: m, parameter: $0)) } }
+            // Empty without trained parameters, so that building a step's blocks allocates nothing for them.
+            parameterGain = trained.isEmpty ? [] : (0..<k).map { m in trained.map { source(.parameterGain(state: m, parameter: $0)) } }
             spikeParameterGain = trained.map { source(.spikeParameterGain($0)) }
         }
     }

@@ -17,6 +17,10 @@ public struct PopulationSettings: Sendable {
         self.seed = seed
     }
 
+    /// Whether any parameter is per neuron or trained, so that the model alone does not
+    /// describe a population.
+    public var holdsParameterData: Bool { !trained.isEmpty || sources.values.contains { !$0.isConstant } }
+
     /// `trained` from `name` (per neuron) and `name:shared` items.
     public static func parseTrained(_ items: [String]) throws -> [String: Bool] {
         var result: [String: Bool] = [:]
@@ -53,15 +57,15 @@ extension Network.Population {
                 continue
             }
             guard source != nil || perNeuron != nil else { continue }
-            let where_ = "parameter \(spec.name) of population '\(name)'"
+            let place = "parameter \(spec.name) of population '\(name)'"
             var values = try source?.values(count: size, seed: Self.seed(settings.seed, population: name, parameter: spec.name), loadArray: loadArray)
                 ?? [spec.defaultValue]
             guard values.count == 1 || values.count == size else {
-                throw PlasticityError.shapeMismatch(name: where_, expected: "1 value or \(size) (one per neuron)", found: "\(values.count) values")
+                throw PlasticityError.shapeMismatch(name: place, expected: "1 value or \(size) (one per neuron)", found: "\(values.count) values")
             }
             if perNeuron == true, values.count == 1 { values = Array(repeating: values[0], count: size) }
             if perNeuron == false, values.count > 1 {
-                throw PlasticityError.invalidConfiguration("\(where_) is trained as one shared value but is given one per neuron; train it per neuron, or give one value")
+                throw PlasticityError.invalidConfiguration("\(place) is trained as one shared value but is given one per neuron; train it per neuron, or give one value")
             }
             data.append(PopulationParameter(name: spec.name, values: values, trainable: perNeuron != nil))
         }
