@@ -144,6 +144,9 @@ struct Train: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func run() throws {
+        for (path, option) in [(checkpoint, "--checkpoint"), (metrics, "--metrics"), (saveWeights, "--save-weights"), (saveBestWeights, "--save-best-weights")] {
+            if let path { try OutputFile.checkWritable(path, option: option) }
+        }
         let dataset = try task.dataset()
         let shape = NetworkShape(inputs: dataset.inputCount, hidden: hidden, outputs: dataset.outputCount, recurrent: recurrent, bias: true, readoutDecay: readoutDecay)
         let network = try graph.build(model: model, settings: try settings.settings(), registry: try pluginOptions.loadRegistry(), shape: shape)
@@ -157,12 +160,17 @@ struct Train: ParsableCommand {
             + "\(dataset.count(.training)) training / \(dataset.count(.test)) test sequences of \(dataset.steps) steps")
         let progress = ProgressReporter(label: "")
         let metricsFile = metrics.map { URL(fileURLWithPath: $0) }
+        var metricsFailed = false
         try trainer.run { event in
             progress.report(event)
             switch event {
             case .epoch(let metrics):
                 print(Self.summary(metrics))
-                if let metricsFile { Self.append(metrics, to: metricsFile) }
+                if let metricsFile, !metricsFailed, let failure = Self.append(metrics, to: metricsFile) {
+                    // Said once, and training goes on: every epoch's metrics are in the checkpoint's history too.
+                    metricsFailed = true
+                    warn("cannot append to --metrics \(metricsFile.path) (\(failure)); later epochs are not written there, the checkpoint keeps them all")
+                }
             case .finished(let test):
                 print(Self.summary(test))
             default:
@@ -211,14 +219,22 @@ struct Train: ParsableCommand {
         return "test, best epoch (\(test.bestEpoch) by validation): \(result(test.bestLoss, test.bestAccuracy)); last epoch: \(result(test.lastLoss, test.lastAccuracy))"
     }
 
-    static func append(_ metrics: EpochMetrics, to url: URL) {
+    /// Appends one JSON line; the reason it could not, if it could not.
+    static func append(_ metrics: EpochMetrics, to url: URL) -> String? {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        guard let line = try? encoder.encode(metrics) else { return }
-        if !FileManager.default.fileExists(atPath: url.path) { _ = FileManager.default.createFile(atPath: url.path, contents: nil) }
-        guard let handle = try? FileHandle(forWritingTo: url) else { return }
-        handle.seekToEndOfFile()
-        handle.write(line + Data("\n".utf8))
-        handle.closeFile()
+        do {
+            let line = try encoder.encode(metrics)
+            if !FileManager.default.fileExists(atPath: url.path), !FileManager.default.createFile(atPath: url.path, contents: nil) {
+                return "it cannot be created"
+            }
+            let handle = try FileHandle(forWritingTo: url)
+            defer { try? handle.close() }
+            try handle.seekToEnd()
+            try handle.write(contentsOf: line + Data("\n".utf8))
+            return nil
+        } catch {
+            return "\(error.localizedDescription)"
+        }
     }
 }

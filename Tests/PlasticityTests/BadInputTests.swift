@@ -63,3 +63,25 @@ struct BadInputTests {
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("c.json").path), "nothing ran")
     }
 }
+
+extension BadInputTests {
+    @Test("output paths are checked before training: a missing directory, a directory, an unwritable file")
+    func outputPathsCheckedFirst() throws {
+        let directory = try temporaryDirectory()
+        let common = ["train", "--model", "LIF", "--task", "evidence", "--train-examples", "32", "--test-examples", "16", "--hidden", "8", "--epochs", "1",
+                      "--batch-size", "16", "--threads", "1", "--checkpoint", directory.appendingPathComponent("c.json").path]
+        let readOnly = directory.appendingPathComponent("read-only.npz")
+        FileManager.default.createFile(atPath: readOnly.path, contents: Data())
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: readOnly.path)
+        let cases: [([String], String)] = [
+            (["--metrics", "/nonexistent/dir/m.jsonl"], "--metrics /nonexistent/dir/m.jsonl: the directory /nonexistent/dir does not exist"),
+            (["--save-weights", directory.path], "--save-weights \(directory.path) is a directory, not a file"),
+            (["--checkpoint", "/nonexistent/c.json"], "the directory /nonexistent does not exist"),
+        ] + (getuid() == 0 ? [] : [(["--save-weights", readOnly.path], "cannot be written")])
+        for (flags, message) in cases {
+            let run = try runTool(common + flags)
+            #expect(run.status != 0 && run.error.contains(message), "\(flags): \(run.error)")
+            #expect(!run.output.contains("epoch 1"), "refused before training: \(run.output)")
+        }
+    }
+}
