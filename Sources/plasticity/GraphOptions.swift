@@ -51,9 +51,7 @@ struct GraphOptions: ParsableArguments {
             try Network.Population(name: name, model: description, size: shape.hidden, bias: shape.bias, settings: settings, loadArray: NetworkArrays.parameterArray)
         }
         guard let mix else { return try Network(shape: stacked, population: makePopulation) }
-        guard !settings.holdsParameterData else {
-            throw ValidationError("per-neuron or trained parameters apply to one model; with --mix, state them per population in a --network file")
-        }
+        try MixList.refuseParameterData(settings)
         return try Network.mixed([(try makePopulation("main").neuron, shape.hidden)] + mix.compile(registry: registry, surrogate: settings.surrogate), shape: shape)
     }
 }
@@ -71,6 +69,14 @@ struct MixList {
             return (String(parts[0]), size)
         }
         return MixList(groups: groups)
+    }
+
+    /// `--set` and `--train-parameters` describe one model's populations: per-neuron or trained
+    /// parameters of a mix go in a network file, population by population.
+    static func refuseParameterData(_ settings: PopulationSettings) throws {
+        guard !settings.holdsParameterData else {
+            throw ValidationError("per-neuron or trained parameters apply to one model; with --mix, state them per population in a --network file")
+        }
     }
 
     /// Each model compiled with its defaults and `surrogate`, with its size.

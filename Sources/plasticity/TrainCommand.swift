@@ -189,16 +189,13 @@ struct Train: ParsableCommand {
 
     /// Where each trained neuron parameter ended: its range and median against its start.
     static func trainedParameterLines(network: Network, parameters: ParameterSet<Float>) -> [String] {
-        network.populations.indices.flatMap { p in
-            network.populations[p].trainedParameters.map { q -> String in
-                let parameter = network.populations[p].parameters[q], name = network.parameterName(p, parameter.name)
-                func describe(_ values: [Double]) -> String {
-                    let sorted = values.sorted()
-                    return sorted.count == 1 ? String(format: "%.4g", sorted[0])
-                        : String(format: "%.4g … %.4g (median %.4g)", sorted.first!, sorted.last!, sorted[sorted.count / 2])
-                }
-                return "trained \(name): \(describe(parameters[name].map(Double.init))), from \(describe(parameter.values))"
-            }
+        func describe(_ values: [Double]) -> String {
+            let sorted = values.sorted()
+            return sorted.count == 1 ? String(format: "%.4g", sorted[0])
+                : String(format: "%.4g … %.4g (median %.4g)", sorted.first!, sorted.last!, sorted[sorted.count / 2])
+        }
+        return network.trainedNeuronParameters.map { trained in
+            "trained \(trained.tensor): \(describe(parameters[trained.tensor].map(Double.init))), from \(describe(trained.parameter.values))"
         }
     }
 

@@ -14,9 +14,7 @@ public enum NetworkArrays {
     public static func readWeights<T: KernelScalar>(_ arrays: [String: NumPyArray], file: String, network: Network) throws -> ParameterSet<T> {
         var parameters = ParameterSet<T>(zerosFor: network)
         parameters.setInitialNeuronParameters(of: network)
-        let trainedNeuronParameters = Set(network.populations.indices.flatMap { p in
-            network.populations[p].trainedParameters.map { network.parameterName(p, network.populations[p].parameters[$0].name) }
-        })
+        let trainedNeuronParameters = Set(network.trainedNeuronParameters.map(\.tensor))
         let tensors = network.tensors
         if let extra = arrays.keys.sorted().first(where: { name in !tensors.contains { $0.name == name } }) {
             throw PlasticityError.shapeMismatch(name: extra, expected: "a tensor of this network (\(tensors.map(\.name).joined(separator: ", ")))", found: "an array in \(file)")

@@ -72,9 +72,8 @@ public struct Exactness: Sendable, Codable, Equatable {
             }
             guard !populationReasons.isEmpty else { continue }
             reasons += populationReasons
-            let population = network.populations[p]
-            approximate += network.projections.filter { $0.target == p }.map(\.name) + (population.bias ? [network.biasName(p)] : [])
-                + population.trainedParameters.map { network.parameterName(p, population.parameters[$0].name) }
+            approximate += network.projections.filter { $0.target == p }.map(\.name) + (network.populations[p].bias ? [network.biasName(p)] : [])
+                + network.trainedNeuronParameters.filter { $0.population == p }.map(\.tensor)
         }
         return Exactness(isExact: reasons.isEmpty, reasons: reasons, approximateTensors: approximate)
     }

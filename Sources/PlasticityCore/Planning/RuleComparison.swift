@@ -85,9 +85,7 @@ public struct RuleComparison: Sendable, Codable {
                                                             deepFeedback: options.deepFeedback) } ?? model
         let reference: LearningRuleKind? = results[.bptt] != nil ? .bptt : results[.rtrl] != nil ? .rtrl : nil
         let referenceGradients = reference.map { results[$0]!.0.gradients }
-        let neuronParameterTensors = network.populations.indices.flatMap { p in
-            network.populations[p].trainedParameters.map { network.parameterName(p, network.populations[p].parameters[$0].name) }
-        }
+        let neuronParameterTensors = network.trainedNeuronParameters.map(\.tensor)
         let compared = rules.map { rule -> ComparedRule in
             let exactness = Exactness.of(rule, network: network, feedback: options.feedback, deepFeedback: options.deepFeedback)
             guard let (result, secondsPerStep) = results[rule] else {

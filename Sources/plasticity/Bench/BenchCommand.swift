@@ -67,9 +67,7 @@ struct BenchOptions: ParsableArguments {
         let registry = try pluginOptions.loadRegistry()
         let settings = try settings.settings()
         let description = try registry.model(named: name ?? model).model
-        if mix != nil, settings.holdsParameterData {
-            throw ValidationError("per-neuron or trained parameters apply to one model; they cannot be combined with --mix here")
-        }
+        if mix != nil { try MixList.refuseParameterData(settings) }
         return BenchRunner(model: description, settings: settings, mixed: try mix?.compile(registry: registry, surrogate: settings.surrogate) ?? [], options: self)
     }
 

@@ -7,6 +7,9 @@ func formatConstant(_ value: Double) -> String {
     return String(format: "%.6g", value)
 }
 
+/// A valid range as messages write it: `0.001...1000000000`.
+func formatRange(_ range: ClosedRange<Double>) -> String { "\(formatConstant(range.lowerBound))...\(formatConstant(range.upperBound))" }
+
 /// Renders graph nodes as readable infix expressions (for `plasticity inspect` and errors).
 struct ExpressionPrinter {
     let graph: ExpressionGraph

@@ -76,7 +76,7 @@ public final class CompiledNeuron {
             let value = configuration.parameters[spec.name] ?? spec.defaultValue
             guard value.isFinite, spec.validRange.contains(value) else {
                 throw PlasticityError.parameterOutOfRange(model: name, name: spec.name, value: value,
-                                                          range: "\(formatConstant(spec.validRange.lowerBound))...\(formatConstant(spec.validRange.upperBound))")
+                                                          range: formatRange(spec.validRange))
             }
             values[spec.name] = value
         }

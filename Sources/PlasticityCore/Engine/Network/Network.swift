@@ -76,6 +76,9 @@ public final class Network {
     public let readout: Readout
     /// Per population, where each projection's values sit in its presynaptic vectors.
     package let layouts: [PopulationLayout]
+    /// Every trained neuron parameter, in the order of their tensors (step order, then the
+    /// model's order).
+    public let trainedNeuronParameters: [TrainedParameter]
 
     /// Builds and checks a graph described by names.
     public init(inputs: Int, populations: [Population], projections: [ProjectionDescription], readout: ReadoutDescription) throws {
@@ -104,6 +107,13 @@ public final class Network {
         self.projections = resolved
         self.readout = try Self.resolve(readout, indexOf: indexOf)
         layouts = ordered.indices.map { PopulationLayout(population: $0, in: ordered, projections: resolved, inputs: inputs) }
+        trainedNeuronParameters = ordered.enumerated().flatMap { p, population in
+            population.trainedParameters.map { q in
+                let parameter = population.parameters[q]
+                return TrainedParameter(population: p, index: q, tensor: Self.parameterTensorName(population: population.name, parameter: parameter.name),
+                                        parameter: parameter, range: population.neuron.parameterInputRanges[q])
+            }
+        }
         try checkTensors()
         try checkConnectivity()
     }
@@ -273,8 +283,8 @@ public final class Network {
     public func readoutWeightName(_ population: Int) -> String { "\(Self.readoutName).\(populations[population].name)" }
     public static var readoutBiasName: String { "\(readoutName).bias" }
 
-    /// The name of population p's trained parameter `name` (e.g. `hidden.tauMembrane`).
-    public func parameterName(_ population: Int, _ name: String) -> String { "\(populations[population].name).\(name)" }
+    /// The name of a population's trained parameter's tensor (e.g. `hidden.tauMembrane`).
+    public static func parameterTensorName(population: String, parameter: String) -> String { "\(population).\(parameter)" }
 
     /// Every trainable tensor in a fixed order: projections (declaration order), biases
     /// (step order), the readout's weights per population it reads, the readout's bias, then
@@ -285,11 +295,7 @@ public final class Network {
             + populations.indices.filter { populations[$0].bias }.map { TensorShape(name: biasName($0), rows: populations[$0].size, columns: 1, isVector: true) }
             + readout.sources.map { TensorShape(name: readoutWeightName($0), rows: outputs, columns: populations[$0].size) }
             + [TensorShape(name: Self.readoutBiasName, rows: outputs, columns: 1, isVector: true)]
-            + populations.indices.flatMap { p in
-                populations[p].trainedParameters.map { q in
-                    TensorShape(name: parameterName(p, populations[p].parameters[q].name), rows: populations[p].parameters[q].values.count, columns: 1, isVector: true)
-                }
-            }
+            + trainedNeuronParameters.map { TensorShape(name: $0.tensor, rows: $0.parameter.values.count, columns: 1, isVector: true) }
     }
 
     /// The models of the populations, named once each (for reports and checkpoints).

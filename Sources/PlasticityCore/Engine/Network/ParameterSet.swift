@@ -58,11 +58,7 @@ public struct ParameterSet<T: KernelScalar>: Equatable {
 
     /// Sets every trained neuron parameter to the population's initial values.
     public mutating func setInitialNeuronParameters(of network: Network) {
-        for (p, population) in network.populations.enumerated() {
-            for q in population.trainedParameters {
-                self[network.parameterName(p, population.parameters[q].name)] = population.parameters[q].values.map { T($0) }
-            }
-        }
+        for trained in network.trainedNeuronParameters { self[trained.tensor] = trained.parameter.values.map { T($0) } }
     }
 
     /// The tensor named `name` (which must exist; see `contains`). Setting keeps its size.

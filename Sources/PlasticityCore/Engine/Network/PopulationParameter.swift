@@ -21,6 +21,17 @@ public struct PopulationParameter: Sendable, Equatable {
     public var isPerNeuron: Bool { values.count > 1 }
 }
 
+/// A trained neuron parameter as a network holds it: its population (index in step order), its
+/// index among the population's parameters (and its neuron's parameter inputs), its tensor's
+/// name (`population.parameter`), its initial data and its model's valid range.
+public struct TrainedParameter: Sendable {
+    public let population: Int
+    public let index: Int
+    public let tensor: String
+    public let parameter: PopulationParameter
+    public let range: ClosedRange<Double>
+}
+
 extension Network.Population {
     /// The parameters match the neuron's parameter inputs, with one value or one per neuron,
     /// each finite and within the model's range.
@@ -39,7 +50,7 @@ extension Network.Population {
             }
             if let index = parameter.values.firstIndex(where: { !$0.isFinite || !range.contains($0) }) {
                 throw PlasticityError.parameterOutOfRange(model: neuron.name, name: "\(parameter.name) of neuron \(index) in population '\(name)'", value: parameter.values[index],
-                                                          range: "\(formatConstant(range.lowerBound))...\(formatConstant(range.upperBound))")
+                                                          range: formatRange(range))
             }
         }
     }
@@ -61,13 +72,10 @@ extension Network {
     /// Every trained neuron parameter of `parameters` is finite and within its model's range
     /// (weights read from a file, or a checkpoint, are checked before use).
     public func checkNeuronParameters<T>(_ parameters: ParameterSet<T>) throws {
-        for (p, population) in populations.enumerated() {
-            for q in population.trainedParameters {
-                let name = parameterName(p, population.parameters[q].name), range = population.neuron.parameterInputRanges[q]
-                if let bad = parameters[name].first(where: { !Double($0).isFinite || !range.contains(Double($0)) }) {
-                    throw PlasticityError.parameterOutOfRange(model: population.neuron.name, name: name, value: Double(bad),
-                                                              range: "\(formatConstant(range.lowerBound))...\(formatConstant(range.upperBound))")
-                }
+        for trained in trainedNeuronParameters {
+            if let bad = parameters[trained.tensor].first(where: { !Double($0).isFinite || !trained.range.contains(Double($0)) }) {
+                throw PlasticityError.parameterOutOfRange(model: populations[trained.population].neuron.name, name: trained.tensor, value: Double(bad),
+                                                          range: formatRange(trained.range))
             }
         }
     }
@@ -79,14 +87,12 @@ extension Network {
     /// into its model's valid range (τ > 0 and the like). Projection rather than a
     /// reparameterisation keeps the tensors in the model's own units.
     public func finishNeuronParameterUpdate<T>(_ parameters: inout ParameterSet<T>, previous: ParameterSet<T>) {
-        for (p, population) in populations.enumerated() {
-            for q in population.trainedParameters {
-                let name = parameterName(p, population.parameters[q].name), range = population.neuron.parameterInputRanges[q]
-                let initial = population.parameters[q].values
-                let scale = T(Swift.max(1, initial.map(Swift.abs).reduce(0, +) / Double(initial.count)))
-                parameters[name] = zip(previous[name], parameters[name]).map { old, new in
-                    Swift.min(Swift.max(old + scale * (new - old), T(range.lowerBound)), T(range.upperBound))
-                }
+        for trained in trainedNeuronParameters {
+            let initial = trained.parameter.values
+            let scale = T(Swift.max(1, initial.map(Swift.abs).reduce(0, +) / Double(initial.count)))
+            let (lower, upper) = (T(trained.range.lowerBound), T(trained.range.upperBound))
+            parameters[trained.tensor] = zip(previous[trained.tensor], parameters[trained.tensor]).map { old, new in
+                Swift.min(Swift.max(old + scale * (new - old), lower), upper)
             }
         }
     }

@@ -97,7 +97,7 @@ public final class PopulationPass<T: KernelScalar> {
             for j in 0..<n { withinWeightsTransposed[column * n + j] = bias[j] }
         }
         for (parameter, buffer) in zip(population.parameters, parameterBuffers) {
-            let values = parameter.trainable ? parameters[network.parameterName(index, parameter.name)] : parameter.values.map { T($0) }
+            let values = parameter.trainable ? parameters[Network.parameterTensorName(population: population.name, parameter: parameter.name)] : parameter.values.map { T($0) }
             for b in 0..<batch {
                 for j in 0..<n { buffer[b * n + j] = values[values.count == 1 ? 0 : j] }
             }

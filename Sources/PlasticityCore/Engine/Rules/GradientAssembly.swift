@@ -48,7 +48,7 @@ enum GradientAssembly {
             let population = network.populations[p]
             for (q, gradient) in zip(population.trainedParameters, gradients) {
                 let perNeuron = Array(UnsafeBufferPointer(start: gradient.pointer, count: population.size))
-                result[network.parameterName(p, population.parameters[q].name)] = population.parameters[q].isPerNeuron ? perNeuron : [perNeuron.reduce(0, +)]
+                result[Network.parameterTensorName(population: population.name, parameter: population.parameters[q].name)] = population.parameters[q].isPerNeuron ? perNeuron : [perNeuron.reduce(0, +)]
             }
         }
         return result

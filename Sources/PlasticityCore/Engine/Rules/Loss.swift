@@ -66,9 +66,7 @@ public struct Loss<T: KernelScalar> {
     /// The loss of sequences `range` of this batch, still normalised by the whole batch.
     public func sequences(_ range: Range<Int>) -> Loss {
         precondition(range.lowerBound >= 0 && range.upperBound <= batch && !range.isEmpty, "sequences \(range) of a batch of \(batch)")
-        func perStep<V>(_ values: [V], width: Int) -> [V] {
-            (0..<steps).flatMap { t in values[((t * batch + range.lowerBound) * width)..<((t * batch + range.upperBound) * width)] }
-        }
+        func perStep<V>(_ values: [V], width: Int) -> [V] { timeMajorSequences(values, steps: steps, batch: batch, width: width, range: range) }
         let labels: [Int]
         switch kind {
         case .crossEntropyEveryStep: labels = perStep(self.labels, width: 1)

@@ -102,7 +102,12 @@ extension SequenceBatch {
     /// Sequences `range` of this batch, their loss normalised by the whole batch.
     public func sequences(_ range: Range<Int>) -> SequenceBatch {
         let width = inputs.count / Swift.max(1, steps * batch)
-        let sliced = (0..<steps).flatMap { t in inputs[((t * batch + range.lowerBound) * width)..<((t * batch + range.upperBound) * width)] }
-        return SequenceBatch(inputs: sliced, steps: steps, batch: range.count, loss: loss.sequences(range))
+        return SequenceBatch(inputs: timeMajorSequences(inputs, steps: steps, batch: batch, width: width, range: range), steps: steps, batch: range.count,
+                             loss: loss.sequences(range))
     }
+}
+
+/// Sequences `range` of a time-major array (T × B × `width`): T × range.count × `width`.
+func timeMajorSequences<V>(_ values: [V], steps: Int, batch: Int, width: Int, range: Range<Int>) -> [V] {
+    (0..<steps).flatMap { t in values[((t * batch + range.lowerBound) * width)..<((t * batch + range.upperBound) * width)] }
 }
