@@ -77,9 +77,9 @@ struct OptimizationOptions: ParsableArguments {
         try require(patience.map { $0 >= 1 } ?? true, "--patience must be at least 1 epoch, got \(patience ?? 0)")
     }
 
-    func configuration(rule: LearningRuleKind, feedback: Feedback, deepFeedback: DeepFeedback) -> TrainingConfiguration {
+    /// The configuration these options give (the rule and its feedback are set by the caller).
+    func configuration() -> TrainingConfiguration {
         var configuration = TrainingConfiguration()
-        configuration.rule = rule
         configuration.epochs = epochs
         configuration.batchSize = batchSize
         configuration.learningRate = learningRate
@@ -91,8 +91,6 @@ struct OptimizationOptions: ParsableArguments {
         configuration.cosineDecay = cosine
         configuration.rateRegularization = rateRegularization
         configuration.targetRate = targetRate
-        configuration.feedback = feedback
-        configuration.deepFeedback = deepFeedback
         configuration.inputGain = inputGain
         configuration.recurrentGain = recurrentGain
         configuration.seed = seed
@@ -150,10 +148,14 @@ struct Train: ParsableCommand {
         let dataset = try task.dataset()
         let shape = NetworkShape(inputs: dataset.inputCount, hidden: hidden, outputs: dataset.outputCount, recurrent: recurrent, bias: true, readoutDecay: readoutDecay)
         let network = try graph.build(model: model, settings: try settings.settings(), registry: try pluginOptions.loadRegistry(), shape: shape)
-        let deferred = try dataset.batch(.training, indices: [0], as: Float.self).loss.isDeferred
-        let (rule, options) = try ruleSettings.resolve(network: network, workload: Workload(batch: optimization.batchSize, steps: dataset.steps, deferredLoss: deferred))
-        var configuration = optimization.configuration(rule: rule, feedback: options.feedback, deepFeedback: options.deepFeedback)
+        var configuration = optimization.configuration()
         configuration.shards = threadOptions.shards
+        // The planner prices a batch as the run will see it: inputs and spikes as dense as in
+        // the first batch under the initial weights.
+        let first = try dataset.batch(.training, indices: Array(0..<Swift.min(configuration.batchSize, dataset.count(.training))), as: Float.self)
+        let workload = try Workload.measured(network: network, parameters: configuration.initialParameters(for: network), batch: first)
+        let (rule, options) = try ruleSettings.resolve(network: network, workload: workload)
+        (configuration.rule, configuration.feedback, configuration.deepFeedback) = (rule, options.feedback, options.deepFeedback)
         let trainer = try Trainer(network: network, dataset: dataset, configuration: configuration,
                                   checkpoint: URL(fileURLWithPath: checkpoint), resume: resume, threads: threadOptions.threads)
         print("training \(NetworkSummary(network).description) on \(dataset.name) with \(rule.rawValue): "

@@ -42,6 +42,29 @@ struct ShardingTests {
         }
     }
 
+    @Test("a rule reused batch after batch equals one built afresh, bit for bit", arguments: LearningRuleKind.allCases)
+    func reuse(_ rule: LearningRuleKind) throws {
+        let network = try GraphCase.stacked.network()
+        let workspaces = ShardWorkspaces<Double>()
+        // Other data, weights, spike errors and losses each batch; a smaller batch in between
+        // makes the shards build their rules anew, and the next batch again.
+        let batches: [(LossKind, Int, UInt64)] = [(.crossEntropyEveryStep, 7, 4), (.crossEntropyEveryStep, 7, 5), (.crossEntropyEveryStep, 3, 6),
+                                                  (.crossEntropyEveryStep, 7, 7), (.crossEntropySummed, 7, 8), (.crossEntropySummed, 7, 9)]
+        for (lossKind, size, seed) in batches {
+            let fixture = try RuleFixture(network: network, lossKind: lossKind, steps: 12, batch: size, seed: seed)
+            let errors = (0..<network.neuronCount).map { 0.01 * Double(($0 + Int(seed)) % 5) - 0.02 }
+            var options = RuleOptions(recordReadouts: true, spikeError: errors)
+            options.checkpointInterval = rule == .bptt ? 5 : nil
+            let batch = SequenceBatch(inputs: fixture.inputs, steps: fixture.steps, batch: fixture.batch, loss: fixture.loss)
+            let fresh = try ShardedComputation.gradients(rule: rule, network: network, parameters: fixture.parameters, batch: batch, options: options,
+                                                         shards: 2, threads: 1)
+            let reused = try ShardedComputation.gradients(rule: rule, network: network, parameters: fixture.parameters, batch: batch, options: options,
+                                                          shards: 2, threads: 1, workspaces: workspaces)
+            #expect(reused.gradients == fresh.gradients && reused.loss == fresh.loss, "\(lossKind), batch \(size), seed \(seed)")
+            #expect(reused.readouts == fresh.readouts && reused.neuronSpikes == fresh.neuronSpikes)
+        }
+    }
+
     @Test("evaluation and training are bit-identical for any thread count")
     func training() throws {
         let task = try TrainingTests.smallEvidence()

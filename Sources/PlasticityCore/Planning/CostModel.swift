@@ -49,6 +49,11 @@ public struct MachineModel: Sendable, Codable {
     /// Long contiguous row operations that vectorise: the influence updates of RTRL and dense
     /// e-prop, e-prop's learning signal and its rows per non-zero input.
     public var vectorFlopsPerSecond: Double
+    /// e-prop's pass over its per-synapse values once per chunk (`ChunkedTraceGradient`): per
+    /// value, its share of the gradient and its advance; bound neither by arithmetic nor by
+    /// bandwidth alone (short rows of N per presynaptic value, the gradient's row from L2), so
+    /// priced by its measured time per value (Documentation/Benchmarks.md, `bench cost-model`).
+    public var synapticSweepSecondsPerValue: Double
     /// Main memory.
     public var bytesPerSecond: Double
     /// Cache levels, smallest first: a working set that fits a level streams at its rate. A
@@ -68,7 +73,7 @@ public struct MachineModel: Sendable, Codable {
     }
 
     /// The 2-core machines of the design brief: 1 MiB L2 per core and a 32 MiB L3.
-    public static let reference = MachineModel(flopsPerSecond: 10e9, vectorFlopsPerSecond: 20e9, bytesPerSecond: 12e9,
+    public static let reference = MachineModel(flopsPerSecond: 10e9, vectorFlopsPerSecond: 20e9, synapticSweepSecondsPerValue: 0.8e-9, bytesPerSecond: 12e9,
                                                caches: [CacheLevel(bytes: 1 << 20, bytesPerSecond: 48e9),
                                                         CacheLevel(bytes: 32 << 20, bytesPerSecond: 32e9)],
                                                externalCallSeconds: 1e-6, stepOverheadSeconds: 2.5e-6)
@@ -208,27 +213,32 @@ public struct CostModel {
 
     public func cost(of rule: LearningRuleKind, checkpointInterval: Int? = nil) -> RuleCost {
         let (flops, bytes, scalars): (Double, Double, Double)
-        // Of the rule's flops, those in element-wise loops over B·N (priced at the scalar rate).
-        var elementwise = 0.0
+        // Of the rule's flops, those in element-wise loops over B·N (priced at the scalar rate);
+        // and e-prop's per-synapse values swept per step (priced at their own measured rate).
+        var elementwise = 0.0, sweep = (values: 0.0, flops: 0.0, bytes: 0.0)
         switch rule {
-        case .eprop: (flops, bytes, scalars, elementwise) = eprop
+        case .eprop:
+            let priced = eprop
+            (flops, bytes, scalars, elementwise, sweep) = (priced.flops, priced.bytes, priced.scalars, priced.elementwise, priced.sweep)
         case .denseEprop: (flops, bytes, scalars) = denseEprop
         case .rtrl: (flops, bytes, scalars) = rtrl
         case .bptt:
-            (flops, bytes, scalars) = bptt(checkpointInterval: checkpointInterval)
-            elementwise = flops
+            let priced = bptt(checkpointInterval: checkpointInterval)
+            (flops, bytes, scalars, elementwise) = (priced.flops, priced.bytes, priced.scalars, priced.flops - priced.products)
         }
         // Checkpointed BPTT runs the forward pass twice.
         let forwardPasses = rule == .bptt && checkpointInterval != nil ? 2.0 : 1.0
-        let totalFlops = forwardPasses * forwardFlops + flops, totalBytes = forwardPasses * forwardBytes + bytes
+        let totalFlops = forwardPasses * forwardFlops + flops + sweep.flops, totalBytes = forwardPasses * forwardBytes + bytes + sweep.bytes
         let peak = (forwardScalars + weightScalars + scalars) * s
         let forwardSeconds = machine.seconds(flops: forwardFlops, at: machine.flopsPerSecond, bytes: forwardBytes, workingSet: peak)
             + sum { Double($0.externalCalls) } * machine.externalCallSeconds
         // BPTT's backward step and e-prop's chunked recursions are element-wise loops over B·N,
         // like the forward pass; the rest (RTRL's and dense e-prop's rows over Θ, e-prop's rows
-        // of N per non-zero input, the learning signal) are long rows that vectorise.
+        // of N per non-zero input, the learning signal, BPTT's products W_qpᵀ·g) are long rows
+        // that vectorise.
         let compute = elementwise / machine.flopsPerSecond + (flops - elementwise) / machine.vectorFlopsPerSecond
         let ruleSeconds = machine.seconds(computing: compute, bytes: bytes, workingSet: peak)
+            + sweep.values * machine.synapticSweepSecondsPerValue
         // The fixed cost of a step (dispatch, loop set-up, small allocations) is paid per sweep,
         // and once more for every population beyond the first (its own kernel call, products,
         // traces or adjoint); measured on two-layer and mixed networks.
@@ -244,8 +254,9 @@ public struct CostModel {
     /// presynaptic value for the gradient and for each per-synapse component; per chunk, μ, one
     /// pass over the per-synapse values and a rank-B update per shared component. ē (leaky
     /// readout) or Σ_s w_s e_s (deferred loss) is one more per-synapse component.
-    private var eprop: (flops: Double, bytes: Double, scalars: Double, elementwise: Double) {
+    private var eprop: (flops: Double, bytes: Double, scalars: Double, elementwise: Double, sweep: (values: Double, flops: Double, bytes: Double)) {
         var flops = signalAndReadoutFlops(signalled: allN) + spatialSignalFlops, bytes = 0.0, scalars = readoutScalars, elementwise = 0.0
+        var sweep = (values: 0.0, flops: 0.0, bytes: 0.0)
         for term in terms {
             let parameters = parameterTraces(term)
             (flops, bytes, scalars, elementwise) = (flops + parameters.flops, bytes + parameters.bytes, scalars + parameters.scalars, elementwise + parameters.flops)
@@ -265,13 +276,14 @@ public struct CostModel {
                                                                       hidden: Int(N), presynapticCount: Int(columns), chunk: chunkSteps))
                 let recursions = B * N * (3 * d * d + 4 * d + synaptic * (2 * d + 2 * d * d))
                 elementwise += recursions
-                flops += recursions + 2 * B * N * touched * (1 + synaptic)
-                    + (2 * d * d * B * N + synaptic * synapses * (2 + 2 * synaptic + 2 * shared) + 2 * shared * B * N * columns) / chunk
-                bytes += s * (2 * (d * d + 2 * d) * B * N + 2 * B * columns + 3 * shared * B * columns
-                              + (2 * synaptic * synapses + 2 * N * columns) / chunk)
+                flops += recursions + 2 * B * N * touched * (1 + synaptic) + (2 * d * d * B * N + 2 * shared * B * N * columns) / chunk
+                bytes += s * (2 * (d * d + 2 * d) * B * N + 2 * B * columns + 3 * shared * B * columns + 2 * N * columns / chunk)
+                sweep.values += synaptic * synapses / chunk
+                sweep.flops += synaptic * synapses * (2 + 2 * synaptic + 2 * shared) / chunk
+                sweep.bytes += s * 2 * synaptic * synapses / chunk
             }
         }
-        return (flops, bytes, scalars, elementwise)
+        return (flops, bytes, scalars, elementwise, sweep)
     }
 
     /// Spatial learning signals: W_qpᵀ (L ⊙ c·b) for every within-step projection between
@@ -333,7 +345,9 @@ public struct CostModel {
 
     /// Recorded blocks per step; with checkpointing, snapshots every K steps and one
     /// recomputed segment.
-    private func bptt(checkpointInterval: Int?) -> (Double, Double, Double) {
+    /// `products`: the flops of the dense products W_qpᵀ·g that carry the adjoint back to the
+    /// source populations (rows that vectorise; the rest are element-wise loops).
+    private func bptt(checkpointInterval: Int?) -> (flops: Double, bytes: Double, scalars: Double, products: Double) {
         let record = sum { Double($0.varying) * B * $0.N + B * $0.N } + B * C
         let snapshot = sum { Double($0.k) * B * $0.N + B * $0.N } + B * C
         let steps = Double(workload.steps)
@@ -345,11 +359,12 @@ public struct CostModel {
         let scalars = interval * record + segments * snapshot + adjoint
         // Weight gradients skip zero presynaptic values (inputs, spikes); the products that
         // carry the adjoint back to source populations (W_qpᵀ·g) do not.
-        let flops = sum { B * $0.N * Double($0.k) * (4 + 2 * Double($0.k)) + 2 * B * $0.N * ($0.touchedWithin + $0.touchedDelayed + $0.coupled)
+        let products = sum { 2 * B * $0.N * $0.coupled }
+        let flops = sum { B * $0.N * Double($0.k) * (4 + 2 * Double($0.k)) + 2 * B * $0.N * ($0.touchedWithin + $0.touchedDelayed)
                           + B * $0.N * Double($0.trainedParameters) * (2 * Double($0.k) + 4) }
-            + 2 * B * C * readN * (1 + workload.spikeDensity)
+            + products + 2 * B * C * readN * (1 + workload.spikeDensity)
         let bytes = s * 2 * record + s * sum { $0.N * ($0.P + $0.R) }
-        return (flops, bytes, scalars)
+        return (flops, bytes, scalars, products)
     }
 
     /// BPTT with checkpointing for a budget: the largest interval (fewest segments to

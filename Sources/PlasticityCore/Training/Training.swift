@@ -49,6 +49,11 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     public var shards = ShardedComputation.defaultShards
     public init() {}
 
+    /// The weights a new run starts from (drawn from `seed` with the gains).
+    public func initialParameters(for network: Network) -> ParameterSet<Float> {
+        ParameterSet(randomFor: network, seed: seed, inputGain: inputGain, recurrentGain: recurrentGain)
+    }
+
     /// The learning rate of update `step` (0-based) out of `total`.
     public func learningRate(step: Int, total: Int) -> Double {
         if warmupSteps > 0, step < warmupSteps { return learningRate * Double(step + 1) / Double(warmupSteps) }
@@ -196,6 +201,8 @@ public final class Trainer {
     public let split: ValidationSplit
     /// Workers each batch's shards run on (`ShardedComputation`); the results do not depend on it.
     public let threads: Int
+    /// Each shard's rule, reused from batch to batch.
+    private let workspaces = ShardWorkspaces<Float>()
 
     /// A new run (weights from the seed) or, with `resumeFrom`, the run saved there.
     public init(network: Network, dataset: any SequenceDataset, configuration: TrainingConfiguration, checkpoint: URL?, resume: Bool,
@@ -232,8 +239,7 @@ public final class Trainer {
             try network.checkNeuronParameters(saved.parameters)
             state = saved
         } else {
-            let parameters = initialParameters ?? ParameterSet(randomFor: network, seed: configuration.seed, inputGain: configuration.inputGain,
-                                                               recurrentGain: configuration.recurrentGain)
+            let parameters = initialParameters ?? configuration.initialParameters(for: network)
             try parameters.check(against: network)
             state = TrainingCheckpoint(model: network.modelNames, dataset: dataset.name, datasetSettings: dataset.settings, network: NetworkSummary(network),
                                        configuration: configuration,
@@ -331,7 +337,7 @@ public final class Trainer {
         let result: GradientResult<Float>
         do {
             result = try ShardedComputation.gradients(rule: configuration.rule, network: network, parameters: state.parameters, batch: batch,
-                                                      options: options, shards: configuration.shards, threads: threads)
+                                                      options: options, shards: configuration.shards, threads: threads, workspaces: workspaces)
         } catch PlasticityError.nonFinite(let quantity, let value, let inner) {
             throw PlasticityError.nonFinite(quantity: quantity, value: value, location: "\(inner) of \(location)")
         }

@@ -25,6 +25,12 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Sequences per batch B.")
     var batch: Int = 16
 
+    @Option(help: "Probability of an input spike per channel and step, in (0, 1].")
+    var inputRate: Double = 0.05
+
+    @Option(help: "Loss: ce-every-step, or ce-summed (SHD's: its error arrives only at the end), or ce-last-step.")
+    var loss: LossKind = .crossEntropyEveryStep
+
     @Flag(help: "Add recurrent weights W_rec (each layer onto itself).")
     var recurrent = false
 
@@ -57,6 +63,8 @@ struct BenchOptions: ParsableArguments {
             throw ValidationError("--repetitions, --batch, --inputs and --outputs must each be at least 1")
         }
         guard maxSeconds.isFinite, maxSeconds > 0 else { throw ValidationError("--max-seconds must be a positive number of seconds, got \(maxSeconds)") }
+        guard inputRate > 0, inputRate <= 1 else { throw ValidationError("--input-rate must be in (0, 1], got \(inputRate)") }
+        guard loss != .meanSquaredError else { throw ValidationError("--loss mse needs targets the benchmark does not make: use a cross-entropy loss") }
         try GraphOptions.validateShortForm(layers: layers, mix: mix)
     }
 
@@ -178,11 +186,10 @@ struct BenchRunner {
         guard !mixed.isEmpty else { return try Network(shape: shape, population: population) }
         return try Network.mixed([(try population("main").neuron, hidden)] + mixed, shape: shape)
     }
-    /// The probability of an input spike per channel and step.
-    static let inputRate = 0.05
-
     /// The workload `measure` runs, for the cost model.
-    func workload(steps: Int) -> Workload { Workload(batch: options.batch, steps: steps, inputDensity: Self.inputRate) }
+    func workload(steps: Int) -> Workload {
+        Workload(batch: options.batch, steps: steps, deferredLoss: options.loss == .crossEntropySummed, inputDensity: options.inputRate)
+    }
 
     /// Per-step times of each repetition (sorted), with the batch whole on one thread unless
     /// `sharding` cuts it into shards run on threads (`ShardedComputation`).
@@ -191,20 +198,21 @@ struct BenchRunner {
         let parameters = ParameterSet<Float>(randomFor: network, seed: 1, inputGain: 4)
         var generator = SeededGenerator(seed: 2)
         let batch = options.batch
-        let inputs = (0..<(steps * batch * network.inputs)).map { _ in Double.random(in: 0..<1, using: &generator) < Self.inputRate ? Float(1) : 0 }
-        let labels = (0..<(steps * batch)).map { _ in Int.random(in: 0..<network.outputs, using: &generator) }
-        let loss = try Loss<Float>(.crossEntropyEveryStep, steps: steps, batch: batch, outputs: network.outputs, labels: labels)
+        let inputs = (0..<(steps * batch * network.inputs)).map { _ in Double.random(in: 0..<1, using: &generator) < options.inputRate ? Float(1) : 0 }
+        let labelCount = options.loss == .crossEntropyEveryStep ? steps * batch : batch
+        let labels = (0..<labelCount).map { _ in Int.random(in: 0..<network.outputs, using: &generator) }
+        let loss = try Loss<Float>(options.loss, steps: steps, batch: batch, outputs: network.outputs, labels: labels)
         var times: [Double] = []
         var storage = 0, spikes = 0
+        // Rules reused from one repetition to the next, as training reuses them from batch to
+        // batch: the fastest repetition is the steady state.
+        let workspaces = ShardWorkspaces<Float>(), (shards, threads) = sharding ?? (1, 1)
         for _ in 0..<options.repetitions {
             let start = DispatchTime.now().uptimeNanoseconds
-            let options = RuleOptions(checkpointInterval: checkpointInterval)
-            let result = try sharding.map {
-                try ShardedComputation.gradients(rule: rule, network: network, parameters: parameters,
-                                                 batch: SequenceBatch(inputs: inputs, steps: steps, batch: batch, loss: loss), options: options,
-                                                 shards: $0.shards, threads: $0.threads)
-            } ?? GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: inputs, steps: steps, batch: batch,
-                                         loss: loss, options: options)
+            let result = try ShardedComputation.gradients(rule: rule, network: network, parameters: parameters,
+                                                          batch: SequenceBatch(inputs: inputs, steps: steps, batch: batch, loss: loss),
+                                                          options: RuleOptions(checkpointInterval: checkpointInterval), shards: shards, threads: threads,
+                                                          workspaces: workspaces)
             times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
             storage = result.storageBytes
             spikes = result.spikeCount

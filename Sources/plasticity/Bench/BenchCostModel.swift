@@ -55,6 +55,9 @@ struct BenchCostModel: ParsableCommand {
         let date: String
         let batch: Int
         let inputs: Int
+        let steps: Int
+        let inputRate: Double
+        let loss: LossKind
         let repetitions: Int
         let configurations: [Configuration]
         var worstSpread: Double { configurations.map(\.spread).max() ?? 1 }
@@ -73,7 +76,7 @@ struct BenchCostModel: ParsableCommand {
         }
         let report = Report(machine: BenchReport.machineDescription(), build: BenchReport.buildConfiguration,
                             date: ISO8601DateFormatter().string(from: Date()), batch: options.batch, inputs: options.inputs,
-                            repetitions: options.repetitions, configurations: configurations)
+                            steps: steps, inputRate: options.inputRate, loss: options.loss, repetitions: options.repetitions, configurations: configurations)
         if options.json {
             try printJSON(report)
         } else {
@@ -106,7 +109,7 @@ struct BenchCostModel: ParsableCommand {
     }
 
     private func table(_ report: Report) -> String {
-        var lines = ["measured/predicted time per step: B=\(report.batch), I=\(report.inputs); \(report.machine), \(report.build), "
+        var lines = ["measured/predicted time per step: B=\(report.batch), I=\(report.inputs) at input rate \(report.inputRate), T=\(report.steps), \(report.loss.rawValue); \(report.machine), \(report.build), "
                      + "fastest of \(report.repetitions) repetitions, \(report.date)", ""]
         var rows = [["model", "N", "W_rec", "rule", "measured", "predicted", "measured/predicted", "spread", "skipped"]]
         for configuration in report.configurations {

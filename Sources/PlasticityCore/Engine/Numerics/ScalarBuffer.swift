@@ -12,12 +12,6 @@ public final class ScalarBuffer<T: KernelScalar> {
         pointer.initialize(repeating: 0, count: Swift.max(count, 1))
     }
 
-    /// `values` repeated `times` times: a per-neuron vector broadcast over the batch.
-    public convenience init(repeating values: [Double], times: Int) {
-        self.init(count: values.count * times)
-        for index in 0..<count { pointer[index] = T(values[index % values.count]) }
-    }
-
     /// A copy of `values`.
     public convenience init(_ values: [T]) {
         self.init(count: values.count)

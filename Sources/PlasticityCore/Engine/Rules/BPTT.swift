@@ -36,7 +36,10 @@ final class BPTT<T: KernelScalar> {
     }
 
     /// ∂E/∂z_t added directly at every step, per population (B × N_p).
-    private let spikeErrors: [ScalarBuffer<T>]?
+    let spikeErrors: [ScalarBuffer<T>]?
+    /// Records of earlier runs, reused (in step order) by the next: a reused BPTT allocates
+    /// them once, not per batch (`GradientWorkspace`).
+    private var recordPool: [Record] = []
 
     func run(inputs: [T], steps: Int, loss: Loss<T>, recordReadouts: Bool) throws -> GradientResult<T> {
         let batch = forward.batch
@@ -45,15 +48,21 @@ final class BPTT<T: KernelScalar> {
         let segmentStarts = Array(stride(from: 0, to: steps, by: interval))
         let driver = SequenceDriver(forward: forward, loss: loss)
         var snapshots: [Int: ForwardPass<T>.Snapshot] = [:]
-        var records: [Record] = []
-        func storedBytes() -> Int { records.map(\.bytes).reduce(0, +) + snapshots.values.map(\.bytes).reduce(0, +) }
+        // recordPool[0..<recorded] hold the steps of the segment at hand.
+        var recorded = 0
+        func storedBytes() -> Int { recordPool.prefix(recorded).map(\.bytes).reduce(0, +) + snapshots.values.map(\.bytes).reduce(0, +) }
+        func record(delta: UnsafePointer<T>) {
+            if recorded == recordPool.count { recordPool.append(newRecord()) }
+            fill(recordPool[recorded], delta: delta)
+            recorded += 1
+        }
 
         // Forward: the loss, a snapshot at each segment start, and the last segment's records.
         forward.reset()
         let outcome = try inputs.withUnsafeBufferPointer { x in
             try driver.run(inputs: x.baseAddress!, steps: 0..<steps, recordReadouts: recordReadouts,
                            beforeStep: { t in if t % interval == 0 { snapshots[t] = forward.snapshot() } },
-                           afterStep: { t, delta in if t >= segmentStarts.last! { records.append(record(delta: delta)) } })
+                           afterStep: { t, delta in if t >= segmentStarts.last! { record(delta: delta) } })
         }
         let finalDelta = loss.isDeferred ? driver.delta.array : []
         var peakBytes = storedBytes()
@@ -66,15 +75,15 @@ final class BPTT<T: KernelScalar> {
                 for (segmentIndex, start) in segmentStarts.enumerated().reversed() {
                     let end = Swift.min(start + interval, steps)
                     if segmentIndex != segmentStarts.count - 1 {
-                        records = []
+                        recorded = 0
                         forward.restore(snapshots[start]!)
-                        _ = try driver.run(inputs: x.baseAddress!, steps: start..<end) { _, delta in records.append(record(delta: delta)) }
+                        _ = try driver.run(inputs: x.baseAddress!, steps: start..<end) { _, delta in record(delta: delta) }
                         peakBytes = Swift.max(peakBytes, storedBytes())
                     }
                     let segmentStartSpikes = snapshots[start]!.spike.map { ScalarBuffer($0) }
                     for t in stride(from: end - 1, through: start, by: -1) {
-                        let record = records[t - start]
-                        let previous = t > start ? records[t - start - 1] : nil
+                        let record = recordPool[t - start]
+                        let previous = t > start ? recordPool[t - start - 1] : nil
                         adjoint.backwardStep(
                             blocks: { forward.populations[$0].blocks(from: record.entries[$0], previousSpikeGradient: record.entries[$0]) },
                             spikes: { UnsafePointer(record.spikes[$0].pointer) },
@@ -90,16 +99,19 @@ final class BPTT<T: KernelScalar> {
                               neuronSpikes: outcome.neuronSpikes)
     }
 
-    /// Copies the step just taken: its varying blocks, its spikes and δ_t.
-    private func record(delta: UnsafePointer<T>) -> Record {
-        let record = Record(entries: forward.populations.map { population in population.entries.map { _ in ScalarBuffer(count: forward.batch * population.size) } },
-                            spikes: forward.populations.map { ScalarBuffer(count: forward.batch * $0.size) },
-                            delta: ScalarBuffer(count: forward.batch * forward.outputs))
+    /// Buffers for one step's record.
+    private func newRecord() -> Record {
+        Record(entries: forward.populations.map { population in population.entries.map { _ in ScalarBuffer(count: forward.batch * population.size) } },
+               spikes: forward.populations.map { ScalarBuffer(count: forward.batch * $0.size) },
+               delta: ScalarBuffer(count: forward.batch * forward.outputs))
+    }
+
+    /// Copies the step just taken into `record`: its varying blocks, its spikes and δ_t.
+    private func fill(_ record: Record, delta: UnsafePointer<T>) {
         for (population, (entries, spikes)) in zip(forward.populations, zip(record.entries, record.spikes)) {
             for (target, source) in zip(entries, population.entryBuffers) { target.pointer.update(from: source.pointer, count: source.count) }
             spikes.pointer.update(from: population.spike.pointer, count: spikes.count)
         }
         record.delta.pointer.update(from: delta, count: record.delta.count)
-        return record
     }
 }

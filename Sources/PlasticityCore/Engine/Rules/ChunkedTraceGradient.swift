@@ -282,24 +282,34 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         for b in 0..<batch {
             for i in 0..<p {
                 let gradientRow = gradient + i * n
-                for m in 0..<s {
-                    let trace = traceRow(m, b, i), mu = startCoefficients.pointer + synapticSlots[m] * e + b * n
-                    for j in 0..<n { gradientRow[j] += mu[j] * trace[j] }
-                }
-                for m in 0..<s {
-                    // One per-synapse component is updated in place; several go through scratch rows.
-                    let out = s == 1 ? traceRow(0, b, i) : newRows + m * n
-                    let phi = propagator.pointer + m * d * e + b * n   // R[m][c] at c·e
-                    if s == 1 {
-                        let own = phi + synapticSlots[0] * e
-                        for j in 0..<n { out[j] = own[j] * out[j] }
-                    } else {
+                if s == 1 {
+                    // One per-synapse component (the common case: ALIF's adaptation, or the sum
+                    // alone): its share of the gradient and its advance in one pass, so the row
+                    // comes from memory once.
+                    let trace = traceRow(0, b, i), slot = synapticSlots[0]
+                    let mu = startCoefficients.pointer + slot * e + b * n, own = propagator.pointer + slot * e + b * n
+                    for j in 0..<n {
+                        let value = trace[j]
+                        gradientRow[j] += mu[j] * value
+                        trace[j] = own[j] * value
+                    }
+                } else {
+                    for m in 0..<s {
+                        let trace = traceRow(m, b, i), mu = startCoefficients.pointer + synapticSlots[m] * e + b * n
+                        for j in 0..<n { gradientRow[j] += mu[j] * trace[j] }
+                    }
+                    // Each new component mixes the old ones, so they go through scratch rows.
+                    for m in 0..<s {
+                        let out = newRows + m * n, phi = propagator.pointer + m * d * e + b * n   // R[m][c] at c·e
                         out.update(repeating: 0, count: n)
                         for (k, slot) in synapticSlots.enumerated() {
                             let coefficient = phi + slot * e, trace = traceRow(k, b, i)
                             for j in 0..<n { out[j] += coefficient[j] * trace[j] }
                         }
                     }
+                }
+                for m in 0..<s {
+                    let out = s == 1 ? traceRow(0, b, i) : newRows + m * n, phi = propagator.pointer + m * d * e + b * n
                     for (index, slot) in sharedSlots.enumerated() {
                         let value = sharedStart[(index * batch + b) * p + i]
                         if value == 0 { continue }

@@ -15,7 +15,7 @@ final class EProp<T: KernelScalar>: OnlineRule {
     private let readoutGradient: ReadoutGradient<T>
     private let learningSignals: LearningSignals<T>
     /// ∂E/∂z_t directly on each population's spikes (B×N_p), if any.
-    private let spikeErrors: [ScalarBuffer<T>]?
+    let spikeErrors: [ScalarBuffer<T>]?
 
     /// - Parameter deferredSteps: T when the loss is deferred (its error signal known only after
     ///   the last step), nil otherwise.
@@ -83,12 +83,19 @@ final class EProp<T: KernelScalar>: OnlineRule {
 /// per population and broadcast over the batch (B × N_p each).
 enum SpikeErrors {
     static func split<T>(_ errors: [Double], network: Network, batch: Int) throws -> [ScalarBuffer<T>] {
+        let buffers = network.populations.map { ScalarBuffer<T>(count: batch * $0.size) }
+        try write(errors, into: buffers, network: network)
+        return buffers
+    }
+
+    /// Writes new errors into buffers made by `split` (a reused rule's).
+    static func write<T>(_ errors: [Double], into buffers: [ScalarBuffer<T>], network: Network) throws {
         guard errors.count == network.neuronCount else {
             throw PlasticityError.shapeMismatch(name: "spike error", expected: "\(network.neuronCount) values (one per neuron)", found: "\(errors.count) values")
         }
-        return network.populations.indices.map { p in
-            let offset = network.neuronOffset(of: p)
-            return ScalarBuffer(repeating: Array(errors[offset..<(offset + network.populations[p].size)]), times: batch)
+        for (p, buffer) in buffers.enumerated() {
+            let offset = network.neuronOffset(of: p), size = network.populations[p].size
+            for index in 0..<buffer.count { buffer[index] = T(errors[offset + index % size]) }
         }
     }
 }

@@ -9,18 +9,8 @@ public enum GradientComputation {
     public static func run<T: KernelScalar>(rule: LearningRuleKind, network: Network, parameters: ParameterSet<T>, inputs: [T],
                                             steps: Int, batch: Int, loss: Loss<T>, options: RuleOptions = .init()) throws -> GradientResult<T> {
         try check(inputs: inputs, steps: steps, batch: batch, loss: loss, network: network)
-        switch rule {
-        case .bptt:
-            let bptt = try BPTT(network: network, parameters: parameters, batch: batch, options: options)
-            return try bptt.run(inputs: inputs, steps: steps, loss: loss, recordReadouts: options.recordReadouts)
-        case .eprop:
-            return try runOnline(try EProp(network: network, parameters: parameters, batch: batch, options: options,
-                                                 deferredSteps: loss.isDeferred ? steps : nil), inputs, steps, loss, recordReadouts: options.recordReadouts)
-        case .rtrl:
-            return try runOnline(try RTRL(network: network, parameters: parameters, batch: batch, options: options, deferred: loss.isDeferred), inputs, steps, loss, recordReadouts: options.recordReadouts)
-        case .denseEprop:
-            return try runOnline(try DenseEProp(network: network, parameters: parameters, batch: batch, options: options, deferred: loss.isDeferred), inputs, steps, loss, recordReadouts: options.recordReadouts)
-        }
+        return try GradientWorkspace<T>().run(rule: rule, network: network, parameters: parameters, inputs: inputs, steps: steps, batch: batch,
+                                              loss: loss, options: options)
     }
 
     /// Inputs and loss shaped for the network and each other, at least one step, every input
@@ -38,7 +28,9 @@ public enum GradientComputation {
     }
 
     private static func checkFinite<T: KernelScalar>(_ inputs: [T], batch: Int, width: Int) throws {
-        guard let bad = inputs.firstIndex(where: { !$0.isFinite }) else { return }
+        // A count without an early exit vectorises: every batch's inputs pass through here.
+        let nonFinite = inputs.withUnsafeBufferPointer { values in values.reduce(0) { $0 &+ ($1.isFinite ? 0 : 1) } }
+        guard nonFinite > 0, let bad = inputs.firstIndex(where: { !$0.isFinite }) else { return }
         let (t, rest) = bad.quotientAndRemainder(dividingBy: batch * width)
         throw PlasticityError.nonFinite(quantity: "input x[t=\(t), b=\(rest / width), i=\(rest % width)]", value: "\(inputs[bad])",
                                         location: "time step \(t)")

@@ -24,19 +24,22 @@ public enum ShardedComputation {
     /// The threads worth using on this machine: one per active core.
     public static var availableThreads: Int { ProcessInfo.processInfo.activeProcessorCount }
 
-    /// One batch's loss and gradients with `rule`, sharded over `threads` workers.
+    /// One batch's loss and gradients with `rule`, sharded over `threads` workers. With
+    /// `workspaces` each shard reuses the rule it built for earlier batches.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public static func gradients<T: KernelScalar>(rule: LearningRuleKind, network: Network, parameters: ParameterSet<T>, batch: SequenceBatch<T>,
-                                                  options: RuleOptions = .init(), shards: Int = defaultShards, threads: Int) throws -> GradientResult<T> {
+                                                  options: RuleOptions = .init(), shards: Int = defaultShards, threads: Int,
+                                                  workspaces: ShardWorkspaces<T> = .init()) throws -> GradientResult<T> {
         // Checked whole, so that an error names the sequence in the batch.
         try GradientComputation.check(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss, network: network)
         let ranges = Self.shards(batch: batch.batch, count: shards)
+        let workers = workspaces.prepare(count: ranges.count)
         let results = try perform(ranges.count, threads: threads) { index in
             let shard = batch.sequences(ranges[index])
             do {
-                return try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: shard.inputs, steps: shard.steps,
-                                                   batch: shard.batch, loss: shard.loss, options: options)
+                return try workers[index].run(rule: rule, network: network, parameters: parameters, inputs: shard.inputs, steps: shard.steps,
+                                              batch: shard.batch, loss: shard.loss, options: options)
             } catch PlasticityError.nonFinite(let quantity, let value, let location) {
                 throw PlasticityError.nonFinite(quantity: quantity, value: value, location: "\(location) of sequences \(ranges[index].lowerBound)..<\(ranges[index].upperBound)")
             }
@@ -101,6 +104,7 @@ public enum ShardedComputation {
 extension SequenceBatch {
     /// Sequences `range` of this batch, their loss normalised by the whole batch.
     public func sequences(_ range: Range<Int>) -> SequenceBatch {
+        guard range != 0..<batch else { return self }
         let width = inputs.count / Swift.max(1, steps * batch)
         return SequenceBatch(inputs: timeMajorSequences(inputs, steps: steps, batch: batch, width: width, range: range), steps: steps, batch: range.count,
                              loss: loss.sequences(range))
@@ -109,5 +113,8 @@ extension SequenceBatch {
 
 /// Sequences `range` of a time-major array (T × B × `width`): T × range.count × `width`.
 func timeMajorSequences<V>(_ values: [V], steps: Int, batch: Int, width: Int, range: Range<Int>) -> [V] {
-    (0..<steps).flatMap { t in values[((t * batch + range.lowerBound) * width)..<((t * batch + range.upperBound) * width)] }
+    var slice: [V] = []
+    slice.reserveCapacity(steps * range.count * width)
+    for t in 0..<steps { slice.append(contentsOf: values[((t * batch + range.lowerBound) * width)..<((t * batch + range.upperBound) * width)]) }
+    return slice
 }
