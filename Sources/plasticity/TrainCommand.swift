@@ -180,6 +180,9 @@ struct Train: ParsableCommand {
             }
         }
         for line in Self.trainedParameterLines(network: network, parameters: trainer.parameters) { print(line) }
+        // The rule's memory is the project's point: said apart from the data's and the whole process's.
+        print("memory: learning rule and network \(MemorySize.format(trainer.peakStorageBytes)) at most (every shard at once), "
+              + "data held \(MemorySize.format(dataset.residentBytes)), process peak \(MemorySize.format(ProcessMemory.peakResidentBytes))")
         if let saveWeights {
             try NumPyArchive.write(NetworkArrays.arrays(of: trainer.parameters, network: network), to: URL(fileURLWithPath: saveWeights))
         }

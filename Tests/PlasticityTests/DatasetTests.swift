@@ -50,8 +50,9 @@ struct DatasetTests {
                 "every spike of sample 0 inside the window lands in a bin")
     }
 
-    @Test("malformed SHD files are clear errors", arguments: ["missing", "dtype", "unit", "truncated", "label"])
-    func malformedSHD(fault: String) throws {
+    @Test("malformed SHD files are clear errors, read in place or extracted (compressed)",
+          arguments: ["missing", "dtype", "unit", "truncated", "label", "damaged"], [false, true])
+    func malformedSHD(fault: String, compressed: Bool) throws {
         let directory = try temporaryDirectory()
         var arrays = try NumPyArchive.read(Self.fixtures.appendingPathComponent("shd_train.npz"))
         let expected: String
@@ -72,26 +73,46 @@ struct DatasetTests {
             arrays["times"] = NumPyArray(Array(times.dropLast(10)), shape: [times.count - 10])
             arrays["units"] = NumPyArray(integers: Array(try arrays["units"]!.integers(name: "units").dropLast(10)), shape: [times.count - 10])
             expected = "(truncated file?)"
+        case "damaged":
+            expected = ""
         default:
             var labels = try arrays["labels"]!.integers(name: "labels")
             labels[0] = 25
             arrays["labels"] = NumPyArray(integers: labels, shape: [labels.count])
             expected = "label 25 is outside 0..<20"
         }
-        try NumPyArchive.write(arrays, to: directory.appendingPathComponent("shd_train.npz"))
+        let train = directory.appendingPathComponent("shd_train.npz")
+        try NumPyArchive.write(arrays, to: train, compressed: compressed)
+        if fault == "damaged" {
+            // One flipped byte in the middle of the spikes: a CRC-32 mismatch, or a value the check refuses first.
+            var bytes = try Data(contentsOf: train)
+            bytes[bytes.count / 2] ^= 0x10
+            try bytes.write(to: train)
+        }
         try FileManager.default.copyItem(at: Self.fixtures.appendingPathComponent("shd_test.npz"), to: directory.appendingPathComponent("shd_test.npz"))
         do {
             _ = try SpikingHeidelbergDigits(directory: directory)
             Issue.record("\(fault) must be refused")
         } catch {
-            #expect("\(error)".contains(expected), "\(error)")
+            let message = "\(error)"
+            if fault == "damaged" {
+                #expect(["CRC-32", "spike time", "unit", "cannot be extracted"].contains { message.contains($0) }, "\(message)")
+            } else {
+                #expect(message.contains(expected), "\(message)")
+            }
         }
         #expect(throws: PlasticityError.self) { try SpikingHeidelbergDigits(directory: URL(fileURLWithPath: "/nonexistent")) }
     }
 
-    @Test("SHD binned once at load gives the batches of binning every spike per batch, bit for bit; huge times and tiny bins are late spikes, not traps")
+    @Test("SHD read from the file per batch, or binned once at load from a compressed file, gives the batches of binning every spike, bit for bit; huge times and tiny bins are late spikes, not traps")
     func binnedStorage() throws {
         let arrays = try NumPyArchive.read(Self.fixtures.appendingPathComponent("shd_train.npz"))
+        // The same splits with compressed members: they cannot be read in place, so they are binned at load.
+        let compressed = try temporaryDirectory()
+        for split in ["shd_train", "shd_test"] {
+            try NumPyArchive.write(try NumPyArchive.read(Self.fixtures.appendingPathComponent(split + ".npz")),
+                                   to: compressed.appendingPathComponent(split + ".npz"), compressed: true)
+        }
         let times = arrays["times"]!.doubles, units = try arrays["units"]!.integers(name: "units")
         let offsets = try arrays["offsets"]!.integers(name: "offsets")
         for (steps, pooling, width) in [(100, 1, 0.01), (300, 5, 0.01), (7, 3, 0.05), (50, 1, 1e-300)] {
@@ -111,8 +132,34 @@ struct DatasetTests {
                     expected[(Int(position) * indices.count + b) * channels + units[spike] / pooling] += 1
                 }
             }
+            let binned = try SpikingHeidelbergDigits(directory: compressed, configuration: configuration)
             #expect(try shd.batch(.training, indices: indices, as: Float.self).inputs == expected, "steps \(steps), pooling \(pooling), width \(width)")
-            #expect(shd.storedBytes < times.count * 16, "fewer bytes than a Double time and an Int unit per spike")
+            #expect(try binned.batch(.training, indices: indices, as: Float.self).inputs == expected, "steps \(steps), pooling \(pooling), width \(width)")
+            #expect(binned.residentBytes < times.count * 16, "fewer bytes than a Double time and an Int unit per spike")
+            let samples = shd.count(.training) + shd.count(.test)
+            #expect(shd.residentBytes == (2 * samples + 2) * MemoryLayout<Int>.stride, "read per batch: an offset and a label per sample")
+        }
+    }
+
+    @Test("CRC-32 eight bytes at a time equals the bitwise definition (and the standard check value)")
+    func checksum() {
+        func bitwise(_ bytes: [UInt8]) -> UInt32 {
+            var crc: UInt32 = 0xFFFF_FFFF
+            for byte in bytes {
+                crc ^= UInt32(byte)
+                for _ in 0..<8 { crc = crc & 1 == 1 ? (crc >> 1) ^ 0xEDB8_8320 : crc >> 1 }
+            }
+            return ~crc
+        }
+        #expect(Array("123456789".utf8).withUnsafeBytes { ZipChecksum.update(0, with: $0) } == 0xCBF4_3926)
+        var generator = SeededGenerator(seed: 11)
+        for length in [0, 1, 7, 8, 9, 63, 64, 1000, 4099] {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let split = length / 3
+            // In one call, and continued across two (as a file is read in chunks).
+            let whole = bytes.withUnsafeBytes { ZipChecksum.update(0, with: $0) }
+            let first = bytes[..<split].withUnsafeBytes { ZipChecksum.update(0, with: $0) }
+            #expect(whole == bitwise(bytes) && bytes[split...].withUnsafeBytes { ZipChecksum.update(first, with: $0) } == whole, "length \(length)")
         }
     }
 

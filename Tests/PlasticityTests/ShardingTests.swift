@@ -57,9 +57,10 @@ struct ShardingTests {
             options.checkpointInterval = rule == .bptt ? 5 : nil
             let batch = SequenceBatch(inputs: fixture.inputs, steps: fixture.steps, batch: fixture.batch, loss: fixture.loss)
             let fresh = try ShardedComputation.gradients(rule: rule, network: network, parameters: fixture.parameters, batch: batch, options: options,
-                                                         shards: 2, threads: 1)
+                                                         shards: 3, threads: 1)
+            // Shards of two sizes (7 = 2 + 2 + 3; 3 = 1 + 1 + 1) on two workers, each reusing its rules.
             let reused = try ShardedComputation.gradients(rule: rule, network: network, parameters: fixture.parameters, batch: batch, options: options,
-                                                          shards: 2, threads: 1, workspaces: workspaces)
+                                                          shards: 3, threads: 2, workspaces: workspaces)
             #expect(reused.gradients == fresh.gradients && reused.loss == fresh.loss, "\(lossKind), batch \(size), seed \(seed)")
             #expect(reused.readouts == fresh.readouts && reused.neuronSpikes == fresh.neuronSpikes)
         }

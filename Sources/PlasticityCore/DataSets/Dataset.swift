@@ -26,10 +26,14 @@ public protocol SequenceDataset {
     /// What determines the samples (sizes, generator settings, seeds, files), by name: a
     /// checkpoint records it, and a resume with other data is refused naming the difference.
     var settings: [String: String] { get }
+    /// Bytes the data set holds in memory between batches (0 for tasks generated per batch):
+    /// reported beside the learning rule's memory.
+    var residentBytes: Int { get }
 }
 
 extension SequenceDataset {
     public var settings: [String: String] { [:] }
+    public var residentBytes: Int { 0 }
 
     /// `configuration`'s fields by name, as JSON values: what most datasets' `settings` are.
     public func settings<C: Encodable>(of configuration: C) -> [String: String] {

@@ -14,8 +14,11 @@ import PlasticityIO
 /// converts one form into the other. The `.npz` file is used when both are present.
 /// Spikes are binned into `steps` bins of `binWidth` seconds (later spikes are dropped) and
 /// optionally pooled over `channelPooling` neighbouring channels; a bin holds the spike count.
-/// The binning is done once, when the files are read: each sample is kept as its non-zero
-/// cells (bin, channel) and their counts, 6 bytes per cell, and a batch is filled from them.
+///
+/// An uncompressed `.npz` (`numpy.savez`, as the script writes it) is read a batch at a time
+/// from the file: memory holds only each sample's offset and label (`StoredEvents`). An HDF5
+/// file or a compressed `.npz` is binned once when read and kept as each sample's non-zero
+/// cells, 6 bytes per cell (`BinnedEvents`). Both give the same batches, bit for bit.
 public struct SpikingHeidelbergDigits: SequenceDataset {
     public struct Configuration: Sendable, Codable, Equatable {
         public var steps = 100
@@ -27,70 +30,24 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
     public static let channels = 700
     public static let classes = 20
 
-    /// One split's spikes.
-    struct Samples {
-        let times: [Double]
-        let units: [Int]
-        let offsets: [Int]
-        let labels: [Int]
+    /// One split as batches read it.
+    enum Events {
+        case binned(BinnedEvents)
+        case stored(StoredEvents)
 
-        /// Itself, if every unit, label and time is in range.
-        func validated() throws -> Samples {
-            if let bad = units.first(where: { $0 < 0 || $0 >= channels }) {
-                throw PlasticityError.malformedArray(name: "units", reason: "unit \(bad) is outside 0..<\(channels)")
+        var labels: [Int] {
+            switch self {
+            case .binned(let events): return events.labels
+            case .stored(let events): return events.labels
             }
-            if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {
-                throw PlasticityError.malformedArray(name: "labels", reason: "label \(bad) is outside 0..<\(classes)")
-            }
-            if let bad = times.first(where: { !$0.isFinite || $0 < 0 }) {
-                throw PlasticityError.malformedArray(name: "times", reason: "spike time \(bad) is not a finite non-negative number of seconds")
-            }
-            return self
-        }
-    }
-
-    /// One split binned: per sample its non-zero cells (bin · inputCount + channel, ascending)
-    /// and their spike counts.
-    struct Binned {
-        let cells: [UInt32]
-        let counts: [UInt16]
-        /// Sample k's cells are offsets[k]..<offsets[k+1].
-        let offsets: [Int]
-        let labels: [Int]
-
-        init(_ samples: Samples, configuration: Configuration, channels: Int) throws {
-            var cells: [UInt32] = [], counts: [UInt16] = [], offsets = [0]
-            var sample: [Int] = []
-            for k in samples.labels.indices {
-                sample.removeAll(keepingCapacity: true)
-                for spike in samples.offsets[k]..<samples.offsets[k + 1] {
-                    // Compared as a Double first: a time of 1e30 s, or a tiny bin width, is a
-                    // late spike, not an overflow.
-                    let position = samples.times[spike] / configuration.binWidth
-                    guard position < Double(configuration.steps) else { continue }
-                    sample.append(Int(position) * channels + samples.units[spike] / configuration.channelPooling)
-                }
-                sample.sort()
-                var start = 0
-                while start < sample.count {
-                    var end = start + 1
-                    while end < sample.count, sample[end] == sample[start] { end += 1 }
-                    guard end - start <= Int(UInt16.max) else {
-                        throw PlasticityError.malformedArray(name: "times", reason: "sample \(k) has \(end - start) spikes in one bin and channel (more than \(UInt16.max))")
-                    }
-                    cells.append(UInt32(sample[start]))
-                    counts.append(UInt16(end - start))
-                    start = end
-                }
-                offsets.append(cells.count)
-            }
-            self.cells = cells
-            self.counts = counts
-            self.offsets = offsets
-            labels = samples.labels
         }
 
-        var bytes: Int { cells.count * 6 + (offsets.count + labels.count) * MemoryLayout<Int>.stride }
+        var bytes: Int {
+            switch self {
+            case .binned(let events): return events.bytes
+            case .stored(let events): return events.bytes
+            }
+        }
     }
 
     public let configuration: Configuration
@@ -98,8 +55,9 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
     public var settings: [String: String] {
         settings(of: configuration).merging(["trainingSamples": "\(count(.training))", "testSamples": "\(count(.test))"]) { first, _ in first }
     }
-    private let training: Binned
-    private let testing: Binned
+    private let binning: SpikeBinning
+    private let training: Events
+    private let testing: Events
 
     /// Reads the training and test splits from `directory` (`shd_train` and `shd_test`, each
     /// `.npz`, or `.h5` when there is no `.npz`), or from files named by `trainingFile` and
@@ -113,36 +71,41 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
         guard configuration.steps <= Int(UInt32.max) / channels else {
             throw PlasticityError.invalidConfiguration("SHD binning into \(configuration.steps) bins of \(channels) channels is more cells than a sample can index")
         }
-        training = try Binned(trainingFile.map(Self.read(file:)) ?? Self.read(split: "shd_train", in: directory), configuration: configuration, channels: channels)
-        testing = try Binned(testFile.map(Self.read(file:)) ?? Self.read(split: "shd_test", in: directory), configuration: configuration, channels: channels)
+        binning = SpikeBinning(steps: configuration.steps, binWidth: configuration.binWidth, pooling: configuration.channelPooling,
+                               channels: Self.channels, pooledChannels: channels)
+        training = try Self.read(try trainingFile ?? Self.file(split: "shd_train", in: directory), binning: binning)
+        testing = try Self.read(try testFile ?? Self.file(split: "shd_test", in: directory), binning: binning)
     }
 
     /// Every form a split is read from, for help and errors.
     public static let acceptedForms = "shd_train.npz or shd_train.h5 and shd_test.npz or shd_test.h5 in --data DIR, or files of either form named by --train-file and --test-file"
 
-    static func read(split: String, in directory: URL?) throws -> Samples {
+    /// The file of `split` in `directory`: its `.npz`, else its `.h5`.
+    static func file(split: String, in directory: URL?) throws -> URL {
         guard let directory else {
             throw PlasticityError.invalidConfiguration("no \(split) data: give \(acceptedForms)")
         }
         let npz = directory.appendingPathComponent(split + ".npz"), h5 = directory.appendingPathComponent(split + ".h5")
-        if FileManager.default.fileExists(atPath: npz.path) { return try readNumPy(npz) }
-        if FileManager.default.fileExists(atPath: h5.path) { return try readHDF5(h5) }
+        if FileManager.default.fileExists(atPath: npz.path) { return npz }
+        if FileManager.default.fileExists(atPath: h5.path) { return h5 }
         throw PlasticityError.malformedArray(name: split, reason: "neither \(npz.lastPathComponent) nor \(h5.lastPathComponent) is in \(directory.path) "
                                              + "(SHD is read from \(acceptedForms)); see Documentation/Training.md for how to get SHD")
     }
 
-    /// A split from a file named by the user: `.npz` or `.h5` by its extension.
-    static func read(file: URL) throws -> Samples {
+    /// A split's file, `.npz` or `.h5` by its extension.
+    static func read(_ file: URL, binning: SpikeBinning) throws -> Events {
         switch file.pathExtension.lowercased() {
-        case "npz": return try readNumPy(file)
-        case "h5", "hdf5": return try readHDF5(file)
+        case "npz":
+            if let stored = try StoredEvents(url: file, channels: channels, classes: classes) { return .stored(stored) }
+            return .binned(try readCompressedNumPy(file, binning: binning))
+        case "h5", "hdf5": return .binned(try readHDF5(file, binning: binning))
         default:
             throw PlasticityError.invalidConfiguration("\(file.path): SHD files are .npz or .h5 (HDF5), not '.\(file.pathExtension)'")
         }
     }
 
-    /// The `.npz` form.
-    static func readNumPy(_ url: URL) throws -> Samples {
+    /// The `.npz` form with compressed members, extracted whole.
+    static func readCompressedNumPy(_ url: URL, binning: SpikeBinning) throws -> BinnedEvents {
         let arrays = try NumPyArchive.read(url)
         func array(_ name: String, floating: Bool) throws -> NumPyArray {
             guard let array = arrays[name] else { throw PlasticityError.missingArray(name: name, file: url.path) }
@@ -154,21 +117,18 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
             return array
         }
         let times = try array("times", floating: true).doubles
-        let units = try array("units", floating: false).integers(name: "units")
+        let units = try array("units", floating: false).doubles
         let offsets = try array("offsets", floating: false).integers(name: "offsets")
         let labels = try array("labels", floating: false).integers(name: "labels")
         guard units.count == times.count else {
             throw PlasticityError.shapeMismatch(name: "units", expected: "[\(times.count)] like 'times'", found: "[\(units.count)]")
         }
-        guard offsets.count == labels.count + 1, offsets.first == 0, offsets.last == times.count,
-              zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }) else {
-            throw PlasticityError.malformedArray(name: "offsets", reason: "must be \(labels.count + 1) non-decreasing values from 0 to \(times.count) (truncated file?)")
-        }
-        return try Samples(times: times, units: units, offsets: offsets, labels: labels).validated()
+        try SpikeEventsChecks.check(offsets: offsets, labels: labels, spikes: times.count, classes: classes)
+        return try BinnedEvents(times: times, units: units, spikeOffsets: offsets, labels: labels, binning: binning, source: url.path)
     }
 
     /// The published layout: one variable-length vector of times and one of units per sample.
-    static func readHDF5(_ url: URL) throws -> Samples {
+    static func readHDF5(_ url: URL, binning: SpikeBinning) throws -> BinnedEvents {
         let file = try HDF5File(path: url.path)
         let (times, timeLengths) = try file.raggedDoubles("spikes/times")
         let (units, unitLengths) = try file.raggedIntegers("spikes/units")
@@ -180,7 +140,8 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
             throw PlasticityError.malformedHDF5(path: url.path, reason: "sample \(sample) has \(timeLengths[sample]) spike times but \(unitLengths[sample]) units")
         }
         let offsets = timeLengths.reduce(into: [0]) { $0.append($0.last! + $1) }
-        return try Samples(times: times, units: units, offsets: offsets, labels: labels).validated()
+        try SpikeEventsChecks.check(offsets: offsets, labels: labels, spikes: times.count, classes: classes)
+        return try BinnedEvents(times: times, units: units.map(Double.init), spikeOffsets: offsets, labels: labels, binning: binning, source: url.path)
     }
 
     public var name: String { "Spiking Heidelberg Digits" }
@@ -189,26 +150,27 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
     public var steps: Int { configuration.steps }
     public func count(_ split: Split) -> Int { (split == .training ? training : testing).labels.count }
 
-    /// Bytes the binned samples of both splits occupy.
-    public var storedBytes: Int { training.bytes + testing.bytes }
+    /// Bytes the splits hold in memory: binned cells, or only offsets and labels for splits
+    /// read from their files a batch at a time.
+    public var residentBytes: Int { training.bytes + testing.bytes }
 
     /// The labels of a split.
     public func labels(_ split: Split) -> [Int] { (split == .training ? training : testing).labels }
 
     public func batch<T: KernelScalar>(_ split: Split, indices: [Int], as type: T.Type) throws -> SequenceBatch<T> {
-        let samples = split == .training ? training : testing
+        let events = split == .training ? training : testing, labels = events.labels
         let batch = indices.count, channels = inputCount, steps = configuration.steps
         var inputs = [T](repeating: 0, count: steps * batch * channels)
         for (b, index) in indices.enumerated() {
-            guard samples.labels.indices.contains(index) else {
-                throw PlasticityError.invalidConfiguration("SHD \(split.rawValue) has \(samples.labels.count) samples, asked for index \(index)")
+            guard labels.indices.contains(index) else {
+                throw PlasticityError.invalidConfiguration("SHD \(split.rawValue) has \(labels.count) samples, asked for index \(index)")
             }
-            for entry in samples.offsets[index]..<samples.offsets[index + 1] {
-                let (bin, channel) = Int(samples.cells[entry]).quotientAndRemainder(dividingBy: channels)
-                inputs[(bin * batch + b) * channels + channel] = T(Int(samples.counts[entry]))
+            switch events {
+            case .binned(let binned): binned.add(sample: index, into: &inputs, sequence: b, batch: batch, binning: binning)
+            case .stored(let stored): try stored.add(sample: index, into: &inputs, sequence: b, batch: batch, binning: binning)
             }
         }
-        let loss = try Loss<T>(.crossEntropySummed, steps: steps, batch: batch, outputs: Self.classes, labels: indices.map { samples.labels[$0] })
+        let loss = try Loss<T>(.crossEntropySummed, steps: steps, batch: batch, outputs: Self.classes, labels: indices.map { labels[$0] })
         return SequenceBatch(inputs: inputs, steps: steps, batch: batch, loss: loss)
     }
 

@@ -53,14 +53,15 @@ public enum NumPyArchive {
     }
 
     /// Writes arrays to an `.npz` file atomically: a temporary file in the same directory,
-    /// then a rename, so an interrupted write never leaves a damaged file behind.
-    public static func write(_ arrays: [String: NumPyArray], to url: URL) throws {
+    /// then a rename, so an interrupted write never leaves a damaged file behind. Members are
+    /// stored as they are (`numpy.savez`) unless `compressed` (`numpy.savez_compressed`).
+    public static func write(_ arrays: [String: NumPyArray], to url: URL, compressed: Bool = false) throws {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         defer { try? FileManager.default.removeItem(at: temporary) }
         let archive = try Archive(url: temporary, accessMode: .create)
         for name in arrays.keys.sorted() {
             let data = arrays[name]!.encoded()
-            try archive.addEntry(with: "\(name).npy", type: .file, uncompressedSize: Int64(data.count), compressionMethod: .none) { position, size in
+            try archive.addEntry(with: "\(name).npy", type: .file, uncompressedSize: Int64(data.count), compressionMethod: compressed ? .deflate : .none) { position, size in
                 data.subdata(in: Int(position)..<(Int(position) + size))
             }
         }

@@ -57,14 +57,17 @@ public struct NumPyArray: Equatable, Sendable {
 
     /// The elements converted to Double (any numeric type).
     public var doubles: [Double] {
-        bytes.withUnsafeBytes { raw -> [Double] in
-            switch dataType {
-            case .float32: return raw.bindMemory(to: Float.self).map(Double.init)
-            case .float64: return Array(raw.bindMemory(to: Double.self))
-            case .int32: return raw.bindMemory(to: Int32.self).map(Double.init)
-            case .int64: return raw.bindMemory(to: Int64.self).map(Double.init)
-            case .uint8, .bool: return raw.bindMemory(to: UInt8.self).map(Double.init)
-            }
+        bytes.withUnsafeBytes { Self.doubles($0, dataType) }
+    }
+
+    /// Elements of `dataType` (little-endian, aligned) converted to Double.
+    public static func doubles(_ raw: UnsafeRawBufferPointer, _ dataType: DataType) -> [Double] {
+        switch dataType {
+        case .float32: return raw.bindMemory(to: Float.self).map(Double.init)
+        case .float64: return Array(raw.bindMemory(to: Double.self))
+        case .int32: return raw.bindMemory(to: Int32.self).map(Double.init)
+        case .int64: return raw.bindMemory(to: Int64.self).map(Double.init)
+        case .uint8, .bool: return raw.bindMemory(to: UInt8.self).map(Double.init)
         }
     }
 
@@ -95,49 +98,72 @@ public struct NumPyArray: Equatable, Sendable {
 
     /// Parses `.npy` file contents; `name` is used in error messages.
     public init(npy data: Data, name: String) throws {
-        func fail(_ reason: String) -> PlasticityError { .malformedArray(name: name, reason: reason) }
-        let bytes = [UInt8](data.prefix(12))
-        guard bytes.count >= 10, bytes[0] == 0x93, Data(bytes[1..<6]) == Data("NUMPY".utf8) else { throw fail("not a .npy array (bad magic)") }
-        let major = bytes[6]
-        let headerLength: Int, headerStart: Int
-        switch major {
-        case 1:
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-            headerStart = 10
-        case 2, 3:
-            guard bytes.count >= 12 else { throw fail("truncated header") }
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
-            headerStart = 12
-        default:
-            throw fail("unsupported .npy version \(major)")
+        let header = try Header(prefix: data, name: name)
+        let body = data.subdata(in: header.length..<data.count)
+        guard body.count == header.byteCount else {
+            throw PlasticityError.malformedArray(name: name, reason: "holds \(body.count) bytes of data, but shape \(header.shape) of \(header.dataType) needs \(header.byteCount) "
+                                                 + (body.count < header.byteCount ? "(truncated?)" : "(trailing data after the array)"))
         }
-        guard data.count >= headerStart + headerLength,
-              let header = String(data: data.subdata(in: headerStart..<(headerStart + headerLength)), encoding: .utf8) else {
-            throw fail("truncated header")
-        }
-        guard let descriptor = Self.value(of: "descr", in: header)?.trimmingCharacters(in: CharacterSet(charactersIn: "'\"")) else {
-            throw fail("header has no 'descr'")
-        }
-        guard let dataType = DataType(descriptor: descriptor) else {
-            throw fail("unsupported dtype '\(descriptor)' (use float32, float64, int32, int64, uint8 or bool, little-endian)")
-        }
-        guard Self.value(of: "fortran_order", in: header) == "False" else { throw fail("Fortran-ordered arrays are not supported; save with C order") }
-        guard let shapeText = Self.value(of: "shape", in: header) else { throw fail("header has no 'shape'") }
-        let shape = try shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "()")).split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            .map { text -> Int in
-                guard let value = Int(text), value >= 0 else { throw fail("bad shape \(shapeText)") }
-                return value
+        self.init(shape: header.shape, dataType: header.dataType, bytes: body)
+    }
+
+    /// What a `.npy` header says: the array's shape and type, and where its data starts.
+    public struct Header {
+        public let shape: [Int]
+        public let dataType: DataType
+        /// Bytes of the header: the data starts there.
+        public let length: Int
+        /// Bytes of the data the shape and type need.
+        public let byteCount: Int
+
+        /// Longest header read: the version-1 limit of 65535 bytes and the fixed part.
+        public static let longest = 10 + 65535
+
+        /// Parses the header at the start of `prefix` (which may hold more than the header);
+        /// `name` is used in error messages.
+        public init(prefix data: Data, name: String) throws {
+            func fail(_ reason: String) -> PlasticityError { .malformedArray(name: name, reason: reason) }
+            let bytes = [UInt8](data.prefix(12))
+            guard bytes.count >= 10, bytes[0] == 0x93, Data(bytes[1..<6]) == Data("NUMPY".utf8) else { throw fail("not a .npy array (bad magic)") }
+            let major = bytes[6]
+            let headerLength: Int, headerStart: Int
+            switch major {
+            case 1:
+                headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
+                headerStart = 10
+            case 2, 3:
+                guard bytes.count >= 12 else { throw fail("truncated header") }
+                headerLength = Int(bytes[8]) | Int(bytes[9]) << 8 | Int(bytes[10]) << 16 | Int(bytes[11]) << 24
+                headerStart = 12
+            default:
+                throw fail("unsupported .npy version \(major)")
             }
-        let body = data.subdata(in: (headerStart + headerLength)..<data.count)
-        guard let expected = Self.byteCount(shape: shape, dataType: dataType) else {
-            throw fail("shape \(shapeText) of \(dataType) is more bytes than any file holds")
+            guard data.count >= headerStart + headerLength,
+                  let header = String(data: data.subdata(in: (data.startIndex + headerStart)..<(data.startIndex + headerStart + headerLength)), encoding: .utf8) else {
+                throw fail("truncated header")
+            }
+            guard let descriptor = NumPyArray.value(of: "descr", in: header)?.trimmingCharacters(in: CharacterSet(charactersIn: "'\"")) else {
+                throw fail("header has no 'descr'")
+            }
+            guard let dataType = DataType(descriptor: descriptor) else {
+                throw fail("unsupported dtype '\(descriptor)' (use float32, float64, int32, int64, uint8 or bool, little-endian)")
+            }
+            guard NumPyArray.value(of: "fortran_order", in: header) == "False" else { throw fail("Fortran-ordered arrays are not supported; save with C order") }
+            guard let shapeText = NumPyArray.value(of: "shape", in: header) else { throw fail("header has no 'shape'") }
+            let shape = try shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "()")).split(separator: ",")
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                .map { text -> Int in
+                    guard let value = Int(text), value >= 0 else { throw fail("bad shape \(shapeText)") }
+                    return value
+                }
+            guard let byteCount = NumPyArray.byteCount(shape: shape, dataType: dataType) else {
+                throw fail("shape \(shapeText) of \(dataType) is more bytes than any file holds")
+            }
+            self.shape = shape
+            self.dataType = dataType
+            self.length = headerStart + headerLength
+            self.byteCount = byteCount
         }
-        guard body.count == expected else {
-            throw fail("holds \(body.count) bytes of data, but shape \(shape) of \(dataType) needs \(expected) "
-                       + (body.count < expected ? "(truncated?)" : "(trailing data after the array)"))
-        }
-        self.init(shape: shape, dataType: dataType, bytes: body)
     }
 
     /// Bytes of an array of `shape`, or nil if the product overflows.

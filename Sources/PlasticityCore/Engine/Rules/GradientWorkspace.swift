@@ -1,7 +1,8 @@
 import PlasticityBase
 
-/// One worker's learning rule, built for its first batch and reused for every later batch of
-/// the same shape and options: traces, influence matrices, BPTT's records and the forward
+/// One worker's learning rules, each built for its first batch and reused for every later
+/// batch of the same shape and options (two shapes are kept: a batch cut into shards of two
+/// sizes alternates between them): traces, influence matrices, BPTT's records and the forward
 /// pass's buffers are allocated — and their pages touched — once instead of per batch, which at
 /// the short sequences people train on (T ≈ 100) was a third of e-prop's time per batch
 /// (Documentation/Benchmarks.md). A reused rule gives bit-identical results: every run starts
@@ -59,7 +60,9 @@ public final class GradientWorkspace<T: KernelScalar> {
         }
     }
 
-    private var built: (key: Key, rule: Built)?
+    /// The rules kept, the most recently used last.
+    private var built: [(key: Key, rule: Built)] = []
+    private static var kept: Int { 2 }
 
     public init() {}
 
@@ -69,16 +72,16 @@ public final class GradientWorkspace<T: KernelScalar> {
              steps: Int, batch: Int, loss: Loss<T>, options: RuleOptions) throws -> GradientResult<T> {
         let key = Key(rule: kind, network: network, batch: batch, steps: steps, deferred: loss.isDeferred, options: options)
         let rule: Built
-        if let built, built.key == key {
-            rule = built.rule
+        if let index = built.firstIndex(where: { $0.key == key }) {
+            rule = built.remove(at: index).rule
             try rule.forward.setParameters(parameters)
             if let errors = options.spikeError, let buffers = rule.spikeErrors { try SpikeErrors.write(errors, into: buffers, network: network) }
         } else {
-            // The old rule's buffers go before the new ones are allocated.
-            built = nil
+            // The least recently used rule's buffers go before the new ones are allocated.
+            if built.count == Self.kept { built.removeFirst() }
             rule = try Self.build(kind, network: network, parameters: parameters, batch: batch, steps: steps, deferred: loss.isDeferred, options: options)
-            built = (key, rule)
         }
+        built.append((key, rule))
         switch rule {
         case .bptt(let bptt): return try bptt.run(inputs: inputs, steps: steps, loss: loss, recordReadouts: options.recordReadouts)
         case .eprop(let eprop): return try GradientComputation.runOnline(eprop, inputs, steps, loss, recordReadouts: options.recordReadouts)
@@ -98,14 +101,16 @@ public final class GradientWorkspace<T: KernelScalar> {
     }
 }
 
-/// One `GradientWorkspace` per shard of `ShardedComputation`, kept across batches (a shard
-/// index is run by one worker at a time, whichever thread that is).
+/// One `GradientWorkspace` per worker of `ShardedComputation`, kept across batches: a worker
+/// runs its shards one after another with the same rule, whose buffers stay in cache (a
+/// workspace per shard would hold shards × the memory and run slower whenever there are fewer
+/// threads than shards).
 public final class ShardWorkspaces<T: KernelScalar> {
     private var workspaces: [GradientWorkspace<T>] = []
 
     public init() {}
 
-    /// Workspaces for shards 0..<count (made on first use).
+    /// Workspaces for workers 0..<count (made on first use).
     func prepare(count: Int) -> [GradientWorkspace<T>] {
         while workspaces.count < count { workspaces.append(GradientWorkspace()) }
         return Array(workspaces.prefix(count))

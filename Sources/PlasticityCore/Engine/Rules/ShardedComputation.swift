@@ -34,11 +34,11 @@ public enum ShardedComputation {
         // Checked whole, so that an error names the sequence in the batch.
         try GradientComputation.check(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss, network: network)
         let ranges = Self.shards(batch: batch.batch, count: shards)
-        let workers = workspaces.prepare(count: ranges.count)
-        let results = try perform(ranges.count, threads: threads) { index in
+        let workers = workspaces.prepare(count: workerCount(ranges.count, threads: threads))
+        let results = try perform(ranges.count, threads: threads) { index, worker in
             let shard = batch.sequences(ranges[index])
             do {
-                return try workers[index].run(rule: rule, network: network, parameters: parameters, inputs: shard.inputs, steps: shard.steps,
+                return try workers[worker].run(rule: rule, network: network, parameters: parameters, inputs: shard.inputs, steps: shard.steps,
                                               batch: shard.batch, loss: shard.loss, options: options)
             } catch PlasticityError.nonFinite(let quantity, let value, let location) {
                 throw PlasticityError.nonFinite(quantity: quantity, value: value, location: "\(location) of sequences \(ranges[index].lowerBound)..<\(ranges[index].upperBound)")
@@ -61,7 +61,7 @@ public enum ShardedComputation {
                                                  threads: Int) throws -> (loss: Double, readouts: [T]) {
         try GradientComputation.check(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss, network: network)
         let ranges = Self.shards(batch: batch.batch, count: shards)
-        let results = try perform(ranges.count, threads: threads) { index in
+        let results = try perform(ranges.count, threads: threads) { index, _ in
             try Evaluation.run(network: network, parameters: parameters, batch: batch.sequences(ranges[index]))
         }
         return (results.map(\.loss).reduce(0, +), merge(results.map(\.readouts), ranges: ranges, steps: batch.steps, batch: batch.batch))
@@ -81,18 +81,22 @@ public enum ShardedComputation {
         return merged
     }
 
-    /// Runs `body(0..<count)` on up to `threads` workers (worker w takes w, w + threads, …) and
-    /// returns the results in index order; the error of the lowest failing index is thrown.
-    static func perform<R>(_ count: Int, threads: Int, _ body: (Int) throws -> R) throws -> [R] {
-        let workers = Swift.max(1, Swift.min(threads, count))
+    /// Workers that `count` shards run on with `threads` threads.
+    static func workerCount(_ count: Int, threads: Int) -> Int { Swift.max(1, Swift.min(threads, count)) }
+
+    /// Runs `body(index, worker)` for indices 0..<count on up to `threads` workers (worker w
+    /// takes w, w + threads, …, one after another) and returns the results in index order; the
+    /// error of the lowest failing index is thrown.
+    static func perform<R>(_ count: Int, threads: Int, _ body: (_ index: Int, _ worker: Int) throws -> R) throws -> [R] {
+        let workers = workerCount(count, threads: threads)
         var results = [Result<R, Error>?](repeating: nil, count: count)
         if workers == 1 {
-            for index in 0..<count { results[index] = Result { try body(index) } }
+            for index in 0..<count { results[index] = Result { try body(index, 0) } }
         } else {
             let lock = NSLock()
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 for index in stride(from: worker, to: count, by: workers) {
-                    let result = Result { try body(index) }
+                    let result = Result { try body(index, worker) }
                     lock.withLock { results[index] = result }
                 }
             }

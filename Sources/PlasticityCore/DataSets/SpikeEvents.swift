@@ -1,0 +1,170 @@
+import Foundation
+import PlasticityBase
+import PlasticityEngine
+import PlasticityIO
+
+/// How spikes (times in seconds, channels) become the cells of a sample's input raster:
+/// `steps` bins of `binWidth` seconds (later spikes dropped), channels pooled by `pooling`.
+struct SpikeBinning {
+    let steps: Int
+    let binWidth: Double
+    let pooling: Int
+    /// Channels before and after pooling.
+    let channels: Int, pooledChannels: Int
+
+    /// A spike's bin and pooled channel, nil if it falls after the window; a time that is not a
+    /// finite non-negative number or a channel out of range is an error naming `source` (the
+    /// file, whose data may have changed since it was checked).
+    @inline(__always)
+    func place(time: Double, unit: Double, source: @autoclosure () -> String) throws -> (bin: Int, channel: Int)? {
+        try Self.check(time: time, unit: unit, channels: channels, source: source())
+        // Compared as a Double first: a time of 1e30 s, or a tiny bin width, is a late spike,
+        // not an overflow.
+        let position = time / binWidth
+        guard position < Double(steps) else { return nil }
+        return (Int(position), Int(unit) / pooling)
+    }
+
+    /// The index of (bin, channel) of sequence `b` in a time-major batch of `batch` sequences.
+    @inline(__always)
+    func index(bin: Int, channel: Int, sequence b: Int, batch: Int) -> Int { (bin * batch + b) * pooledChannels + channel }
+
+    /// A spike's time and channel as the data set's format requires them.
+    @inline(__always)
+    static func check(time: Double, unit: Double, channels: Int, source: @autoclosure () -> String) throws {
+        guard unit >= 0, unit < Double(channels), unit == unit.rounded() else {
+            let shown = unit == unit.rounded() && Swift.abs(unit) < 1e18 ? "\(Int(unit))" : "\(unit)"
+            throw PlasticityError.malformedArray(name: "units", reason: "in \(source()): unit \(shown) is outside 0..<\(channels)")
+        }
+        guard time.isFinite, time >= 0 else {
+            throw PlasticityError.malformedArray(name: "times", reason: "in \(source()): spike time \(time) is not a finite non-negative number of seconds")
+        }
+    }
+}
+
+/// A split's samples binned once, when the files are read (HDF5 files and compressed `.npz`):
+/// per sample its non-zero cells and their spike counts, 6 bytes per cell.
+struct BinnedEvents {
+    let cells: [UInt32]
+    let counts: [UInt16]
+    /// Sample k's cells are offsets[k]..<offsets[k+1].
+    let offsets: [Int]
+    let labels: [Int]
+
+    /// Bins every sample of `times`/`units` (sample k's spikes at spikeOffsets[k]..<spikeOffsets[k+1]).
+    init(times: [Double], units: [Double], spikeOffsets: [Int], labels: [Int], binning: SpikeBinning, source: String) throws {
+        var cells: [UInt32] = [], counts: [UInt16] = [], offsets = [0]
+        var sample: [Int] = []
+        for k in labels.indices {
+            sample.removeAll(keepingCapacity: true)
+            for spike in spikeOffsets[k]..<spikeOffsets[k + 1] {
+                if let place = try binning.place(time: times[spike], unit: units[spike], source: source) {
+                    sample.append(place.bin * binning.pooledChannels + place.channel)
+                }
+            }
+            sample.sort()
+            var start = 0
+            while start < sample.count {
+                var end = start + 1
+                while end < sample.count, sample[end] == sample[start] { end += 1 }
+                guard end - start <= Int(UInt16.max) else {
+                    throw PlasticityError.malformedArray(name: "times", reason: "in \(source): sample \(k) has \(end - start) spikes in one bin and channel (more than \(UInt16.max))")
+                }
+                cells.append(UInt32(sample[start]))
+                counts.append(UInt16(end - start))
+                start = end
+            }
+            offsets.append(cells.count)
+        }
+        self.cells = cells
+        self.counts = counts
+        self.offsets = offsets
+        self.labels = labels
+    }
+
+    var bytes: Int { cells.count * 6 + (offsets.count + labels.count) * MemoryLayout<Int>.stride }
+
+    /// Adds sample `index`'s counts into sequence `b` of a time-major batch.
+    func add<T: KernelScalar>(sample index: Int, into inputs: inout [T], sequence b: Int, batch: Int, binning: SpikeBinning) {
+        for entry in offsets[index]..<offsets[index + 1] {
+            let (bin, channel) = Int(cells[entry]).quotientAndRemainder(dividingBy: binning.pooledChannels)
+            inputs[binning.index(bin: bin, channel: channel, sequence: b, batch: batch)] += T(Int(counts[entry]))
+        }
+    }
+}
+
+/// A split kept in an uncompressed `.npz` (as `numpy.savez` and `Scripts/shd_to_npz.py` write
+/// it) and read a batch at a time: only the sample offsets and labels are held in memory, so
+/// a data set of any size costs a few bytes per sample. Every spike is checked once when the
+/// file is opened (with the members' CRC-32), and again as it is read.
+struct StoredEvents {
+    let times: StoredNumPyArray, units: StoredNumPyArray
+    /// Sample k's spikes are offsets[k]..<offsets[k+1].
+    let offsets: [Int]
+    let labels: [Int]
+
+    /// The split in `url`, or nil if the archive compresses its spikes (they must then be
+    /// extracted whole).
+    init?(url: URL, channels: Int, classes: Int) throws {
+        let file = try RandomAccessFile(path: url.path)
+        let directory = try ZipDirectory(file: file)
+        guard let times = try StoredNumPyArray(file: file, directory: directory, name: "times"),
+              let units = try StoredNumPyArray(file: file, directory: directory, name: "units"),
+              let offsetArray = try StoredNumPyArray(file: file, directory: directory, name: "offsets"),
+              let labelArray = try StoredNumPyArray(file: file, directory: directory, name: "labels") else { return nil }
+        let isFloat = { (array: StoredNumPyArray) in array.dataType == .float32 || array.dataType == .float64 }
+        guard isFloat(times) else { throw PlasticityError.malformedArray(name: "times", reason: "has dtype \(times.dataType.rawValue), expected float32 or float64") }
+        for array in [units, offsetArray, labelArray] where isFloat(array) {
+            throw PlasticityError.malformedArray(name: array.name, reason: "has dtype \(array.dataType.rawValue), expected integers")
+        }
+        guard units.count == times.count else {
+            throw PlasticityError.shapeMismatch(name: "units", expected: "[\(times.count)] like 'times'", found: "[\(units.count)]")
+        }
+        // Offsets and labels are a few bytes per sample: bounded by the file's size, read whole.
+        let labels = try SpikeEventsChecks.integers(labelArray, in: url)
+        let offsets = try SpikeEventsChecks.integers(offsetArray, in: url)
+        try SpikeEventsChecks.check(offsets: offsets, labels: labels, spikes: times.count, classes: classes)
+        try times.scan { values, _ in
+            for time in values { try SpikeBinning.check(time: time, unit: 0, channels: channels, source: url.path) }
+        }
+        try units.scan { values, _ in
+            for unit in values { try SpikeBinning.check(time: 0, unit: unit, channels: channels, source: url.path) }
+        }
+        self.times = times
+        self.units = units
+        self.offsets = offsets
+        self.labels = labels
+    }
+
+    var bytes: Int { (offsets.count + labels.count) * MemoryLayout<Int>.stride }
+
+    /// Reads sample `index`'s spikes and adds them into sequence `b` of a time-major batch.
+    func add<T: KernelScalar>(sample index: Int, into inputs: inout [T], sequence b: Int, batch: Int, binning: SpikeBinning) throws {
+        let range = offsets[index]..<offsets[index + 1]
+        let sampleTimes = try times.doubles(range), sampleUnits = try units.doubles(range)
+        for spike in sampleTimes.indices {
+            if let place = try binning.place(time: sampleTimes[spike], unit: sampleUnits[spike], source: times.file.path) {
+                inputs[binning.index(bin: place.bin, channel: place.channel, sequence: b, batch: batch)] += 1
+            }
+        }
+    }
+}
+
+/// Checks shared by the ways a split is read.
+enum SpikeEventsChecks {
+    /// Every value of `array`, as integers.
+    static func integers(_ array: StoredNumPyArray, in url: URL) throws -> [Int] {
+        try NumPyArray(try array.doubles(0..<array.count), shape: [array.count]).integers(name: array.name)
+    }
+
+    /// Offsets that cut `spikes` spikes into one run per label, and labels that are classes.
+    static func check(offsets: [Int], labels: [Int], spikes: Int, classes: Int) throws {
+        guard offsets.count == labels.count + 1, offsets.first == 0, offsets.last == spikes,
+              zip(offsets, offsets.dropFirst()).allSatisfy({ $0 <= $1 }) else {
+            throw PlasticityError.malformedArray(name: "offsets", reason: "must be \(labels.count + 1) non-decreasing values from 0 to \(spikes) (truncated file?)")
+        }
+        if let bad = labels.first(where: { $0 < 0 || $0 >= classes }) {
+            throw PlasticityError.malformedArray(name: "labels", reason: "label \(bad) is outside 0..<\(classes)")
+        }
+    }
+}
