@@ -52,8 +52,14 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Time steps per sequence T.")
     var steps: Int = 1000
 
-    @Option(help: "Fraction of input values that are spikes (non-zero), which the forward product alone touches; 1 prices the dense worst case.")
+    @Option(help: "Fraction of input values that are spikes (non-zero): the products over inputs skip the others; 1 prices the dense worst case (train measures it on its data).")
     var inputDensity: Double = 1
+
+    @Option(help: "Fraction of neurons that spike per step: the products over spikes skip the others; 1 prices the dense worst case (train measures it with its initial weights).")
+    var spikeDensity: Double = 1
+
+    @Option(help: "Loss: \(LossKind.allCases.map(\.rawValue).joined(separator: ", ")); ce-summed (SHD's) sends its error only at the end, which online rules pay for.")
+    var loss: LossKind = .crossEntropyEveryStep
 
     @Flag(help: "Print the plan as JSON.")
     var json = false
@@ -66,12 +72,14 @@ struct PlanCommand: ParsableCommand {
 
     func validate() throws {
         guard inputDensity > 0, inputDensity <= 1 else { throw ValidationError("--input-density must be in (0, 1], got \(inputDensity)") }
+        guard spikeDensity > 0, spikeDensity <= 1 else { throw ValidationError("--spike-density must be in (0, 1], got \(spikeDensity)") }
     }
 
     func run() throws {
         let built = try graph.build(model: model, settings: try settings.settings(), registry: try pluginOptions.loadRegistry(), shape: network.shape,
                                     sizesFromData: false)
-        let plan = try Planner.plan(network: built, workload: Workload(batch: batch, steps: steps, inputDensity: inputDensity),
+        let workload = Workload(batch: batch, steps: steps, deferredLoss: loss == .crossEntropySummed, inputDensity: inputDensity, spikeDensity: spikeDensity)
+        let plan = try Planner.plan(network: built, workload: workload,
                                     memoryBudget: try MemorySize.parse(planOptions.memory), policy: planOptions.policy)
         if json {
             try printJSON(plan)

@@ -30,6 +30,12 @@ struct TaskOptions: ParsableArguments {
     @Option(help: "SHD: pool this many neighbouring channels into one input.")
     var pool: Int = 1
 
+    @Option(help: "SHD augmentation of training batches: move each sample by a random whole number of bins in -N…N (off: 0).")
+    var timeShift: Int = 0
+
+    @Option(help: "SHD augmentation of training batches: move each sample's channels by a random whole number of inputs in -N…N (off: 0).")
+    var channelShift: Int = 0
+
     @Option(help: "Generated tasks: training sequences.")
     var trainExamples: Int?
 
@@ -38,6 +44,12 @@ struct TaskOptions: ParsableArguments {
 
     @Option(help: "Evidence accumulation: delay steps between the cues and the recall.")
     var delay: Int?
+
+    func validate() throws {
+        if task != .shd, timeShift != 0 || channelShift != 0 {
+            throw ValidationError("--time-shift and --channel-shift augment SHD data; --task \(task.rawValue) has none to augment")
+        }
+    }
 
     func dataset() throws -> any SequenceDataset {
         switch task {
@@ -60,6 +72,8 @@ struct TaskOptions: ParsableArguments {
             configuration.steps = bins
             configuration.binWidth = binWidth
             configuration.channelPooling = pool
+            configuration.augmentation.timeShift = timeShift
+            configuration.augmentation.channelShift = channelShift
             return try SpikingHeidelbergDigits(directory: data.map { URL(fileURLWithPath: $0) }, trainingFile: trainFile.map { URL(fileURLWithPath: $0) },
                                                testFile: testFile.map { URL(fileURLWithPath: $0) }, configuration: configuration)
         }

@@ -141,6 +141,57 @@ struct DatasetTests {
         }
     }
 
+    @Test("SHD augmentation moves each training sample by whole bins and inputs within the bounds, seeded, the same read in place or binned; off, batches are unchanged")
+    func augmentation() throws {
+        let compressed = try temporaryDirectory()
+        for split in ["shd_train", "shd_test"] {
+            try NumPyArchive.write(try NumPyArchive.read(Self.fixtures.appendingPathComponent(split + ".npz")),
+                                   to: compressed.appendingPathComponent(split + ".npz"), compressed: true)
+        }
+        var configuration = SpikingHeidelbergDigits.Configuration()
+        configuration.steps = 60
+        configuration.channelPooling = 10
+        let plain = try SpikingHeidelbergDigits(directory: Self.fixtures, configuration: configuration)
+        let indices = Array(0..<plain.count(.training))
+        #expect(try plain.trainingBatch(indices: indices, seed: 3, as: Float.self).inputs == plain.batch(.training, indices: indices, as: Float.self).inputs)
+        configuration.augmentation.timeShift = 5
+        configuration.augmentation.channelShift = 3
+        let stored = try SpikingHeidelbergDigits(directory: Self.fixtures, configuration: configuration)
+        let binned = try SpikingHeidelbergDigits(directory: compressed, configuration: configuration)
+        let original = try plain.batch(.training, indices: indices, as: Float.self), steps = 60, channels = plain.inputCount, batch = indices.count
+        let augmented = try stored.trainingBatch(indices: indices, seed: 3, as: Float.self)
+        #expect(try binned.trainingBatch(indices: indices, seed: 3, as: Float.self).inputs == augmented.inputs)
+        #expect(try stored.trainingBatch(indices: indices, seed: 3, as: Float.self).inputs == augmented.inputs, "seeded")
+        #expect(try stored.trainingBatch(indices: indices, seed: 4, as: Float.self).inputs != augmented.inputs, "another seed, other draws")
+        #expect(indices.allSatisfy { augmented.loss.label(sequence: $0, step: 0) == original.loss.label(sequence: $0, step: 0) })
+        // Each sequence is its original moved by one (bins, inputs) within the bounds, what moves out dropped.
+        func sequence(_ inputs: [Float], _ b: Int) -> [Float] {
+            var values: [Float] = []
+            for t in 0..<steps {
+                let start = (t * batch + b) * channels
+                values += inputs[start..<(start + channels)]
+            }
+            return values
+        }
+        var moved = 0
+        for b in indices {
+            let source = sequence(original.inputs, b), target = sequence(augmented.inputs, b)
+            let shifts = (-5...5).flatMap { dt in (-3...3).map { (dt, $0) } }.filter { dt, dc in
+                (0..<(steps * channels)).allSatisfy { (cell: Int) -> Bool in
+                    let (t, c) = cell.quotientAndRemainder(dividingBy: channels)
+                    let from = t - dt, fromChannel = c - dc
+                    let inside = (0..<steps).contains(from) && (0..<channels).contains(fromChannel)
+                    return target[cell] == (inside ? source[from * channels + fromChannel] : 0)
+                }
+            }
+            #expect(!shifts.isEmpty, "sequence \(b) is its original moved within ±5 bins and ±3 inputs")
+            if !shifts.contains(where: { $0 == (0, 0) }) { moved += 1 }
+        }
+        #expect(moved > batch / 2, "most samples moved (\(moved) of \(batch))")
+        configuration.augmentation.timeShift = 60
+        #expect(throws: PlasticityError.self) { try SpikingHeidelbergDigits(directory: Self.fixtures, configuration: configuration) }
+    }
+
     @Test("CRC-32 eight bytes at a time equals the bitwise definition (and the standard check value)")
     func checksum() {
         func bitwise(_ bytes: [UInt8]) -> UInt32 {

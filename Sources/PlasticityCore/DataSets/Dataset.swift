@@ -20,6 +20,10 @@ public protocol SequenceDataset {
     func count(_ split: Split) -> Int
     /// The sequences `indices` of `split`, deterministic for the same indices.
     func batch<T: KernelScalar>(_ split: Split, indices: [Int], as type: T.Type) throws -> SequenceBatch<T>
+    /// The training sequences `indices` as they are trained on: augmented, if the data set is
+    /// configured to be, by draws fixed by `seed` and each sequence's index (the trainer
+    /// gives one seed per epoch); otherwise `batch(.training, …)`.
+    func trainingBatch<T: KernelScalar>(indices: [Int], seed: UInt64, as type: T.Type) throws -> SequenceBatch<T>
     /// How well `readouts` (T×B×C) solve the batch: for classification the fraction of
     /// sequences whose decision is right; nil for regression.
     func accuracy<T: KernelScalar>(readouts: [T], batch: SequenceBatch<T>) -> Double?
@@ -34,6 +38,9 @@ public protocol SequenceDataset {
 extension SequenceDataset {
     public var settings: [String: String] { [:] }
     public var residentBytes: Int { 0 }
+    public func trainingBatch<T: KernelScalar>(indices: [Int], seed: UInt64, as type: T.Type) throws -> SequenceBatch<T> {
+        try batch(.training, indices: indices, as: type)
+    }
 
     /// `configuration`'s fields by name, as JSON values: what most datasets' `settings` are.
     public func settings<C: Encodable>(of configuration: C) -> [String: String] {

@@ -8,9 +8,19 @@ import PlasticityIO
 struct SpikeBinning {
     let steps: Int
     let binWidth: Double
-    let pooling: Int
     /// Channels before and after pooling.
     let channels: Int, pooledChannels: Int
+    /// Each channel's input after pooling (a table: a division per spike was a visible share
+    /// of making a batch).
+    private let pooled: [Int]
+
+    init(steps: Int, binWidth: Double, pooling: Int, channels: Int) {
+        self.steps = steps
+        self.binWidth = binWidth
+        self.channels = channels
+        pooledChannels = (channels + pooling - 1) / pooling
+        pooled = (0..<channels).map { $0 / pooling }
+    }
 
     /// A spike's bin and pooled channel, nil if it falls after the window; a time that is not a
     /// finite non-negative number or a channel out of range is an error naming `source` (the
@@ -22,17 +32,28 @@ struct SpikeBinning {
         // not an overflow.
         let position = time / binWidth
         guard position < Double(steps) else { return nil }
-        return (Int(position), Int(unit) / pooling)
+        return (Int(position), pooled[Int(unit)])
     }
 
-    /// The index of (bin, channel) of sequence `b` in a time-major batch of `batch` sequences.
+    /// A sample's raster moved by whole bins and inputs (augmentation).
+    struct Shift {
+        let bins: Int, channels: Int
+        static let none = Shift(bins: 0, channels: 0)
+    }
+
+    /// The index of (bin, channel) moved by `shift` in sequence `b` of a time-major batch of
+    /// `batch` sequences, nil if it moves out of the raster.
     @inline(__always)
-    func index(bin: Int, channel: Int, sequence b: Int, batch: Int) -> Int { (bin * batch + b) * pooledChannels + channel }
+    func index(bin: Int, channel: Int, shift: Shift, sequence b: Int, batch: Int) -> Int? {
+        let bin = bin + shift.bins, channel = channel + shift.channels
+        guard bin >= 0, bin < steps, channel >= 0, channel < pooledChannels else { return nil }
+        return (bin * batch + b) * pooledChannels + channel
+    }
 
     /// A spike's time and channel as the data set's format requires them.
     @inline(__always)
     static func check(time: Double, unit: Double, channels: Int, source: @autoclosure () -> String) throws {
-        guard unit >= 0, unit < Double(channels), unit == unit.rounded() else {
+        guard unit >= 0, unit < Double(channels), Double(Int(unit)) == unit else {
             let shown = unit == unit.rounded() && Swift.abs(unit) < 1e18 ? "\(Int(unit))" : "\(unit)"
             throw PlasticityError.malformedArray(name: "units", reason: "in \(source()): unit \(shown) is outside 0..<\(channels)")
         }
@@ -84,11 +105,11 @@ struct BinnedEvents {
 
     var bytes: Int { cells.count * 6 + (offsets.count + labels.count) * MemoryLayout<Int>.stride }
 
-    /// Adds sample `index`'s counts into sequence `b` of a time-major batch.
-    func add<T: KernelScalar>(sample index: Int, into inputs: inout [T], sequence b: Int, batch: Int, binning: SpikeBinning) {
+    /// Adds sample `index`'s counts, moved by `shift`, into sequence `b` of a time-major batch.
+    func add<T: KernelScalar>(sample index: Int, into inputs: inout [T], sequence b: Int, batch: Int, binning: SpikeBinning, shift: SpikeBinning.Shift) {
         for entry in offsets[index]..<offsets[index + 1] {
             let (bin, channel) = Int(cells[entry]).quotientAndRemainder(dividingBy: binning.pooledChannels)
-            inputs[binning.index(bin: bin, channel: channel, sequence: b, batch: batch)] += T(Int(counts[entry]))
+            if let position = binning.index(bin: bin, channel: channel, shift: shift, sequence: b, batch: batch) { inputs[position] += T(Int(counts[entry])) }
         }
     }
 }
@@ -138,13 +159,17 @@ struct StoredEvents {
 
     var bytes: Int { (offsets.count + labels.count) * MemoryLayout<Int>.stride }
 
-    /// Reads sample `index`'s spikes and adds them into sequence `b` of a time-major batch.
-    func add<T: KernelScalar>(sample index: Int, into inputs: inout [T], sequence b: Int, batch: Int, binning: SpikeBinning) throws {
+    /// Reads sample `index`'s spikes and adds them, moved by `shift`, into sequence `b` of a
+    /// time-major batch.
+    func add<T: KernelScalar>(sample index: Int, into inputs: inout [T], sequence b: Int, batch: Int, binning: SpikeBinning, shift: SpikeBinning.Shift) throws {
         let range = offsets[index]..<offsets[index + 1]
         let sampleTimes = try times.doubles(range), sampleUnits = try units.doubles(range)
-        for spike in sampleTimes.indices {
-            if let place = try binning.place(time: sampleTimes[spike], unit: sampleUnits[spike], source: times.file.path) {
-                inputs[binning.index(bin: place.bin, channel: place.channel, sequence: b, batch: batch)] += 1
+        try inputs.withUnsafeMutableBufferPointer { inputs in
+            for spike in sampleTimes.indices {
+                if let place = try binning.place(time: sampleTimes[spike], unit: sampleUnits[spike], source: times.file.path),
+                   let position = binning.index(bin: place.bin, channel: place.channel, shift: shift, sequence: b, batch: batch) {
+                    inputs[position] += 1
+                }
             }
         }
     }

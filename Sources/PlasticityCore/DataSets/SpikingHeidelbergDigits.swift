@@ -24,7 +24,22 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
         public var steps = 100
         public var binWidth = 0.01
         public var channelPooling = 1
+        public var augmentation = Augmentation()
         public init() {}
+    }
+
+    /// Augmentation of training batches (off by default), drawn per sample and epoch: the
+    /// binned raster moved by a whole number of bins in time and of inputs in frequency, the
+    /// random shifts of time and of channel IDs that speech SNN papers train SHD with (e.g.
+    /// Nowotny et al. 2024's channel-ID shift). What moves out of the raster is dropped.
+    public struct Augmentation: Sendable, Codable, Equatable {
+        /// Each sample moves by a uniform draw in −timeShift…timeShift bins.
+        public var timeShift = 0
+        /// Each sample moves by a uniform draw in −channelShift…channelShift inputs (after pooling).
+        public var channelShift = 0
+        public init() {}
+
+        var isOff: Bool { timeShift == 0 && channelShift == 0 }
     }
 
     public static let channels = 700
@@ -71,8 +86,12 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
         guard configuration.steps <= Int(UInt32.max) / channels else {
             throw PlasticityError.invalidConfiguration("SHD binning into \(configuration.steps) bins of \(channels) channels is more cells than a sample can index")
         }
-        binning = SpikeBinning(steps: configuration.steps, binWidth: configuration.binWidth, pooling: configuration.channelPooling,
-                               channels: Self.channels, pooledChannels: channels)
+        let augmentation = configuration.augmentation
+        guard (0..<configuration.steps).contains(augmentation.timeShift), (0..<channels).contains(augmentation.channelShift) else {
+            throw PlasticityError.invalidConfiguration("SHD augmentation shifts must be at least 0 and less than the \(configuration.steps) bins and \(channels) inputs, "
+                                                       + "got \(augmentation.timeShift) bins and \(augmentation.channelShift) inputs")
+        }
+        binning = SpikeBinning(steps: configuration.steps, binWidth: configuration.binWidth, pooling: configuration.channelPooling, channels: Self.channels)
         training = try Self.read(try trainingFile ?? Self.file(split: "shd_train", in: directory), binning: binning)
         testing = try Self.read(try testFile ?? Self.file(split: "shd_test", in: directory), binning: binning)
     }
@@ -158,6 +177,21 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
     public func labels(_ split: Split) -> [Int] { (split == .training ? training : testing).labels }
 
     public func batch<T: KernelScalar>(_ split: Split, indices: [Int], as type: T.Type) throws -> SequenceBatch<T> {
+        try batch(split, indices: indices, shifts: { _ in .none })
+    }
+
+    public func trainingBatch<T: KernelScalar>(indices: [Int], seed: UInt64, as type: T.Type) throws -> SequenceBatch<T> {
+        let augmentation = configuration.augmentation
+        guard !augmentation.isOff else { return try batch(.training, indices: indices, as: type) }
+        return try batch(.training, indices: indices) { index in
+            var generator = SeededGenerator(seed: seed ^ (UInt64(index) &* 0x9E37_79B9_7F4A_7C15))
+            return SpikeBinning.Shift(bins: Int.random(in: -augmentation.timeShift...augmentation.timeShift, using: &generator),
+                                      channels: Int.random(in: -augmentation.channelShift...augmentation.channelShift, using: &generator))
+        }
+    }
+
+    /// The batch of `indices`, each sample's raster moved by `shifts(index)`.
+    private func batch<T: KernelScalar>(_ split: Split, indices: [Int], shifts: (Int) -> SpikeBinning.Shift) throws -> SequenceBatch<T> {
         let events = split == .training ? training : testing, labels = events.labels
         let batch = indices.count, channels = inputCount, steps = configuration.steps
         var inputs = [T](repeating: 0, count: steps * batch * channels)
@@ -165,9 +199,10 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
             guard labels.indices.contains(index) else {
                 throw PlasticityError.invalidConfiguration("SHD \(split.rawValue) has \(labels.count) samples, asked for index \(index)")
             }
+            let shift = shifts(index)
             switch events {
-            case .binned(let binned): binned.add(sample: index, into: &inputs, sequence: b, batch: batch, binning: binning)
-            case .stored(let stored): try stored.add(sample: index, into: &inputs, sequence: b, batch: batch, binning: binning)
+            case .binned(let binned): binned.add(sample: index, into: &inputs, sequence: b, batch: batch, binning: binning, shift: shift)
+            case .stored(let stored): try stored.add(sample: index, into: &inputs, sequence: b, batch: batch, binning: binning, shift: shift)
             }
         }
         let loss = try Loss<T>(.crossEntropySummed, steps: steps, batch: batch, outputs: Self.classes, labels: indices.map { labels[$0] })

@@ -201,8 +201,11 @@ public final class Trainer {
     public let split: ValidationSplit
     /// Workers each batch's shards run on (`ShardedComputation`); the results do not depend on it.
     public let threads: Int
-    /// Each shard's rule, reused from batch to batch.
+    /// Each worker's rule, reused from batch to batch.
     private let workspaces = ShardWorkspaces<Float>()
+    /// The next training batch, made while the current one trains.
+    private let prefetcher = Prefetcher<BatchPosition, SequenceBatch<Float>>()
+    private struct BatchPosition: Equatable { let epoch: Int, index: Int }
 
     /// A new run (weights from the seed) or, with `resumeFrom`, the run saved there.
     public init(network: Network, dataset: any SequenceDataset, configuration: TrainingConfiguration, checkpoint: URL?, resume: Bool,
@@ -276,7 +279,14 @@ public final class Trainer {
             let batches = self.batches(epoch: state.epoch)
             while state.batchInEpoch < batches.count {
                 if let stop = stopAfterUpdates, updatesThisCall >= stop { return }
-                try trainBatch(batches[state.batchInEpoch], total: total)
+                let position = BatchPosition(epoch: state.epoch, index: state.batchInEpoch)
+                let make = { [dataset, configuration] (position: BatchPosition) in
+                    // A seed per epoch for the data set's augmentation, if it has one.
+                    try dataset.trainingBatch(indices: batches[position.index], seed: configuration.seed &+ UInt64(position.epoch) &* 1_000_033, as: Float.self)
+                }
+                let batch = try prefetcher.value(for: position, make: make)
+                if position.index + 1 < batches.count { prefetcher.prefetch(BatchPosition(epoch: position.epoch, index: position.index + 1), make: make) }
+                try trainBatch(batch, total: total)
                 updatesThisCall += 1
                 report(.batch(epoch: state.epoch, batch: state.batchInEpoch, batches: batches.count, loss: state.epochLoss / Double(state.batchInEpoch),
                               accuracy: state.epochSequences > 0 ? state.epochCorrect / Double(state.epochSequences) : nil,
@@ -325,8 +335,7 @@ public final class Trainer {
         }
     }
 
-    private func trainBatch(_ indices: [Int], total: Int) throws {
-        let batch = try dataset.batch(.training, indices: indices, as: Float.self)
+    private func trainBatch(_ batch: SequenceBatch<Float>, total: Int) throws {
         let location = "update \(state.updates + 1) (epoch \(state.epoch + 1), batch \(state.batchInEpoch + 1))"
         var options = RuleOptions(feedback: configuration.feedback, deepFeedback: configuration.deepFeedback, recordReadouts: true)
         if configuration.rateRegularization > 0 {
