@@ -124,6 +124,9 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue from the checkpoint.")
     var resume = false
 
+    @Flag(help: "Start a new run over an existing checkpoint (without it, or --resume, an existing checkpoint is refused).")
+    var overwrite = false
+
     @Option(help: "Append one JSON line of metrics per epoch to this file.")
     var metrics: String?
 
@@ -145,6 +148,13 @@ struct Train: ParsableCommand {
         for (path, option) in [(checkpoint, "--checkpoint"), (metrics, "--metrics"), (saveWeights, "--save-weights"), (saveBestWeights, "--save-best-weights")] {
             if let path { try OutputFile.checkWritable(path, option: option) }
         }
+        let lock = try CheckpointLock(checkpoint: checkpoint)
+        defer { withExtendedLifetime(lock) {} }
+        if !resume, !overwrite, FileManager.default.fileExists(atPath: checkpoint) {
+            throw ValidationError("--checkpoint \(checkpoint) already holds a run: continue it with --resume, start again over it with --overwrite, "
+                                  + "or give another --checkpoint")
+        }
+        guard !(resume && overwrite) else { throw ValidationError("--resume continues the checkpoint's run and --overwrite replaces it: give one") }
         let dataset = try task.dataset()
         let shape = NetworkShape(inputs: dataset.inputCount, hidden: hidden, outputs: dataset.outputCount, recurrent: recurrent, bias: true, readoutDecay: readoutDecay)
         let network = try graph.build(model: model, settings: try settings.settings(), registry: try pluginOptions.loadRegistry(), shape: shape)
@@ -161,17 +171,18 @@ struct Train: ParsableCommand {
         print("training \(NetworkSummary(network).description) on \(dataset.name) with \(rule.rawValue): "
             + "\(dataset.count(.training)) training / \(dataset.count(.test)) test sequences of \(dataset.steps) steps")
         let progress = ProgressReporter(label: "")
-        let metricsFile = metrics.map { URL(fileURLWithPath: $0) }
+        let metricsLog = metrics.map { MetricsLog(url: URL(fileURLWithPath: $0), run: trainer.state.runID ?? "") }
+        if resume, let metricsLog { try metricsLog.reconcile(with: trainer.state.history) }
         var metricsFailed = false
         try trainer.run { event in
             progress.report(event)
             switch event {
             case .epoch(let metrics):
                 print(Self.summary(metrics))
-                if let metricsFile, !metricsFailed, let failure = Self.append(metrics, to: metricsFile) {
+                if let metricsLog, !metricsFailed, let failure = metricsLog.append(metrics) {
                     // Said once, and training goes on: every epoch's metrics are in the checkpoint's history too.
                     metricsFailed = true
-                    warn("cannot append to --metrics \(metricsFile.path) (\(failure)); later epochs are not written there, the checkpoint keeps them all")
+                    warn("cannot append to --metrics \(metricsLog.url.path) (\(failure)); later epochs are not written there, the checkpoint keeps them all")
                 }
             case .finished(let test):
                 print(Self.summary(test))
@@ -219,24 +230,5 @@ struct Train: ParsableCommand {
             String(format: "loss %.4f", loss) + (accuracy.map { String(format: " acc %.1f%%", $0 * 100) } ?? "")
         }
         return "test, best epoch (\(test.bestEpoch) by validation): \(result(test.bestLoss, test.bestAccuracy)); last epoch: \(result(test.lastLoss, test.lastAccuracy))"
-    }
-
-    /// Appends one JSON line; the reason it could not, if it could not.
-    static func append(_ metrics: EpochMetrics, to url: URL) -> String? {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        do {
-            let line = try encoder.encode(metrics)
-            if !FileManager.default.fileExists(atPath: url.path), !FileManager.default.createFile(atPath: url.path, contents: nil) {
-                return "it cannot be created"
-            }
-            let handle = try FileHandle(forWritingTo: url)
-            defer { try? handle.close() }
-            try handle.seekToEnd()
-            try handle.write(contentsOf: line + Data("\n".utf8))
-            return nil
-        } catch {
-            return "\(error.localizedDescription)"
-        }
     }
 }

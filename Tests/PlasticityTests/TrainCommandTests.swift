@@ -63,6 +63,47 @@ struct TrainCommandTests {
         #expect(corrupt.error.contains("is not a Plasticity checkpoint"))
     }
 
+    @Test("one run per checkpoint: an existing one is not overwritten without --overwrite, a locked one is refused, stale temporaries go")
+    func checkpointOwnership() throws {
+        let directory = try temporaryDirectory()
+        let checkpoint = directory.appendingPathComponent("c.json")
+        #expect(try runTool(Self.trainArguments(checkpoint: checkpoint, epochs: 1)).status == 0)
+        let saved = try Data(contentsOf: checkpoint)
+        let again = try runTool(Self.trainArguments(checkpoint: checkpoint, epochs: 1))
+        #expect(again.status != 0 && again.error.contains("already holds a run") && again.error.contains("--overwrite"), "\(again.error)")
+        #expect(try Data(contentsOf: checkpoint) == saved, "the refused run left the checkpoint as it was")
+        let both = try runTool(Self.trainArguments(checkpoint: checkpoint, epochs: 1) + ["--resume", "--overwrite"])
+        #expect(both.status != 0 && both.error.contains("give one"))
+        // Another process holding the lock: this run is refused, the checkpoint untouched.
+        let lock = open(directory.appendingPathComponent(".c.json.lock").path, O_RDWR | O_CREAT, 0o644)
+        #expect(lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) == 0)
+        let locked = try runTool(Self.trainArguments(checkpoint: checkpoint, epochs: 1) + ["--overwrite"])
+        #expect(locked.status != 0 && locked.error.contains("in use by another run"), "\(locked.error)")
+        close(lock)
+        let stale = directory.appendingPathComponent(".c.json.0000-dead.tmp")
+        try Data("partial".utf8).write(to: stale)
+        let overwritten = try runTool(Self.trainArguments(checkpoint: checkpoint, epochs: 1) + ["--overwrite"])
+        #expect(overwritten.status == 0, "\(overwritten.error)")
+        #expect(!FileManager.default.fileExists(atPath: stale.path), "the stale temporary was removed")
+        #expect(try TrainingCheckpoint.read(from: checkpoint).runID != (try JSONDecoder().decode(TrainingCheckpoint.self, from: saved)).runID, "a new run")
+    }
+
+    @Test("metrics lines carry the run and appear once per epoch after a resume, whatever the file held")
+    func metricsOncePerEpoch() throws {
+        let directory = try temporaryDirectory()
+        let checkpoint = directory.appendingPathComponent("c.json"), metrics = directory.appendingPathComponent("m.jsonl")
+        #expect(try runTool(Self.trainArguments(checkpoint: checkpoint, epochs: 2) + ["--metrics", metrics.path]).status == 0)
+        let run = try #require(try TrainingCheckpoint.read(from: checkpoint).runID)
+        let original = try String(contentsOf: metrics, encoding: .utf8).split(separator: "\n").map(String.init)
+        #expect(original.count == 2 && original.allSatisfy { $0.contains("\"run\":\"\(run)\"") })
+        // As a kill between writing a line and saving the checkpoint, or a lost line, would leave it.
+        let other = #"{"epoch":1,"run":"another"}"#
+        try ([other, original[1], original[1]].joined(separator: "\n") + "\n").write(to: metrics, atomically: true, encoding: .utf8)
+        let resumed = try runTool(Self.trainArguments(checkpoint: checkpoint, epochs: 2) + ["--metrics", metrics.path, "--resume"])
+        #expect(resumed.status == 0, "\(resumed.error)")
+        #expect(try String(contentsOf: metrics, encoding: .utf8).split(separator: "\n").map(String.init) == [other] + original)
+    }
+
     @Test("the demo trains with both rules and prints the comparison")
     func demo() throws {
         let result = try runTool(["demo", "--hidden", "12", "--epochs", "1", "--train-examples", "64"])

@@ -124,6 +124,9 @@ public struct TrainingCheckpoint: Codable {
     /// Per-neuron firing rates of the last batch (for the rate regulariser).
     public var firingRates: [Double]
     public var history: [EpochMetrics]
+    /// Names the run in its metrics lines (made when the run starts; nil in checkpoints older
+    /// than it, and then made on resume).
+    public var runID: String?
     /// With a validation split: the best epoch so far, epochs since it, whether the run stopped
     /// early, and the test split's result at the end.
     public var best: BestEpoch?
@@ -241,6 +244,7 @@ public final class Trainer {
             try saved.parameters.check(against: network)
             try network.checkNeuronParameters(saved.parameters)
             state = saved
+            if state.runID == nil { state.runID = UUID().uuidString }
         } else {
             let parameters = initialParameters ?? configuration.initialParameters(for: network)
             try parameters.check(against: network)
@@ -248,7 +252,7 @@ public final class Trainer {
                                        configuration: configuration,
                                        parameters: parameters, optimizer: OptimizerState(configuration), epoch: 0, batchInEpoch: 0, updates: 0,
                                        firingRates: [Double](repeating: configuration.targetRate, count: network.neuronCount), history: [],
-                                       best: nil, epochsWithoutImprovement: 0, stoppedEarly: false, finalTest: nil,
+                                       runID: UUID().uuidString, best: nil, epochsWithoutImprovement: 0, stoppedEarly: false, finalTest: nil,
                                        epochLoss: 0, epochCorrect: 0, epochSequences: 0, epochSpikes: 0)
         }
     }
@@ -311,8 +315,10 @@ public final class Trainer {
             state.epochCorrect = 0
             state.epochSequences = 0
             state.epochSpikes = 0
-            report(.epoch(metrics))
+            // Saved before it is reported: an epoch that was reported (and written to a metrics
+            // file) is in the checkpoint a resumed run starts from.
             try saveCheckpoint(report)
+            report(.epoch(metrics))
         }
         if let best = state.best, state.finalTest == nil {
             let bestTest = try evaluate(.test, parameters: best.parameters), lastTest = try evaluate(.test)
