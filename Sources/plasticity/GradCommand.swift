@@ -137,6 +137,9 @@ struct Grad: ParsableCommand {
         let result = try ShardedComputation.gradients(rule: rule, network: network, parameters: parameters,
                                                       batch: SequenceBatch(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss),
                                                       options: options, shards: threadOptions.shards, threads: threadOptions.threads)
+        // Nothing is written for a batch whose loss or gradients are not numbers (NaN in the
+        // mask or targets, weights that overflow the state).
+        try result.checkFinite(location: "the batch in \(inputs)")
         var arrays = NetworkArrays.arrays(of: result.gradients, network: network)
         arrays["loss"] = NumPyArray([result.loss], shape: [])
         arrays["spike_count"] = NumPyArray(integers: [result.spikeCount], shape: [])

@@ -90,6 +90,21 @@ struct NetworkFileTests {
         #expect(written["readout.low"]?.shape == [2, 5] && written["high.bias"]?.shape == [4])
     }
 
+    @Test("grad refuses a batch whose loss or gradients are not numbers, and writes nothing")
+    func gradNonFinite() throws {
+        let directory = try temporaryDirectory()
+        let network = try Network(shape: NetworkShape(inputs: 3, hidden: 4, outputs: 2, recurrent: true, bias: true), neuron: TestPlugins.compile("LIF"))
+        let weights = directory.appendingPathComponent("w.npz"), batchFile = directory.appendingPathComponent("x.npz"), out = directory.appendingPathComponent("g.npz")
+        try NumPyArchive.write(NetworkArrays.arrays(of: ParameterSet<Float>(randomFor: network, seed: 1, inputGain: 4), network: network), to: weights)
+        var targets = [Float](repeating: 0.5, count: 5 * 2 * 2)
+        targets[7] = .nan
+        try NumPyArchive.write(["inputs": NumPyArray([Float](repeating: 0.5, count: 30), shape: [5, 2, 3]), "targets": NumPyArray(targets, shape: [5, 2, 2])],
+                               to: batchFile)
+        let run = try runTool(["grad", "--model", "LIF", "--loss", "mse", "--rule", "bptt", "--weights", weights.path, "--inputs", batchFile.path, "--out", out.path])
+        #expect(run.status != 0 && run.error.contains("the loss is nan"), "\(run.error)")
+        #expect(!FileManager.default.fileExists(atPath: out.path))
+    }
+
     @Test("grad takes a short form's sizes from the weights' names")
     func gradShortForm() throws {
         let directory = try temporaryDirectory()

@@ -358,9 +358,8 @@ public final class Trainer {
         }
         let step = state.updates
         peakStorageBytes = Swift.max(peakStorageBytes, result.storageBytes)
-        guard result.loss.isFinite else { throw PlasticityError.nonFinite(quantity: "the loss", value: "\(result.loss)", location: location) }
+        try result.checkFinite(location: location)
         var gradients = result.gradients
-        if let bad = gradients.firstNonFiniteTensor { throw PlasticityError.nonFinite(quantity: "the gradient of \(bad)", value: "NaN or infinity", location: location) }
         if let clip = configuration.clipNorm { gradients.clip(norm: clip) }
         var parameters = state.parameters
         state.optimizer.update(&parameters, gradients: gradients, rate: configuration.learningRate(step: step, total: total))

@@ -68,6 +68,13 @@ public struct GradientResult<T: KernelScalar> {
     public func firingRates(steps: Int, batch: Int) -> [Double] {
         neuronSpikes.map { Double($0) / Double(steps * batch) }
     }
+
+    /// Throws, naming the quantity and `location`, if the loss or a gradient is NaN or infinite:
+    /// a result no one should save or apply.
+    public func checkFinite(location: String) throws {
+        guard loss.isFinite else { throw PlasticityError.nonFinite(quantity: "the loss", value: "\(loss)", location: location) }
+        if let bad = gradients.firstNonFiniteTensor { throw PlasticityError.nonFinite(quantity: "the gradient of \(bad)", value: "NaN or infinity", location: location) }
+    }
 }
 
 /// A rule that learns while the sequence runs: after each forward step it updates its traces
