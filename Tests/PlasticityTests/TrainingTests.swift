@@ -88,6 +88,36 @@ struct TrainingTests {
         #expect(saved.updates == 2 && saved.parameters.firstNonFiniteTensor == nil, "the last good checkpoint is kept")
     }
 
+    @Test("a checkpoint with impossible progress or a misfit optimiser state is refused naming the field; a directory is not 'missing'",
+          arguments: [("epoch", "-1", "has epoch -1"), ("epoch", "1000000", "has epoch 1000000"), ("batchInEpoch", "-3", "has batchInEpoch -3"),
+                      ("updates", "9223372036854775807", "has updates 9223372036854775807"), ("history", "[]", "epochs of history"),
+                      ("firingRates", "[0.5]", "firing rates"), ("moment", "", "optimiser state")])
+    func damagedProgress(field: String, value: String, expected: String) throws {
+        let directory = try temporaryDirectory(), checkpoint = directory.appendingPathComponent("c.json")
+        let task = try Self.smallEvidence()
+        try Self.trainer("LIF", task, configure: { $0.epochs = 2 }, checkpoint: checkpoint).run(stopAfterUpdates: 5)
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: checkpoint)) as? [String: Any])
+        if field == "moment" {
+            // Adam's first moment one value short for one tensor.
+            var optimizer = try #require(json["optimizer"] as? [String: Any]), adam = try #require(optimizer["adam"] as? [String: Any])
+            var inner = try #require(adam["_0"] as? [String: Any]), moment = try #require(inner["firstMoment"] as? [[String: Any]])
+            var values = try #require(moment[0]["values"] as? [Any])
+            values.removeLast()
+            moment[0]["values"] = values
+            inner["firstMoment"] = moment
+            adam["_0"] = inner
+            optimizer["adam"] = adam
+            json["optimizer"] = optimizer
+        } else {
+            json[field] = try JSONSerialization.jsonObject(with: Data(value.utf8), options: .fragmentsAllowed)
+        }
+        try JSONSerialization.data(withJSONObject: json).write(to: checkpoint)
+        let message = errorMessage { _ = try Self.trainer("LIF", task, configure: { $0.epochs = 2 }, checkpoint: checkpoint, resume: true) }
+        #expect(message.contains(expected), "\(message)")
+        let asDirectory = errorMessage { _ = try Self.trainer("LIF", task, configure: { $0.epochs = 2 }, checkpoint: directory, resume: true) }
+        #expect(asDirectory.contains("not a regular file"), "\(asDirectory)")
+    }
+
     @Test("schedules: warm-up then cosine decay")
     func schedule() {
         var configuration = TrainingConfiguration()

@@ -92,6 +92,13 @@ public enum OptimizerState: Codable {
         }
     }
 
+    func checkState(against network: Network) throws {
+        switch self {
+        case .sgd(let optimizer): try optimizer.checkState(against: network)
+        case .adam(let optimizer): try optimizer.checkState(against: network)
+        }
+    }
+
     mutating func update(_ parameters: inout ParameterSet<Float>, gradients: ParameterSet<Float>, rate: Double) {
         switch self {
         case .sgd(var optimizer):
@@ -155,6 +162,33 @@ public struct TrainingCheckpoint: Codable {
         Self.run(model: model, task: dataset, datasetSettings: datasetSettings, network: network, configuration: configuration)
     }
 
+    /// Throws, naming the field, unless the saved progress is one a run can reach: a damaged or
+    /// edited checkpoint would otherwise train nothing, or trap.
+    func checkProgress(batchesPerEpoch: Int, network: Network, path: String) throws {
+        func refuse(_ field: String, _ value: Any, _ expected: String) -> PlasticityError {
+            .invalidCheckpoint(path: path, reason: "has \(field) \(value), but \(expected)")
+        }
+        guard (0...configuration.epochs).contains(epoch) else { throw refuse("epoch", epoch, "the run has \(configuration.epochs) epochs") }
+        guard (0..<Swift.max(1, batchesPerEpoch)).contains(batchInEpoch) else { throw refuse("batchInEpoch", batchInEpoch, "an epoch has \(batchesPerEpoch) batches") }
+        let (reached, overflow) = epoch.multipliedReportingOverflow(by: batchesPerEpoch)
+        guard !overflow, updates == reached + batchInEpoch else {
+            throw refuse("updates", updates, "epoch \(epoch) and batch \(batchInEpoch) of \(batchesPerEpoch) make \(overflow ? "more than any run" : "\(reached + batchInEpoch)")")
+        }
+        guard history.count == epoch else { throw refuse("\(history.count) epochs of history", "", "epoch is \(epoch)") }
+        guard firingRates.count == network.neuronCount, firingRates.allSatisfy(\.isFinite) else {
+            throw refuse("\(firingRates.count) firing rates", "", "the network has \(network.neuronCount) neurons, each with a finite rate")
+        }
+        if let best {
+            guard (1...Swift.max(1, epoch)).contains(best.epoch) else { throw refuse("best epoch", best.epoch, "\(epoch) epochs were run") }
+            try best.parameters.check(against: network)
+        }
+        do {
+            try optimizer.checkState(against: network)
+        } catch {
+            throw PlasticityError.invalidCheckpoint(path: path, reason: "has an optimiser state that does not fit the network: \(error)")
+        }
+    }
+
     /// Writes to a temporary file next to `url`, then renames it over `url`.
     public func write(to url: URL) throws {
         let encoder = JSONEncoder()
@@ -169,8 +203,16 @@ public struct TrainingCheckpoint: Codable {
     }
 
     public static func read(from url: URL) throws -> TrainingCheckpoint {
+        switch RegularFile.size(at: url.path) {
+        case .success(let size):
+            // A checkpoint holds weights as JSON numbers: far below this, and the bound keeps a
+            // wrong path (a disk image, say) from being read whole.
+            guard size <= 4 << 30 else { throw PlasticityError.invalidCheckpoint(path: url.path, reason: "is \(size) bytes, more than a checkpoint holds") }
+        case .failure(.missing): throw PlasticityError.invalidCheckpoint(path: url.path, reason: "does not exist")
+        case .failure(let problem): throw PlasticityError.invalidCheckpoint(path: url.path, reason: "cannot be read: \(problem.reason)")
+        }
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw PlasticityError.invalidCheckpoint(path: url.path, reason: "does not exist")
+            throw PlasticityError.invalidCheckpoint(path: url.path, reason: "cannot be read: \(String(cString: strerror(errno)))")
         }
         struct Format: Decodable { let format: Int }
         if let format = try? JSONDecoder().decode(Format.self, from: data), format.format != currentFormat {
@@ -243,6 +285,7 @@ public final class Trainer {
             }
             try saved.parameters.check(against: network)
             try network.checkNeuronParameters(saved.parameters)
+            try saved.checkProgress(batchesPerEpoch: Self.batchCount(split: split, batchSize: configuration.batchSize), network: network, path: checkpoint.path)
             state = saved
             if state.runID == nil { state.runID = UUID().uuidString }
         } else {
@@ -270,6 +313,12 @@ public final class Trainer {
         let order = split.training.shuffled(using: &generator)
         let size = Swift.min(configuration.batchSize, order.count)
         return stride(from: 0, through: order.count - size, by: size).map { Array(order[$0..<($0 + size)]) }
+    }
+
+    /// Batches per epoch (`batches(epoch:)`'s count): whole batches of the training samples.
+    static func batchCount(split: ValidationSplit, batchSize: Int) -> Int {
+        let count = split.training.count
+        return count == 0 ? 0 : count / Swift.min(batchSize, count)
     }
 
     /// Trains until the configured number of epochs; `stopAfterUpdates` ends early (as an

@@ -47,6 +47,10 @@ struct BenchCostModel: ParsableCommand {
             guard let low = factors.min(), let high = factors.max(), low > 0 else { return 1 }
             return high / low
         }
+        /// Among the rules run, the one priced fastest (what `plan --policy fastest` picks
+        /// among them) and the one measured fastest.
+        var predictedFastest: LearningRuleKind? { rules.min { $0.predictedSecondsPerStep < $1.predictedSecondsPerStep }?.rule }
+        var measuredFastest: LearningRuleKind? { rules.min { $0.measuredSecondsPerStep < $1.measuredSecondsPerStep }?.rule }
     }
 
     struct Report: Codable {
@@ -111,13 +115,15 @@ struct BenchCostModel: ParsableCommand {
     private func table(_ report: Report) -> String {
         var lines = ["measured/predicted time per step: B=\(report.batch), I=\(report.inputs) at input rate \(report.inputRate), T=\(report.steps), \(report.loss.rawValue); \(report.machine), \(report.build), "
                      + "fastest of \(report.repetitions) repetitions, \(report.date)", ""]
-        var rows = [["model", "N", "W_rec", "rule", "measured", "predicted", "measured/predicted", "spread", "skipped"]]
+        var rows = [["model", "N", "W_rec", "rule", "measured", "predicted", "measured/predicted", "spread", "fastest", "skipped"]]
         for configuration in report.configurations {
             for (index, time) in configuration.rules.enumerated() {
                 let first = index == 0
                 rows.append([first ? configuration.model : "", first ? "\(configuration.hidden)" : "", first ? (configuration.recurrent ? "yes" : "no") : "",
                              time.rule.rawValue, formatDuration(time.measuredSecondsPerStep), formatDuration(time.predictedSecondsPerStep),
                              String(format: "%.2f", time.measuredOverPredicted), first ? String(format: "%.2f", configuration.spread) : "",
+                             [time.rule == configuration.predictedFastest ? "priced" : nil, time.rule == configuration.measuredFastest ? "measured" : nil]
+                                .compactMap { $0 }.joined(separator: ", "),
                              first ? configuration.skipped.joined(separator: ", ") : ""])
             }
         }
@@ -126,6 +132,8 @@ struct BenchCostModel: ParsableCommand {
         lines.append("")
         lines.append(String(format: "predicted time ratios between rules within 2× of measured in %d of %d configurations (worst spread %.2f)",
                             within, report.configurations.count, report.worstSpread))
+        let agreeing = report.configurations.filter { $0.predictedFastest == $0.measuredFastest }.count
+        lines.append("the rule priced fastest is the one measured fastest in \(agreeing) of \(report.configurations.count) configurations")
         return lines.joined(separator: "\n")
     }
 }

@@ -32,6 +32,14 @@ public struct SGD<T: KernelScalar>: Optimizer, Codable {
         }
         self.velocity = velocity
     }
+
+    /// Throws unless the saved state fits `network`'s tensors (a checkpoint may be damaged).
+    public func checkState(against network: Network) throws {
+        guard momentum.isFinite, weightDecay.isFinite else {
+            throw PlasticityError.invalidConfiguration("SGD's state has momentum \(momentum) and weight decay \(weightDecay)")
+        }
+        try velocity?.check(against: network)
+    }
 }
 
 /// Adam (Kingma & Ba 2015); with `decoupledWeightDecay` it is AdamW (Loshchilov & Hutter 2019).
@@ -76,5 +84,14 @@ public struct Adam<T: KernelScalar>: Optimizer, Codable {
         }
         firstMoment = m
         secondMoment = v
+    }
+
+    /// Throws unless the saved state fits `network`'s tensors (a checkpoint may be damaged).
+    public func checkState(against network: Network) throws {
+        guard steps >= 0, [beta1, beta2, epsilon, decoupledWeightDecay].allSatisfy(\.isFinite) else {
+            throw PlasticityError.invalidConfiguration("Adam's state has \(steps) steps and β1 \(beta1), β2 \(beta2), ε \(epsilon), decay \(decoupledWeightDecay)")
+        }
+        try firstMoment?.check(against: network)
+        try secondMoment?.check(against: network)
     }
 }
