@@ -63,7 +63,7 @@ struct TaskOptions: ParsableArguments {
             var configuration = PatternRegression.Configuration()
             if let trainExamples { configuration.trainingExamples = trainExamples }
             if let testExamples { configuration.testExamples = testExamples }
-            return PatternRegression(configuration)
+            return try PatternRegression(configuration)
         case .shd:
             guard data != nil || (trainFile != nil && testFile != nil) else {
                 throw ValidationError("--task shd needs \(SpikingHeidelbergDigits.acceptedForms) (see Documentation/Training.md)")

@@ -162,6 +162,7 @@ struct Train: ParsableCommand {
         configuration.shards = threadOptions.shards
         // The planner prices a batch as the run will see it: inputs and spikes as dense as in
         // the first batch under the initial weights.
+        try Trainer.checkBatch(dataset: dataset, batchSize: configuration.batchSize)
         let first = try dataset.batch(.training, indices: Array(0..<Swift.min(configuration.batchSize, dataset.count(.training))), as: Float.self)
         let workload = try Workload.measured(network: network, parameters: configuration.initialParameters(for: network), batch: first)
         let (rule, options) = try ruleSettings.resolve(network: network, workload: workload)

@@ -55,12 +55,23 @@ struct BadInputTests {
     @Test("train refuses out-of-range optimisation options before anything runs, naming the option", arguments: [
         (["--momentum=-1"], "--momentum"), (["--clip", "0"], "--clip"), (["--warmup=-5"], "--warmup"), (["--target-rate=-1"], "--target-rate"),
         (["--bptt-checkpoint", "0"], "--bptt-checkpoint"), (["--learning-rate", "nan"], "--learning-rate"), (["--validation-fraction", "1"], "--validation-fraction"),
+        // Sizes that used to trap or allocate hundreds of gigabytes.
+        (["--train-examples", "0"], "each split needs"), (["--delay", "100000000"], "each must be at most"),
+        (["--epochs", "4611686018427387904"], "more than a run counts"), (["--delay", "1000000", "--batch-size", "100000"], "more than 16 GiB"),
+        (["--time-shift", "3"], "--time-shift and --channel-shift augment SHD data"),
     ])
     func trainOptions(arguments: [String], option: String) throws {
         let directory = try temporaryDirectory()
         let run = try runTool(TrainCommandTests.trainArguments(checkpoint: directory.appendingPathComponent("c.json"), epochs: 1) + arguments)
         #expect(run.status != 0 && run.error.contains(option), "\(run.error)")
+        #expect(!run.error.contains("Fatal error") && !run.error.contains("crashed"), "\(run.error)")
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("c.json").path), "nothing ran")
+    }
+
+    @Test("demo refuses a training set of no trials instead of trapping")
+    func demoWithoutTrials() throws {
+        let run = try runTool(["demo", "--train-examples", "0"])
+        #expect(run.status != 0 && run.error.contains("each split needs") && !run.error.contains("Fatal error"), "\(run.error)")
     }
 }
 

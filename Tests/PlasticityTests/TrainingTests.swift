@@ -41,7 +41,7 @@ struct TrainingTests {
         shdConfiguration.channelPooling = 5
         let tasks: [(String, any SequenceDataset, LearningRuleKind, Double)] = [
             ("ALIF", try Self.smallEvidence(), .eprop, 0),
-            ("LIF", PatternRegression(pattern), .eprop, 0.8),
+            ("LIF", try PatternRegression(pattern), .eprop, 0.8),
             ("AdLIF", try SpikingHeidelbergDigits(directory: DatasetTests.fixtures, configuration: shdConfiguration), .bptt, 0.5),
         ]
         for (model, task, rule, decay) in tasks {

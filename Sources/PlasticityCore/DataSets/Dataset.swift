@@ -96,3 +96,19 @@ extension SequenceDataset {
         return Double(correct) / Double(batch.batch)
     }
 }
+
+/// The sizes a data set may have, checked before anything is allocated: a flag or a file
+/// asking for 10⁸ delay steps or no samples at all is refused, naming the sizes.
+public enum DatasetBounds {
+    public static let maxSteps = 1 << 20, maxChannels = 1 << 20, maxSamples = 1 << 28
+
+    /// Throws unless every size is within the bounds and each split has a sample.
+    public static func check(_ name: String, steps: Int, channels: Int, training: Int, test: Int) throws {
+        guard (1...maxSteps).contains(steps), (1...maxChannels).contains(channels) else {
+            throw PlasticityError.invalidConfiguration("\(name): sequences of \(steps) steps × \(channels) channels; each must be 1…\(maxSteps)")
+        }
+        guard (1...maxSamples).contains(training), (1...maxSamples).contains(test) else {
+            throw PlasticityError.invalidConfiguration("\(name): \(training) training and \(test) test samples; each split needs 1…\(maxSamples)")
+        }
+    }
+}

@@ -32,10 +32,19 @@ public struct EvidenceAccumulation: SequenceDataset {
         guard configuration.cues > 0, configuration.cues % 2 == 1 else {
             throw PlasticityError.invalidConfiguration("evidence accumulation needs an odd number of cues so that there is no tie, got \(configuration.cues)")
         }
-        guard configuration.channelsPerGroup > 0, configuration.cueSteps > 0, configuration.recallSteps > 0, configuration.delaySteps >= 0 else {
+        guard configuration.channelsPerGroup > 0, configuration.cueSteps > 0, configuration.recallSteps > 0, configuration.delaySteps >= 0,
+              configuration.pauseSteps >= 0 else {
             throw PlasticityError.invalidConfiguration("evidence accumulation needs positive channel counts and durations")
         }
+        // Each part bounded before they are added up, so that the sum cannot overflow.
+        let bound = DatasetBounds.maxSteps
+        let parts = [configuration.cues, configuration.cueSteps, configuration.pauseSteps, configuration.delaySteps, configuration.recallSteps, configuration.channelsPerGroup]
+        guard parts.allSatisfy({ $0 <= bound }) else {
+            throw PlasticityError.invalidConfiguration("evidence accumulation: cues \(configuration.cues), cue steps \(configuration.cueSteps), pauses \(configuration.pauseSteps), "
+                                                       + "delay \(configuration.delaySteps), recall \(configuration.recallSteps), channels per group \(configuration.channelsPerGroup); each must be at most \(bound)")
+        }
         self.configuration = configuration
+        try DatasetBounds.check(name, steps: steps, channels: inputCount, training: configuration.trainingExamples, test: configuration.testExamples)
     }
 
     public var name: String { "evidence accumulation" }

@@ -20,7 +20,14 @@ public struct PatternRegression: SequenceDataset {
 
     public let configuration: Configuration
     public var settings: [String: String] { settings(of: configuration) }
-    public init(_ configuration: Configuration = .init()) { self.configuration = configuration }
+    public init(_ configuration: Configuration = .init()) throws {
+        self.configuration = configuration
+        try DatasetBounds.check(name, steps: configuration.steps, channels: configuration.inputs, training: configuration.trainingExamples,
+                                test: configuration.testExamples)
+        guard (0...1).contains(configuration.inputProbability), !configuration.periods.isEmpty, configuration.periods.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+            throw PlasticityError.invalidConfiguration("pattern regression needs an input probability in [0, 1] and positive periods")
+        }
+    }
 
     public var name: String { "pattern regression" }
     public var inputCount: Int { configuration.inputs }

@@ -262,6 +262,10 @@ public final class Trainer {
         guard configuration.epochs > 0, configuration.batchSize > 0, configuration.learningRate > 0, configuration.checkpointEvery > 0 else {
             throw PlasticityError.invalidConfiguration("epochs, batch size, learning rate and checkpoint interval must be positive")
         }
+        guard configuration.epochs <= Self.maxEpochs else {
+            throw PlasticityError.invalidConfiguration("\(configuration.epochs) epochs is more than a run counts (at most \(Self.maxEpochs))")
+        }
+        try Self.checkBatch(dataset: dataset, batchSize: configuration.batchSize)
         if let patience = configuration.patience {
             guard patience > 0, configuration.validationFraction > 0 else {
                 throw PlasticityError.invalidConfiguration("early stopping needs a patience of at least one epoch and a validation split (--validation-fraction)")
@@ -313,6 +317,22 @@ public final class Trainer {
         let order = split.training.shuffled(using: &generator)
         let size = Swift.min(configuration.batchSize, order.count)
         return stride(from: 0, through: order.count - size, by: size).map { Array(order[$0..<($0 + size)]) }
+    }
+
+    /// Epochs a run may have: enough for any run, few enough that updates cannot overflow.
+    public static let maxEpochs = 1 << 24
+
+    /// Throws unless a batch of `batchSize` sequences of `dataset` fits in memory (T×B×I
+    /// floats within 16 GiB): checked before the first batch is made.
+    public static func checkBatch(dataset: any SequenceDataset, batchSize: Int) throws {
+        let values = [dataset.steps, batchSize, dataset.inputCount].reduce((1, false)) { total, size in
+            let product = total.0.multipliedReportingOverflow(by: Swift.max(0, size))
+            return (product.partialValue, total.1 || product.overflow)
+        }
+        guard batchSize > 0, !values.1, values.0 <= 4 << 30 else {
+            throw PlasticityError.invalidConfiguration("a batch of \(batchSize) sequences of \(dataset.steps) steps × \(dataset.inputCount) inputs is more than 16 GiB of inputs; "
+                                                       + "use a smaller --batch-size or shorter sequences")
+        }
     }
 
     /// Batches per epoch (`batches(epoch:)`'s count): whole batches of the training samples.
