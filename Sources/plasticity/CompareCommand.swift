@@ -48,10 +48,18 @@ struct Compare: ParsableCommand {
     @OptionGroup var settings: ModelSettings
     @OptionGroup var pluginOptions: PluginOptions
 
+    func validate() throws {
+        guard inputRate.isFinite, (0...1).contains(inputRate) else { throw ValidationError("--input-rate must be in [0, 1], got \(inputRate)") }
+        guard timeLimit.isFinite, timeLimit > 0 else { throw ValidationError("--time-limit must be a positive number of seconds, got \(timeLimit)") }
+        guard (1...DatasetBounds.maxSteps).contains(steps) else { throw ValidationError("--steps must be 1…\(DatasetBounds.maxSteps), got \(steps)") }
+        guard (1...Workload.maxBatch).contains(batch) else { throw ValidationError("--batch must be 1…\(Workload.maxBatch), got \(batch)") }
+    }
+
     func run() throws {
         let selected = rules.rules
         let registry = try pluginOptions.loadRegistry()
         let net = try graph.build(model: model, settings: try settings.settings(), registry: registry, shape: network.shape, sizesFromData: false)
+        try BatchBounds.check(steps: steps, batch: batch, inputs: net.inputs)
         var generator = SeededGenerator(seed: seed)
         let parameters = ParameterSet<Float>(randomFor: net, seed: seed, inputGain: 4, recurrentGain: 1)
         let inputs = (0..<(steps * batch * net.inputs)).map { _ in Double.random(in: 0..<1, using: &generator) < inputRate ? Float(1) : 0 }

@@ -94,7 +94,7 @@ struct Grad: ParsableCommand {
     @Option(help: "Loss: \(LossKind.allCases.map(\.rawValue).joined(separator: ", ")) (default: inferred from the batch file).")
     var loss: LossKind?
 
-    @Option(help: "Readout leak κ in [0, 1).")
+    @Option(parsing: .unconditional, help: "Readout leak κ in [0, 1).")
     var readoutDecay: Double = 0
 
     @Option(help: "Arithmetic: float32 or float64.")

@@ -6,7 +6,7 @@ extension PlanningPolicy: @retroactive ExpressibleByArgument {}
 
 /// A network and workload described on the command line.
 struct NetworkOptions: ParsableArguments {
-    @Option(help: "Hidden neurons N.")
+    @Option(parsing: .unconditional, help: "Hidden neurons N.")
     var hidden: Int = 128
 
     @Option(help: "Input channels I (a network file may state its own).")
@@ -21,7 +21,7 @@ struct NetworkOptions: ParsableArguments {
     @Flag(help: "Add a bias current.")
     var bias = false
 
-    @Option(help: "Readout leak κ in [0, 1).")
+    @Option(parsing: .unconditional, help: "Readout leak κ in [0, 1).")
     var readoutDecay: Double = 0
 
     var shape: NetworkShape {
@@ -73,6 +73,9 @@ struct PlanCommand: ParsableCommand {
     func validate() throws {
         guard inputDensity > 0, inputDensity <= 1 else { throw ValidationError("--input-density must be in (0, 1], got \(inputDensity)") }
         guard spikeDensity > 0, spikeDensity <= 1 else { throw ValidationError("--spike-density must be in (0, 1], got \(spikeDensity)") }
+        guard (1...Workload.maxBatch).contains(batch), (1...DatasetBounds.maxSteps).contains(steps) else {
+            throw ValidationError("--batch must be 1…\(Workload.maxBatch) and --steps 1…\(DatasetBounds.maxSteps), got \(batch) and \(steps)")
+        }
     }
 
     func run() throws {

@@ -109,13 +109,13 @@ struct Train: ParsableCommand {
     @Option(help: "The neuron model (of every population of a short form; not needed with --network).")
     var model: String?
 
-    @Option(help: "Hidden neurons N (per layer).")
+    @Option(parsing: .unconditional, help: "Hidden neurons N (per layer).")
     var hidden: Int = 64
 
     @Flag(inversion: .prefixedNo, help: "Recurrent weights W_rec (each layer onto itself).")
     var recurrent = true
 
-    @Option(help: "Readout leak κ in [0, 1).")
+    @Option(parsing: .unconditional, help: "Readout leak κ in [0, 1).")
     var readoutDecay: Double = 0
 
     @Option(help: "Where to keep the checkpoint.")

@@ -68,6 +68,18 @@ struct BadInputTests {
         #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("c.json").path), "nothing ran")
     }
 
+    @Test("plan and compare refuse empty, huge and negative sizes with the option named, not a trap or a missing value", arguments: [
+        (["plan", "--model", "LIF", "--batch", "0"], "--batch must be"), (["plan", "--model", "LIF", "--steps", "0"], "--steps 1…"),
+        (["plan", "--model", "LIF", "--batch", "100000000000", "--steps", "100000000000"], "--batch must be"),
+        (["plan", "--model", "LIF", "--memory", "9999999999GiB"], "more than any machine has"), (["plan", "--model", "LIF", "--hidden", "-5"], "at least one neuron"),
+        (["plan", "--model", "LIF", "--readout-decay", "-0.5"], "must be in [0, 1)"), (["compare", "--model", "LIF", "--steps", "100000000"], "--steps must be"),
+        (["compare", "--model", "LIF", "--steps", "1000000", "--batch", "10000"], "more than 16 GiB"), (["compare", "--model", "LIF", "--input-rate", "2"], "--input-rate"),
+    ])
+    func sizes(arguments: [String], expected: String) throws {
+        let run = try runTool(arguments)
+        #expect(run.status != 0 && run.error.contains(expected) && !run.error.contains("Fatal error"), "\(run.error)")
+    }
+
     @Test("demo refuses a training set of no trials instead of trapping")
     func demoWithoutTrials() throws {
         let run = try runTool(["demo", "--train-examples", "0"])

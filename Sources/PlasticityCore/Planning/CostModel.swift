@@ -3,6 +3,9 @@ import PlasticityEngine
 
 /// What a gradient computation will be asked to do.
 public struct Workload: Sendable, Codable, Equatable {
+    /// The largest batch the planner prices (its sizes stay far from integer overflow).
+    public static let maxBatch = 1 << 16
+
     public var batch: Int
     public var steps: Int
     /// 4 for Float, 8 for Double.
@@ -244,7 +247,8 @@ public struct CostModel {
         // traces or adjoint); measured on two-layer and mixed networks.
         let sweeps = rule == .bptt ? 2.0 : 1.0
         let seconds = (sweeps + Double(terms.count - 1)) * machine.stepOverheadSeconds + forwardPasses * forwardSeconds + ruleSeconds
-        return RuleCost(rule: rule, flopsPerStep: totalFlops, bytesPerStep: totalBytes, peakBytes: Int(peak.rounded()),
+        // Clamped: a price beyond any machine need not be exact, only not a trap.
+        return RuleCost(rule: rule, flopsPerStep: totalFlops, bytesPerStep: totalBytes, peakBytes: Int(Swift.min(peak, 1e18).rounded()),
                         secondsPerStep: seconds, checkpointInterval: rule == .bptt ? checkpointInterval : nil)
     }
 

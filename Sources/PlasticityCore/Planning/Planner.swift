@@ -91,7 +91,11 @@ public enum MemorySize {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         for (suffix, factor) in units where trimmed.hasSuffix(suffix) {
             if let value = Double(trimmed.dropLast(suffix.count).trimmingCharacters(in: .whitespaces)), value > 0 {
-                return Int(value * factor)
+                // A budget past what any machine has is refused, not converted into a trap.
+                guard value * factor < Double(1 << 60) else {
+                    throw PlasticityError.invalidConfiguration("the memory size '\(text)' is more than any machine has (at most 1 EiB)")
+                }
+                return Swift.max(1, Int(value * factor))
             }
         }
         if let bytes = Int(trimmed), bytes > 0 { return bytes }

@@ -322,17 +322,10 @@ public final class Trainer {
     /// Epochs a run may have: enough for any run, few enough that updates cannot overflow.
     public static let maxEpochs = 1 << 24
 
-    /// Throws unless a batch of `batchSize` sequences of `dataset` fits in memory (T×B×I
-    /// floats within 16 GiB): checked before the first batch is made.
+    /// Throws unless a batch of `batchSize` sequences of `dataset` fits (`BatchBounds`):
+    /// checked before the first batch is made.
     public static func checkBatch(dataset: any SequenceDataset, batchSize: Int) throws {
-        let values = [dataset.steps, batchSize, dataset.inputCount].reduce((1, false)) { total, size in
-            let product = total.0.multipliedReportingOverflow(by: Swift.max(0, size))
-            return (product.partialValue, total.1 || product.overflow)
-        }
-        guard batchSize > 0, !values.1, values.0 <= 4 << 30 else {
-            throw PlasticityError.invalidConfiguration("a batch of \(batchSize) sequences of \(dataset.steps) steps × \(dataset.inputCount) inputs is more than 16 GiB of inputs; "
-                                                       + "use a smaller --batch-size or shorter sequences")
-        }
+        try BatchBounds.check(steps: dataset.steps, batch: batchSize, inputs: dataset.inputCount)
     }
 
     /// Batches per epoch (`batches(epoch:)`'s count): whole batches of the training samples.

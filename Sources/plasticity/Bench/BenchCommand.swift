@@ -59,8 +59,8 @@ struct BenchOptions: ParsableArguments {
     @OptionGroup var pluginOptions: PluginOptions
 
     func validate() throws {
-        guard repetitions >= 1, batch >= 1, inputs >= 1, outputs >= 1 else {
-            throw ValidationError("--repetitions, --batch, --inputs and --outputs must each be at least 1")
+        guard repetitions >= 1, (1...Workload.maxBatch).contains(batch), inputs >= 1, outputs >= 1 else {
+            throw ValidationError("--repetitions, --inputs and --outputs must each be at least 1, and --batch 1…\(Workload.maxBatch)")
         }
         guard maxSeconds.isFinite, maxSeconds > 0 else { throw ValidationError("--max-seconds must be a positive number of seconds, got \(maxSeconds)") }
         guard inputRate > 0, inputRate <= 1 else { throw ValidationError("--input-rate must be in (0, 1], got \(inputRate)") }
@@ -290,7 +290,7 @@ struct BenchScaling: ParsableCommand {
 struct BenchMemory: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "memory", abstract: "Peak storage against the sequence length T (Figure 1b).")
 
-    @Option(help: "Hidden neurons N.")
+    @Option(parsing: .unconditional, help: "Hidden neurons N.")
     var hidden: Int = 128
 
     @Option(help: "Comma-separated T, each at least 1 (default: 100,1000,10000,100000).", transform: PositiveIntegers.parse)

@@ -8,7 +8,7 @@ import PlasticityCore
 struct BenchThreads: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "threads", abstract: "Time per step against the number of threads (data parallelism over a batch's shards).")
 
-    @Option(help: "Hidden neurons N.")
+    @Option(parsing: .unconditional, help: "Hidden neurons N.")
     var hidden: Int = 256
 
     @Option(help: "Sequence length T.")
