@@ -17,6 +17,7 @@ struct PluginOptions: ParsableArguments {
         for name in Self.builtIn {
             try loader.load(name, into: registry)
         }
+        for problem in PluginLoader.searchPathProblems() { warn(problem) }
         for library in PluginLoader.discoverPlugins() where !registry.hasLoaded(library) {
             do {
                 try loader.load(library, into: registry)
@@ -24,7 +25,8 @@ struct PluginOptions: ParsableArguments {
                 warn("skipping \(library): \(error)")
             }
         }
-        for plugin in plugins {
+        // A plugin named again (a built-in, or one found on the search path) is already there.
+        for plugin in plugins where !registry.hasLoaded(try loader.resolve(plugin)) {
             try loader.load(plugin, into: registry)
         }
         return registry

@@ -80,6 +80,17 @@ struct BadInputTests {
         #expect(run.status != 0 && run.error.contains(expected) && !run.error.contains("Fatal error"), "\(run.error)")
     }
 
+    @Test("--plugin naming a built-in is no error; a plugin path entry that is a file or missing is said, not skipped silently")
+    func pluginNames() throws {
+        let builtIn = try runTool(["plan", "--model", "LIF", "--plugin", "LIF", "--plugin", "ALIF"])
+        #expect(builtIn.status == 0 && builtIn.output.contains("CHOSEN"), "\(builtIn.error)")
+        let file = try temporaryDirectory().appendingPathComponent("notes.txt")
+        try Data("x".utf8).write(to: file)
+        let listed = try runTool(["models"], environment: ["PLASTICITY_PLUGIN_PATH": "\(file.path):/nonexistent-plugins"])
+        #expect(listed.status == 0)
+        #expect(listed.error.contains("\(file.path), which is a file") && listed.error.contains("/nonexistent-plugins, which does not exist"), "\(listed.error)")
+    }
+
     @Test("demo refuses a training set of no trials instead of trapping")
     func demoWithoutTrials() throws {
         let run = try runTool(["demo", "--train-examples", "0"])

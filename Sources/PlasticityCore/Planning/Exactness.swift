@@ -67,7 +67,7 @@ public struct Exactness: Sendable, Codable, Equatable {
             var populationReasons = signalReasons
             if let cycle = analysis.cycle(through: p) {
                 populationReasons.insert(cycle.count == 2
-                    ? "W_rec couples neurons of \(name): e-prop drops dh_t/dz_{t−1} across neurons (the term b^j·W_rec[j,l]·c^l)"
+                    ? "W_rec couples neurons of \(name): e-prop drops dh_t/dz_{t−1} through W_rec (the term b^j·W_rec[j,l]·c^l for every l, the self-connection l = j included)"
                     : "\(name) is on the loop \(cycle.map { network.populations[$0].name }.joined(separator: " → ")): e-prop drops the dependence of its input on its own weights through other neurons", at: 0)
             }
             guard !populationReasons.isEmpty else { continue }

@@ -111,6 +111,18 @@ public struct PluginLoader {
 extension PluginLoader {
     /// Every `lib*.so` and `*.neuron` model file in the PLASTICITY_PLUGIN_PATH directories,
     /// for loading out-of-tree plugins without naming each one.
+    /// Entries of PLASTICITY_PLUGIN_PATH that are not directories (a file, a typo), each said
+    /// as a sentence: nothing is loaded from them, and a silent skip would hide why.
+    public static func searchPathProblems(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
+        (environment[searchPathVariable] ?? "").split(separator: ":").map(String.init).compactMap { directory in
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
+                return "\(searchPathVariable) names \(directory), which does not exist; nothing is loaded from it"
+            }
+            return isDirectory.boolValue ? nil : "\(searchPathVariable) names \(directory), which is a file, not a directory of plugins; nothing is loaded from it (use --plugin for one file)"
+        }
+    }
+
     public static func discoverPlugins(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
         let directories = (environment[searchPathVariable] ?? "").split(separator: ":").map(String.init)
         return directories.flatMap { directory -> [String] in
