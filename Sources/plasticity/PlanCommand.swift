@@ -31,10 +31,10 @@ struct NetworkOptions: ParsableArguments {
 
 /// The planner's inputs besides the network.
 struct PlanOptions: ParsableArguments {
-    @Option(help: "Memory budget, e.g. 4GiB, 512MiB.")
+    @Option(help: "Memory budget, e.g. 4GiB, 512MiB (the planner's: plan, and train or grad with --rule auto).")
     var memory: String = "4GiB"
 
-    @Option(help: "exact (cheapest exact rule), online (memory independent of T) or fastest.")
+    @Option(help: "exact (cheapest exact rule), online (memory independent of T) or fastest (the planner's: plan, and train or grad with --rule auto).")
     var policy: PlanningPolicy = .exact
 }
 
