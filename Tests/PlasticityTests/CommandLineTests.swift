@@ -79,7 +79,8 @@ struct ListOptionTests {
             (["bench", "scaling", "--sizes", "4,abc"], "'abc' in '4,abc' is not a whole number of at least 1"),
             (["bench", "memory", "--lengths=-10"], "'-10' in '-10' is not a whole number of at least 1"),
             (["bench", "cost-model", "--sizes", "0"], "'0' in '0' is not a whole number of at least 1"),
-            (["bench", "scaling", "--repetitions", "0"], "--repetitions, --batch, --inputs and --outputs must each be at least 1"),
+            (["bench", "scaling", "--repetitions", "0"], "--repetitions, --inputs and --outputs must each be at least 1, and --batch 1…65536"),
+            (["bench", "scaling", "--batch", "100000"], "--batch 1…65536"),
             (["bench", "cost-model", "--max-seconds", "nan"], "--max-seconds must be a positive number of seconds, got nan"),
             (["bench", "side-by-side", "--steps", "0"], "--steps must be at least 1"),
         ]
