@@ -41,6 +41,18 @@ struct PluginLoaderTests {
         #expect(registry.all.count == 1)
     }
 
+    @Test("model names equal ignoring case are refused, naming both: --model would pick one at random")
+    func caseInsensitiveNames() throws {
+        let registry = ModelRegistry()
+        let original = try PluginLoader().load("LIF", into: registry)
+        let text = try String(contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Models/LIF.neuron"), encoding: .utf8)
+        let file = try temporaryDirectory().appendingPathComponent("lower.neuron")
+        try text.replacingOccurrences(of: "model TextLIF", with: "model lif").write(to: file, atomically: true, encoding: .utf8)
+        let message = errorMessage { try PluginLoader().load(file.path, into: registry) }
+        #expect(message.contains("model 'lif' from \(file.path) differs from 'LIF' (registered by \(original)) only in case"), "\(message)")
+        #expect(registry.all.map(\.name) == ["LIF"])
+    }
+
     @Test("a library without the entry points is not a plugin")
     func missingSymbols() throws {
         let none = try buildCLibrary(named: "Nothing", source: "int unrelated(void) { return 0; }\n")

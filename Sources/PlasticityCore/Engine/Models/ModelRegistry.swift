@@ -14,7 +14,9 @@ public struct RegisteredModel {
     }
 }
 
-/// The models a host has loaded. Names are unique; a plugin file is loaded at most once.
+/// The models a host has loaded. Names are unique ignoring case (`--model` matches either
+/// way, so `LIF` and `lif` would be a coin toss) and not empty; a plugin file is loaded at
+/// most once.
 /// Safe to use from several threads.
 public final class ModelRegistry: @unchecked Sendable {
     private let lock = NSLock()
@@ -40,10 +42,17 @@ public final class ModelRegistry: @unchecked Sendable {
             if sources.contains(source) { throw PlasticityError.pluginAlreadyLoaded(path: source) }
             var names = Set<String>()
             for model in manifest {
+                guard !model.name.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw PlasticityError.invalidConfiguration("\(source) registers a model with an empty name; every model needs one")
+                }
                 if let existing = models[model.name] {
                     throw PlasticityError.duplicateModel(name: model.name, existing: existing.source, new: source)
                 }
-                guard names.insert(model.name).inserted else {
+                if let existing = models.values.first(where: { $0.name.lowercased() == model.name.lowercased() }) {
+                    throw PlasticityError.invalidConfiguration("model '\(model.name)' from \(source) differs from '\(existing.name)' (registered by \(existing.source)) "
+                                                               + "only in case; --model matches names either way, so names must differ in more than case")
+                }
+                guard names.insert(model.name.lowercased()).inserted else {
                     throw PlasticityError.duplicateModel(name: model.name, existing: source, new: source)
                 }
             }
