@@ -73,6 +73,7 @@ struct CPluginTests {
               ("FAULT_NAN", "its state update for v is NaN at h = ("),
               ("FAULT_VERSION", "was built for plugin ABI version 3, but this Plasticity speaks version 1 or 2"),
               ("FAULT_MISSING_KERNEL", "model Faulty is invalid: the descriptor has no update kernel (F)"),
+              ("FAULT_DUPLICATE_RULE", "rules 2 and 4 both declare entry ∂v[t]/∂I[t]; give each entry one rule"),
           ])
     func plantedFaults(fault: String, expected: String) throws {
         let registry = ModelRegistry()

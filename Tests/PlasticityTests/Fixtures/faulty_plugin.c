@@ -2,7 +2,7 @@
  * A leaky neuron as a C plugin, built by the tests with one planted fault at a time:
  *   v_t = alpha v + I - z,  f = v - 1.
  * -DFAULT_WRONG_DERIVATIVE, -DFAULT_FALSE_ZERO, -DFAULT_WRONG_CONSTANT, -DFAULT_NAN,
- * -DFAULT_VERSION, -DFAULT_MISSING_KERNEL; without any it is a correct plugin.
+ * -DFAULT_VERSION, -DFAULT_MISSING_KERNEL, -DFAULT_DUPLICATE_RULE; without any it is a correct plugin.
  */
 #include <math.h>
 #include <plasticity_plugin.h>
@@ -54,6 +54,9 @@ static const plasticity_partial_rule rules[] = {
     {PLASTICITY_D_UPDATE_D_CURRENT, 0, 0, PLASTICITY_ENTRY_CONSTANT, 1, 0},
 #endif
     {PLASTICITY_D_SPIKE_ARGUMENT_D_STATE, 0, 0, PLASTICITY_ENTRY_CONSTANT, 1, 0},
+#ifdef FAULT_DUPLICATE_RULE
+    {PLASTICITY_D_UPDATE_D_CURRENT, 0, 0, PLASTICITY_ENTRY_CONSTANT, 2, 0},
+#endif
 };
 
 static const plasticity_model_descriptor models[] = {{

@@ -121,6 +121,9 @@ enum NativeModelReader {
         var spikeRules = [NativeRule](repeating: NativeRule(kind: .zero), count: k + parameterArguments)
         var stopped = Set<CheckedEntry>()
         var namedParameters = Set<Int>()
+        // The rule that first named each entry: a second one for the same entry is refused
+        // (the last one used to win, silently).
+        var declared: [String: Int] = [:]
         let stateLabel = states.map(\.name), parameterLabel = parameters.map(\.name)
         for index in 0..<Int(descriptor.rule_count) {
             let rule = descriptor.rules[index]
@@ -152,6 +155,9 @@ enum NativeModelReader {
                 (entryName, isUpdate, argument) = ("∂f/∂\(stateLabel[column])[t]", false, column)
             default:
                 throw fail("rule \(index) has an unknown partial \(rule.partial.rawValue)")
+            }
+            if let first = declared.updateValue(index, forKey: entryName) {
+                throw fail("rules \(first) and \(index) both declare entry \(entryName); give each entry one rule")
             }
             let kind: NativeRule.Kind
             switch rule.kind {
