@@ -68,6 +68,32 @@ struct AnnotationTests {
     }
 }
 
+/// A configured primitive that keeps the default key (its name) for every exponent.
+struct PowerPrimitive: Primitive {
+    let exponent: Double
+    var name: String { "power" }
+    var arity: Int { 1 }
+    func value(_ arguments: [Double]) -> Double { Foundation.pow(arguments[0], exponent) }
+    func partials(_ arguments: [Sym], result: Sym) -> [Sym] { [exponent * ExpressionGraph.apply(PowerPrimitive(exponent: exponent - 1), arguments)] }
+}
+
+@Suite("Primitive identity")
+struct PrimitiveIdentityTests {
+    @Test("two configurations of a primitive under one key stay two functions (value and derivative), the same one is shared")
+    func ambiguousKey() {
+        let graph = ExpressionGraph(variableNames: ["v"])
+        let v = graph.variable(0)
+        let cube = ExpressionGraph.apply(PowerPrimitive(exponent: 3), [v]), square = ExpressionGraph.apply(PowerPrimitive(exponent: 2), [v])
+        let sum = cube + square
+        // Hand-derived: 1.5³ + 1.5² and 3·1.5² + 2·1.5.
+        #expect(graph.evaluate([sum], variables: [1.5]) == [5.625])
+        #expect(graph.evaluate(graph.derivatives(of: [sum], withRespectTo: 0), variables: [1.5]) == [9.75])
+        let before = graph.nodeCount
+        _ = ExpressionGraph.apply(PowerPrimitive(exponent: 3), [v])
+        #expect(graph.nodeCount == before, "the same function under the same key is shared")
+    }
+}
+
 /// A primitive standing for a population mean: it declares that it reads other neurons.
 struct PopulationMeanPrimitive: Primitive {
     var name: String { "populationMean" }

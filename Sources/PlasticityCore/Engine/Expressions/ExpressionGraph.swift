@@ -63,8 +63,7 @@ public final class ExpressionGraph {
             }
         }
         let ids = arguments.map { graph.node(of: $0) }
-        let node = graph.intern(.apply(primitive), key: NodeKey(tag: primitive.key, bits: 0, arguments: ids), arguments: ids)
-        return Sym(graph: graph, node: node)
+        return Sym(graph: graph, node: graph.internApplication(primitive, ids))
     }
 
     /// The node holding `symbol`, interning a free constant if needed.
@@ -91,6 +90,31 @@ public final class ExpressionGraph {
         nodes.append(Node(operation: operation, arguments: arguments))
         lookup[key] = nodes.count - 1
         return nodes.count - 1
+    }
+
+    /// The node of `primitive` applied to `ids`. Hash-consing trusts `key` to name the
+    /// function, but a primitive that keeps the default key (its name) for two configurations
+    /// would be merged with the other one (pow(v, 3) becoming pow(v, 2)). So a node found
+    /// under the same key is reused only if both primitives agree at a few probe points;
+    /// otherwise the new one is keyed apart.
+    private func internApplication(_ primitive: any Primitive, _ ids: [Int]) -> Int {
+        var tag = primitive.key
+        while let existing = lookup[NodeKey(tag: tag, bits: 0, arguments: ids)], let other = self.primitive(of: existing),
+              !Self.sameFunction(other, primitive) {
+            tag += "′"
+        }
+        return intern(.apply(primitive), key: NodeKey(tag: tag, bits: 0, arguments: ids), arguments: ids)
+    }
+
+    /// Whether two primitives give the same values (bit for bit, NaN alike) at fixed probe
+    /// points inside every built-in's domain.
+    private static func sameFunction(_ first: any Primitive, _ second: any Primitive) -> Bool {
+        guard first.arity == second.arity else { return false }
+        return (0..<4).allSatisfy { k in
+            let point = (0..<first.arity).map { i in 0.37 + 0.61 * Double(k) + 0.23 * Double(i) }
+            let a = first.value(point), b = second.value(point)
+            return a.bitPattern == b.bitPattern || (a.isNaN && b.isNaN)
+        }
     }
 
     /// The primitive of `node`, if it is an application.
