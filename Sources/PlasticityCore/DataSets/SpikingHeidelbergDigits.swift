@@ -176,10 +176,16 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
     /// The labels of a split.
     public func labels(_ split: Split) -> [Int] { (split == .training ? training : testing).labels }
 
+    // Specialised for the trainer's Float: called through the protocol from another module,
+    // a generic batch is otherwise run unspecialised, a witness call per spike.
+    @_specialize(exported: true, where T == Float)
     public func batch<T: KernelScalar>(_ split: Split, indices: [Int], as type: T.Type) throws -> SequenceBatch<T> {
         try batch(split, indices: indices, shifts: { _ in .none })
     }
 
+    // Specialised for the trainer's Float: called through the protocol from another module,
+    // a generic batch is otherwise run unspecialised, a witness call per spike.
+    @_specialize(exported: true, where T == Float)
     public func trainingBatch<T: KernelScalar>(indices: [Int], seed: UInt64, as type: T.Type) throws -> SequenceBatch<T> {
         let augmentation = configuration.augmentation
         guard !augmentation.isOff else { return try batch(.training, indices: indices, as: type) }

@@ -44,8 +44,9 @@ public final class RandomAccessFile: @unchecked Sendable {
 
     /// `count` bytes at `offset`.
     public func bytes(at offset: Int, count: Int) throws -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        try bytes.withUnsafeMutableBytes { try read(at: offset, into: $0) }
-        return bytes
+        try [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try read(at: offset, into: UnsafeMutableRawBufferPointer(buffer))
+            initialized = count
+        }
     }
 }
