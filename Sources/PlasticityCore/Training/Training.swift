@@ -337,7 +337,7 @@ public final class Trainer {
     /// Trains until the configured number of epochs; `stopAfterUpdates` ends early (as an
     /// interruption would) after that many updates in this call.
     public func run(stopAfterUpdates: Int? = nil, report: (TrainingEvent) -> Void = { _ in }) throws {
-        let perEpoch = batches(epoch: 0).count
+        let perEpoch = Self.batchCount(split: split, batchSize: configuration.batchSize)
         let total = perEpoch * configuration.epochs
         var updatesThisCall = 0
         while state.epoch < configuration.epochs, !state.stoppedEarly {
