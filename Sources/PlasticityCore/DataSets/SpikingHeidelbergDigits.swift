@@ -30,8 +30,8 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
 
     /// Augmentation of training batches (off by default), drawn per sample and epoch: the
     /// binned raster moved by a whole number of bins in time and of inputs in frequency, the
-    /// random shifts of time and of channel IDs that speech SNN papers train SHD with (e.g.
-    /// Nowotny et al. 2024's channel-ID shift). What moves out of the raster is dropped.
+    /// random shifts in time and of channel IDs (a shift in frequency) that SNN work on SHD
+    /// trains with. What moves out of the raster is dropped.
     public struct Augmentation: Sendable, Codable, Equatable {
         /// Each sample moves by a uniform draw in −timeShift…timeShift bins.
         public var timeShift = 0
