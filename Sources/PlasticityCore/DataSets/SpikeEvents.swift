@@ -133,22 +133,19 @@ struct StoredEvents {
               let units = try StoredNumPyArray(file: file, directory: directory, name: "units"),
               let offsetArray = try StoredNumPyArray(file: file, directory: directory, name: "offsets"),
               let labelArray = try StoredNumPyArray(file: file, directory: directory, name: "labels") else { return nil }
-        let isFloat = { (array: StoredNumPyArray) in array.dataType == .float32 || array.dataType == .float64 }
-        guard isFloat(times) else { throw PlasticityError.malformedArray(name: "times", reason: "has dtype \(times.dataType.rawValue), expected float32 or float64") }
-        for array in [units, offsetArray, labelArray] where isFloat(array) {
-            throw PlasticityError.malformedArray(name: array.name, reason: "has dtype \(array.dataType.rawValue), expected integers")
-        }
+        try SpikeEventsChecks.check(type: times.dataType, of: "times", floating: true)
+        for array in [units, offsetArray, labelArray] { try SpikeEventsChecks.check(type: array.dataType, of: array.name, floating: false) }
         guard units.count == times.count else {
             throw PlasticityError.shapeMismatch(name: "units", expected: "[\(times.count)] like 'times'", found: "[\(units.count)]")
         }
         // Offsets and labels are a few bytes per sample: bounded by the file's size, read whole.
-        let labels = try SpikeEventsChecks.integers(labelArray, in: url)
-        let offsets = try SpikeEventsChecks.integers(offsetArray, in: url)
+        let labels = try SpikeEventsChecks.integers(labelArray)
+        let offsets = try SpikeEventsChecks.integers(offsetArray)
         try SpikeEventsChecks.check(offsets: offsets, labels: labels, spikes: times.count, classes: classes)
-        try times.scan { values, _ in
+        try times.scan { values in
             for time in values { try SpikeBinning.check(time: time, unit: 0, channels: channels, source: url.path) }
         }
-        try units.scan { values, _ in
+        try units.scan { values in
             for unit in values { try SpikeBinning.check(time: 0, unit: unit, channels: channels, source: url.path) }
         }
         self.times = times
@@ -178,8 +175,16 @@ struct StoredEvents {
 /// Checks shared by the ways a split is read.
 enum SpikeEventsChecks {
     /// Every value of `array`, as integers.
-    static func integers(_ array: StoredNumPyArray, in url: URL) throws -> [Int] {
+    static func integers(_ array: StoredNumPyArray) throws -> [Int] {
         try NumPyArray(try array.doubles(0..<array.count), shape: [array.count]).integers(name: array.name)
+    }
+
+    /// Times are floats, units, offsets and labels integers.
+    static func check(type: NumPyArray.DataType, of name: String, floating: Bool) throws {
+        let isFloat = type == .float32 || type == .float64
+        guard isFloat == floating else {
+            throw PlasticityError.malformedArray(name: name, reason: "has dtype \(type.rawValue), expected \(floating ? "float32 or float64" : "integers")")
+        }
     }
 
     /// Offsets that cut `spikes` spikes into one run per label, and labels that are classes.

@@ -82,7 +82,8 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
             throw PlasticityError.invalidConfiguration("SHD binning needs positive steps, bin width and channel pooling")
         }
         self.configuration = configuration
-        let channels = (Self.channels + configuration.channelPooling - 1) / configuration.channelPooling
+        binning = SpikeBinning(steps: configuration.steps, binWidth: configuration.binWidth, pooling: configuration.channelPooling, channels: Self.channels)
+        let channels = binning.pooledChannels
         guard configuration.steps <= Int(UInt32.max) / channels else {
             throw PlasticityError.invalidConfiguration("SHD binning into \(configuration.steps) bins of \(channels) channels is more cells than a sample can index")
         }
@@ -91,7 +92,6 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
             throw PlasticityError.invalidConfiguration("SHD augmentation shifts must be at least 0 and less than the \(configuration.steps) bins and \(channels) inputs, "
                                                        + "got \(augmentation.timeShift) bins and \(augmentation.channelShift) inputs")
         }
-        binning = SpikeBinning(steps: configuration.steps, binWidth: configuration.binWidth, pooling: configuration.channelPooling, channels: Self.channels)
         training = try Self.read(try trainingFile ?? Self.file(split: "shd_train", in: directory), binning: binning)
         testing = try Self.read(try testFile ?? Self.file(split: "shd_test", in: directory), binning: binning)
     }
@@ -129,10 +129,7 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
         func array(_ name: String, floating: Bool) throws -> NumPyArray {
             guard let array = arrays[name] else { throw PlasticityError.missingArray(name: name, file: url.path) }
             guard array.shape.count == 1 else { throw PlasticityError.shapeMismatch(name: name, expected: "one dimension", found: "\(array.shape)") }
-            let isFloat = array.dataType == .float32 || array.dataType == .float64
-            guard isFloat == floating else {
-                throw PlasticityError.malformedArray(name: name, reason: "has dtype \(array.dataType.rawValue), expected \(floating ? "float32 or float64" : "integers")")
-            }
+            try SpikeEventsChecks.check(type: array.dataType, of: name, floating: floating)
             return array
         }
         let times = try array("times", floating: true).doubles
@@ -164,7 +161,7 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
     }
 
     public var name: String { "Spiking Heidelberg Digits" }
-    public var inputCount: Int { (Self.channels + configuration.channelPooling - 1) / configuration.channelPooling }
+    public var inputCount: Int { binning.pooledChannels }
     public var outputCount: Int { Self.classes }
     public var steps: Int { configuration.steps }
     public func count(_ split: Split) -> Int { (split == .training ? training : testing).labels.count }

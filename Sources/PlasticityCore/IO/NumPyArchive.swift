@@ -7,13 +7,7 @@ public enum NumPyArchive {
     /// Reads every array of an `.npz` file: a regular file (a directory or a FIFO is refused at
     /// once), each member no longer than its header declares and matching its CRC-32.
     public static func read(_ url: URL) throws -> [String: NumPyArray] {
-        switch RegularFile.size(at: url.path) {
-        case .success: break
-        case .failure(.notRegular):
-            throw PlasticityError.malformedArray(name: url.path, reason: "is not a regular file (a directory, FIFO or device), so not an .npz")
-        case .failure(let problem):
-            throw PlasticityError.malformedArray(name: url.path, reason: "cannot be read: \(problem.reason)")
-        }
+        _ = try RandomAccessFile.regularFileSize(url.path)
         let archive: Archive
         do {
             archive = try Archive(url: url, accessMode: .read)

@@ -10,11 +10,7 @@ public final class RandomAccessFile: @unchecked Sendable {
 
     /// Opens `path`, refusing at once what is not a regular file (opening a FIFO would block).
     public init(path: String) throws {
-        switch RegularFile.size(at: path) {
-        case .success(let size): self.size = size
-        case .failure(.notRegular): throw PlasticityError.malformedArray(name: path, reason: "is not a regular file (a directory, FIFO or device)")
-        case .failure(let problem): throw PlasticityError.malformedArray(name: path, reason: "cannot be read: \(problem.reason)")
-        }
+        size = try Self.regularFileSize(path)
         descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw PlasticityError.malformedArray(name: path, reason: "cannot be opened: \(String(cString: strerror(errno)))")
@@ -23,6 +19,16 @@ public final class RandomAccessFile: @unchecked Sendable {
     }
 
     deinit { close(descriptor) }
+
+    /// The size of the data file at `path`, or an error naming it if it is missing, unreadable
+    /// or not a regular file (a directory would be read as garbage, a FIFO would block).
+    public static func regularFileSize(_ path: String) throws -> Int {
+        switch RegularFile.size(at: path) {
+        case .success(let size): return size
+        case .failure(.notRegular): throw PlasticityError.malformedArray(name: path, reason: "is not a regular file (a directory, FIFO or device)")
+        case .failure(let problem): throw PlasticityError.malformedArray(name: path, reason: "cannot be read: \(problem.reason)")
+        }
+    }
 
     /// Fills `buffer` with the bytes at `offset`; a range past the end (a file cut short since
     /// it was checked) is an error naming the file.

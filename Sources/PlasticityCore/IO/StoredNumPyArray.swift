@@ -43,9 +43,9 @@ public struct StoredNumPyArray {
     }
 
     /// Reads the whole member once, `chunk` elements at a time, handing each chunk (as Doubles)
-    /// and its first index to `body`, and checks the member against its CRC-32: a damaged
+    /// to `body`, and checks the member against its CRC-32: a damaged
     /// file is refused before it is trained on.
-    public func scan(chunk: Int = 1 << 20, _ body: (_ values: [Double], _ start: Int) throws -> Void) throws {
+    public func scan(chunk: Int = 1 << 20, _ body: (_ values: [Double]) throws -> Void) throws {
         var checksum = try file.bytes(at: member.dataOffset, count: dataOffset - member.dataOffset).withUnsafeBytes { ZipChecksum.update(0, with: $0) }
         for start in stride(from: 0, to: count, by: chunk) {
             let end = Swift.min(count, start + chunk)
@@ -54,7 +54,7 @@ public struct StoredNumPyArray {
                 checksum = ZipChecksum.update(checksum, with: raw)
                 return NumPyArray.doubles(raw, dataType)
             }
-            try body(values, start)
+            try body(values)
         }
         guard checksum == member.checksum else {
             throw PlasticityError.malformedArray(name: name, reason: "in \(file.path) fails its CRC-32 check: the file is damaged")

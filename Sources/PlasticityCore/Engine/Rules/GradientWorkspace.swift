@@ -8,7 +8,7 @@ import PlasticityBase
 /// (Documentation/Benchmarks.md). A reused rule gives bit-identical results: every run starts
 /// from the reset state, loads the weights and the spike error anew, and taking the gradients
 /// zeroes the accumulators. Not thread-safe: one workspace per worker.
-public final class GradientWorkspace<T: KernelScalar> {
+final class GradientWorkspace<T: KernelScalar> {
     private enum Built {
         case bptt(BPTT<T>)
         case eprop(EProp<T>)
@@ -63,8 +63,6 @@ public final class GradientWorkspace<T: KernelScalar> {
     /// The rules kept, the most recently used last.
     private var built: [(key: Key, rule: Built)] = []
     private static var kept: Int { 2 }
-
-    public init() {}
 
     /// One batch's loss and gradients with `rule`; inputs x are T×B×I (time-major), already
     /// checked (`GradientComputation.check`).
