@@ -10,14 +10,38 @@ struct Verify: ParsableCommand {
     @Argument(help: "The plugin: a library or a .neuron model file, as a path or a name looked up as lib<name>.so, <name>.so or <name>.neuron.")
     var plugin: String
 
+    @Option(name: .customLong("set"), help: "Verify at this parameter value instead of the default (NAME=VALUE). Repeatable.")
+    var assignments: [String] = []
+
+    @Option(help: "Points checked per model: a quarter random states, the rest on simulated trajectories that cross threshold (at least 4).")
+    var samples = VerificationOptions.defaultSamples
+
+    @Option(help: "Seed of the sampled states and input currents.")
+    var seed: UInt64 = 7
+
+    func validate() throws {
+        guard (4...100_000).contains(samples) else { throw ValidationError("--samples must be between 4 and 100000, got \(samples)") }
+    }
+
     func run() throws {
+        var parameters: [String: Double] = [:]
+        for assignment in assignments {
+            let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty, let value = Double(parts[1]), value.isFinite else {
+                throw ValidationError("--set expects NAME=VALUE with a finite number, got '\(assignment)'")
+            }
+            parameters[parts[0]] = value
+        }
         let (path, models) = try PluginLoader().open(plugin)
         print("plugin \(path)")
         var failed = false
         for model in models {
-            let report = try model.verify()
+            let report = try model.verify(ModelConfiguration(parameters: parameters), options: VerificationOptions(samples: samples, seed: seed))
             print("")
-            print("\(report.model): \(report.samples) random states, central differences in Double, tolerance \(JacobianVerifier.tolerance) (relative to max(1, |FD|))")
+            let at = report.parameters.isEmpty ? "defaults" : report.parameters.keys.sorted().map { "\($0)=\(report.parameters[$0]!)" }.joined(separator: ", ")
+            print("\(report.model) at \(at): central differences in Double, tolerance \(JacobianVerifier.tolerance) (relative to max(1, |FD|))")
+            print("  \(report.coverage.description)")
+            if let violation = report.contractViolation { print("  FAIL: \(violation)") }
             if let nonFinite = report.nonFinite { print("  FAIL: \(nonFinite)") }
             let width = report.checks.map(\.name.count).max() ?? 0
             for check in report.checks {

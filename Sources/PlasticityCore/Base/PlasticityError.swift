@@ -27,6 +27,7 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
     case nonFinite(quantity: String, value: String, location: String)
     case invalidCheckpoint(path: String, reason: String)
     case verificationFailed(path: String, detail: String)
+    case failedVerificationAtParameters(detail: String, command: String)
 
     public var description: String {
         switch self {
@@ -83,6 +84,8 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
                 + "or unset PLASTICITY_BLAS to use the built-in products"
         case .nonFinite(let quantity, let value, let location):
             return "\(quantity) is \(value) at \(location); stopping (check the data, lower the learning rate or the input scale, or clip gradients)"
+        case .failedVerificationAtParameters(let detail, let command):
+            return "\(detail). The model's rules pass at its defaults but not at these parameter values, so its gradients would be wrong here; `\(command)` prints every check"
         case .verificationFailed(let path, let detail):
             return "\(path) was refused: \(detail). Fix the rule or its annotation; `plasticity verify \(path)` prints every check"
         case .invalidCheckpoint(let path, let reason):

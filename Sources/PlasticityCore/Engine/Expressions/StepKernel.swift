@@ -72,8 +72,11 @@ public final class StepKernel<T: KernelScalar> {
     ///   - aliases: variables that stand for other expressions of the same graph (for
     ///     instance the new state, read by the spike function, aliased to the state update).
     ///   - spikes: evaluate spikes as Heaviside steps or, for verification, smoothly.
-    public init(graph: ExpressionGraph, inputSlots: [Int], aliases: [Int: Sym] = [:], outputs: [Sym], spikes: ExpressionGraph.SpikeMode = .heaviside) {
-        program = Self.compile(graph: graph, inputSlots: inputSlots, aliases: aliases, outputs: outputs, spikes: spikes)
+    ///   - frozen: stopGradient values supplied as arrays after the variables (for finite
+    ///     differences that hold stopped paths fixed, as the declared derivatives do).
+    public init(graph: ExpressionGraph, inputSlots: [Int], aliases: [Int: Sym] = [:], outputs: [Sym], spikes: ExpressionGraph.SpikeMode = .heaviside,
+                frozen: [Sym] = []) {
+        program = Self.compile(graph: graph, inputSlots: inputSlots, aliases: aliases, outputs: outputs, spikes: spikes, frozen: frozen)
         storage = .allocate(capacity: 1)
         doubleScratch = .allocate(capacity: 1)
         doubleSlots = program.instructions.map { instruction -> Int in
@@ -100,7 +103,8 @@ public final class StepKernel<T: KernelScalar> {
     /// Orders the nodes that `outputs` need (depth first, so aliases resolve to nodes computed
     /// before their readers) and assigns registers. stopGradient costs nothing: it shares its
     /// argument's register.
-    private static func compile(graph: ExpressionGraph, inputSlots: [Int], aliases: [Int: Sym], outputs: [Sym], spikes: ExpressionGraph.SpikeMode) -> Program {
+    private static func compile(graph: ExpressionGraph, inputSlots: [Int], aliases: [Int: Sym], outputs: [Sym], spikes: ExpressionGraph.SpikeMode,
+                                frozen: [Sym]) -> Program {
         var program = Program()
         var registerOfNode: [Int: Int] = [:]
         var inputRegisterOfSlot: [Int: Int] = [:]
@@ -111,6 +115,10 @@ public final class StepKernel<T: KernelScalar> {
         for slot in inputSlots {
             inputRegisterOfSlot[slot] = newRegister()
             program.inputRegisters.append(inputRegisterOfSlot[slot]!)
+        }
+        for node in frozen.map(graph.node(of:)) {
+            registerOfNode[node] = newRegister()
+            program.inputRegisters.append(registerOfNode[node]!)
         }
         func register(for node: Int) -> Int {
             if let known = registerOfNode[node] { return known }

@@ -11,9 +11,12 @@ public protocol VectorizedPrimitive: Primitive {
     var callGroup: (id: String, output: Int, outputs: Int)? { get }
     /// The grouped call: every sibling's output at once.
     func evaluateGroup(count: Int, arguments: [UnsafePointer<Double>], into outputs: [UnsafeMutablePointer<Double>])
+    /// The kernel in words for errors, e.g. `kernel F (update) of model X`.
+    var kernelDescription: String { get }
 }
 
 extension VectorizedPrimitive {
+    public var kernelDescription: String { "kernel \(name)" }
     public var callGroup: (id: String, output: Int, outputs: Int)? { nil }
     public func evaluateGroup(count: Int, arguments: [UnsafePointer<Double>], into outputs: [UnsafeMutablePointer<Double>]) {
         evaluate(count: count, arguments: arguments, into: outputs[0])

@@ -220,6 +220,15 @@ extension ExpressionGraph {
         return found
     }
 
+    /// Whether the graph applies a primitive whose partial derivatives are declared rather than
+    /// built in (a C plugin's kernel, a Swift model's own primitive): then they can be wrong.
+    var hasDeclaredPartials: Bool {
+        nodes.indices.contains { node in
+            guard let primitive = primitive(of: node) else { return false }
+            return !(primitive is BuiltinOp) && !(primitive is SpikePrimitive)
+        }
+    }
+
     /// Whether any primitive in the graph reads other neurons.
     var readsOtherNeurons: Bool {
         nodes.contains { if case .apply(let p) = $0.operation { return p.readsOtherNeurons } else { return false } }

@@ -1,3 +1,4 @@
+import Foundation
 import PlasticityBase
 
 /// A neuron model as the core sees it, whatever language it was written in: names,
@@ -21,6 +22,8 @@ public struct ModelDescription: @unchecked Sendable {
     /// Parameters whose declared partial derivatives the verifier checks too (a C plugin's;
     /// a Swift or text model's are derived, not declared).
     public let verifiedParameterInputs: [String]
+    /// The parameter values this model has passed verification at (shared by copies).
+    let verifiedConfigurations = VerifiedConfigurations()
 
     public init(name: String, summary: String, stateVariables: [StateVariable], parameters: [ParameterSpec], defaultSurrogate: any Surrogate,
                 stoppedEntries: Set<CheckedEntry> = [], untrainableParameters: [String: String] = [:], verifiedParameterInputs: [String] = [],
@@ -36,10 +39,35 @@ public struct ModelDescription: @unchecked Sendable {
         self.makeStep = makeStep
     }
 
-    /// Compiles the model with its defaults and checks its Jacobian rules (with the declared
-    /// parameter partials, at the defaults too).
-    public func verify() throws -> VerificationReport {
-        JacobianVerifier.verify(try CompiledNeuron(model: self, configuration: ModelConfiguration(parameterInputs: verifiedParameterInputs)), stopped: stoppedEntries)
+    /// Compiles the model with `configuration`'s parameter values (its defaults unless set) and
+    /// checks its Jacobian rules there, the declared parameter partials too.
+    public func verify(_ configuration: ModelConfiguration = .init(), options: VerificationOptions = .init()) throws -> VerificationReport {
+        let neuron = try CompiledNeuron(model: self, configuration: ModelConfiguration(parameters: configuration.parameters, parameterInputs: verifiedParameterInputs))
+        return JacobianVerifier.verify(neuron, stopped: stoppedEntries, options: options, parameters: nonDefaultValues(configuration))
+    }
+
+    /// The values of `configuration` that differ from the model's defaults.
+    func nonDefaultValues(_ configuration: ModelConfiguration) -> [String: Double] {
+        configuration.parameters.filter { name, value in parameters.first { $0.name == name }?.defaultValue != value }
+    }
+
+    /// Traces and compiles the model with `configuration`. A model whose step uses declared
+    /// partial derivatives (a C plugin's rules, a Swift primitive's `partials`) was verified
+    /// at its defaults when loaded; a rule right only there (a constant exp(−1/τ) declared for
+    /// the default τ) would give wrong gradients silently elsewhere, so other parameter values
+    /// are verified before use, once per set of values.
+    public func compile(_ configuration: ModelConfiguration = .init()) throws -> CompiledNeuron {
+        let neuron = try CompiledNeuron(model: self, configuration: configuration)
+        let values = nonDefaultValues(configuration)
+        guard !values.isEmpty, neuron.graph.hasDeclaredPartials else { return neuron }
+        try verifiedConfigurations.verifyOnce(values) {
+            let report = try verify(configuration)
+            if let failure = report.failure {
+                throw PlasticityError.failedVerificationAtParameters(detail: failure, command: "plasticity verify \(name) "
+                    + values.keys.sorted().map { "--set \($0)=\(values[$0]!)" }.joined(separator: " "))
+            }
+        }
+        return neuron
     }
 
     /// The description of a Swift model type.
@@ -49,5 +77,19 @@ public struct ModelDescription: @unchecked Sendable {
             let instance = model.init(parameters: values)
             return (instance.update, instance.spikeArgument)
         }
+    }
+}
+
+/// The sets of parameter values a model has been verified at, so each is verified once per
+/// process. Safe to use from several threads.
+final class VerifiedConfigurations: @unchecked Sendable {
+    private let lock = NSLock()
+    private var passed = Set<[String: Double]>()
+
+    /// Runs `verify` unless `values` passed before; remembers them if it does not throw.
+    func verifyOnce(_ values: [String: Double], _ verify: () throws -> Void) throws {
+        if lock.withLock({ passed.contains(values) }) { return }
+        try verify()
+        lock.withLock { _ = passed.insert(values) }
     }
 }

@@ -8,9 +8,10 @@ public struct RegisteredModel {
     public let source: String
     public var name: String { model.name }
 
-    /// Traces and compiles the model with a configuration.
+    /// Traces and compiles the model with a configuration (verified first at parameter values
+    /// other than the defaults; see `ModelDescription.compile`).
     public func compile(_ configuration: ModelConfiguration = .init()) throws -> CompiledNeuron {
-        try CompiledNeuron(model: model, configuration: configuration)
+        try model.compile(configuration)
     }
 }
 

@@ -18,6 +18,8 @@ final class NativeKernel: @unchecked Sendable {
 
     let function: UnsafeMutableRawPointer
     let signature: Signature
+    /// The kernel in words, e.g. `kernel F (update) of model X`.
+    let label: String
     let stateCount: Int
     /// Parameters passed by value (ABI 1); zero when they are arrays among the inputs.
     let parameterCount: Int
@@ -43,8 +45,9 @@ final class NativeKernel: @unchecked Sendable {
     }
 
     /// - Parameter parametersPerNeuron: ABI 2: the parameters are arrays, one value per neuron.
-    init(function: UnsafeMutableRawPointer, signature: Signature, stateCount: Int, parameterCount: Int, parametersPerNeuron: Bool) throws {
+    init(function: UnsafeMutableRawPointer, signature: Signature, label: String, stateCount: Int, parameterCount: Int, parametersPerNeuron: Bool) throws {
         self.function = function
+        self.label = label
         self.signature = signature
         self.stateCount = stateCount
         self.parameterCount = parametersPerNeuron ? 0 : parameterCount
@@ -71,9 +74,14 @@ final class NativeKernel: @unchecked Sendable {
         cif.deallocate()
     }
 
+    /// Told which kernel is about to run, before every call: set by a process that checks
+    /// plugins for a parent, so that a crash or a hang can be blamed on the kernel.
+    nonisolated(unsafe) static var willCall: ((String) -> Void)?
+
     /// Calls the kernel once for `count` neurons.
     func call(count: Int, inputs: [UnsafePointer<Double>], parameters: [Double], outputs: [UnsafeMutablePointer<Double>]) {
         precondition(inputs.count == inputCount && parameters.count == parameterCount && outputs.count == outputCount)
+        Self.willCall?(label)
         var countValue = UInt64(count)
         var pointers: [UnsafeRawPointer?] = inputs.map { UnsafeRawPointer($0) } + outputs.map { UnsafeRawPointer($0) }
         var parameterValues = parameters

@@ -16,6 +16,7 @@ struct NativeOutputPrimitive: VectorizedPrimitive, @unchecked Sendable {
     let label: String
 
     var name: String { label }
+    var kernelDescription: String { kernel.label }
     var key: String { "native[\(UInt(bitPattern: kernel.function)):\(output):\(parameters)]" }
     var arity: Int { kernel.inputCount }
 
@@ -108,11 +109,11 @@ enum NativeModelReader {
         }
         let surrogate = try descriptor.default_surrogate.map { try SurrogateParser.parse(String(cString: $0)) } ?? TriangleSurrogate()
         let perNeuron = version >= 2
-        func kernel(_ function: UnsafeMutableRawPointer, _ signature: NativeKernel.Signature) throws -> NativeKernel {
-            try NativeKernel(function: function, signature: signature, stateCount: k, parameterCount: p, parametersPerNeuron: perNeuron)
+        func kernel(_ function: UnsafeMutableRawPointer, _ signature: NativeKernel.Signature, _ what: String) throws -> NativeKernel {
+            try NativeKernel(function: function, signature: signature, label: "kernel \(what) of model \(name)", stateCount: k, parameterCount: p, parametersPerNeuron: perNeuron)
         }
-        let updateKernel = try kernel(update, .update(outputs: k))
-        let spikeKernel = try kernel(spikeArgument, .spikeArgument)
+        let updateKernel = try kernel(update, .update(outputs: k), "F (update)")
+        let spikeKernel = try kernel(spikeArgument, .spikeArgument, "f (spike argument)")
 
         // Rules by (partial, row, column); unlisted entries are zero. With ABI 2 the kernels'
         // arguments include the parameters, and so do the rules.
@@ -170,7 +171,7 @@ enum NativeModelReader {
                 kind = .constant(rule.constant)
             case PLASTICITY_ENTRY_VARYING:
                 guard let function = rule.kernel else { throw fail("entry \(entryName) is declared varying but has no kernel") }
-                kind = .varying(try kernel(function, isUpdate ? .update(outputs: 1) : .spikeArgument), "\(name).\(entryName)")
+                kind = .varying(try kernel(function, isUpdate ? .update(outputs: 1) : .spikeArgument, "of entry \(entryName)"), "\(name).\(entryName)")
             default:
                 throw fail("entry \(entryName) has an unknown kind \(rule.kind.rawValue)")
             }

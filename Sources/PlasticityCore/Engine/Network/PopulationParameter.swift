@@ -63,7 +63,7 @@ extension Network.Population {
                 parameters: [PopulationParameter]) throws {
         var configuration = configuration
         configuration.parameterInputs = parameters.map(\.name)
-        self.init(name: name, neuron: try CompiledNeuron(model: model, configuration: configuration), size: size, bias: bias, parameters: parameters)
+        self.init(name: name, neuron: try model.compile(configuration), size: size, bias: bias, parameters: parameters)
         try checkParameters()
     }
 }
