@@ -32,7 +32,12 @@ struct Verify: ParsableCommand {
             }
             parameters[parts[0]] = value
         }
-        let (path, models) = try PluginLoader().open(plugin)
+        // A plugin that crashes or hangs is refused by the check in a child process, before it
+        // is opened here; one that only fails checks is opened to print them all.
+        let loader = PluginLoader()
+        let path = try loader.resolve(plugin)
+        if !ModelFile.isModelFile(path) { try IsolatedPluginScreen().checkSafeToOpen(path) }
+        let (_, models) = try loader.open(path)
         print("plugin \(path)")
         var failed = false
         for model in models {

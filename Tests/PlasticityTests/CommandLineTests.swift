@@ -5,9 +5,13 @@ import Testing
 /// Runs the built `plasticity` tool (it sits next to the test binary), with `environment`
 /// added to this process's, and returns its exit status and output.
 func runTool(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
+    // Plugin verdicts cached in a directory of this test run, not the user's cache.
     try runProgram(URL(fileURLWithPath: PluginLoader.executableDirectory()).appendingPathComponent("plasticity").path, arguments,
-                   environment: environment)
+                   environment: ["PLASTICITY_CACHE_DIR": toolCacheDirectory].merging(environment) { $1 })
 }
+
+/// The verdict cache of the tool runs of this test process.
+let toolCacheDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("plasticity-tests-cache-\(ProcessInfo.processInfo.processIdentifier)").path
 
 @Suite("Command line")
 struct CommandLineTests {

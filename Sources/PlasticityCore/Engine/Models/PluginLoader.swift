@@ -11,14 +11,18 @@ import PlasticityBase
 public struct PluginLoader {
     /// Directories searched, in order, for a plugin given by name.
     public var searchPath: [String]
+    /// Checks each library before it is opened in this process (a child process, so that a
+    /// crashing or hanging plugin cannot take the host down); nil: verified in process.
+    public var screen: (any PluginScreen)?
 
     /// The environment variable holding extra plugin directories, separated by ':'.
     public static let searchPathVariable = "PLASTICITY_PLUGIN_PATH"
 
     /// The default search path: PLASTICITY_PLUGIN_PATH, then the executable's directory
     /// (where `swift build` puts the plugin products next to the tool).
-    public init(searchPath: [String]? = nil) {
+    public init(searchPath: [String]? = nil, screen: (any PluginScreen)? = nil) {
         self.searchPath = searchPath ?? Self.defaultSearchPath()
+        self.screen = screen
     }
 
     public static func defaultSearchPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
@@ -53,17 +57,37 @@ public struct PluginLoader {
     }
 
     /// Opens `plugin`, checks its ABI version, verifies every model's Jacobian rules against
-    /// finite differences and registers its models (none if any fails).
+    /// finite differences and registers its models (none if any fails). With a `screen`, a
+    /// library is first opened and verified by it (its verdict stands for the verification).
     /// - Returns: the absolute path that was loaded.
     @discardableResult
     public func load(_ plugin: String, into registry: ModelRegistry) throws -> String {
-        let (path, models) = try open(plugin, refusing: registry)
-        for model in models {
-            let report = try model.verify()
-            if let failure = report.failure { throw PlasticityError.verificationFailed(path: path, detail: failure) }
+        let path = try resolve(plugin)
+        if registry.hasLoaded(path) { throw PlasticityError.pluginAlreadyLoaded(path: path) }
+        let screened = try screen(path)
+        let (_, models) = try open(path, refusing: registry)
+        if !screened {
+            for model in models {
+                let report = try model.verify()
+                if let failure = report.failure { throw PlasticityError.verificationFailed(path: path, detail: failure) }
+            }
         }
         try registry.register(models, from: path)
         return path
+    }
+
+    /// Runs the screen on a library (not on a model file, which is text read by the core).
+    /// - Returns: whether it was screened, and so verified.
+    private func screen(_ path: String) throws -> Bool {
+        guard let screen, !ModelFile.isModelFile(path) else { return false }
+        try screen.check(path)
+        return true
+    }
+
+    /// Has `observer` told the name of each C kernel (`kernel F (update) of model X`) before
+    /// it is called: a process checking plugins for a parent reports where it crashed or hung.
+    public static func reportKernelCalls(to observer: @escaping (String) -> Void) {
+        NativeKernel.willCall = observer
     }
 
     /// Opens `plugin` (a library, or a model file read as text) and reads its models without
@@ -108,9 +132,14 @@ public struct PluginLoader {
     }
 }
 
+/// A check of a plugin library before it is opened in the host process.
+public protocol PluginScreen {
+    /// Opens the library at `path` (an absolute path) and verifies its models somewhere the
+    /// host survives, throwing the reason if it crashed, hung, exited or failed verification.
+    func check(_ path: String) throws
+}
+
 extension PluginLoader {
-    /// Every `lib*.so` and `*.neuron` model file in the PLASTICITY_PLUGIN_PATH directories,
-    /// for loading out-of-tree plugins without naming each one.
     /// Entries of PLASTICITY_PLUGIN_PATH that are not directories (a file, a typo), each said
     /// as a sentence: nothing is loaded from them, and a silent skip would hide why.
     public static func searchPathProblems(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
@@ -123,6 +152,8 @@ extension PluginLoader {
         }
     }
 
+    /// Every `lib*.so` and `*.neuron` model file in the PLASTICITY_PLUGIN_PATH directories,
+    /// for loading out-of-tree plugins without naming each one.
     public static func discoverPlugins(environment: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
         let directories = (environment[searchPathVariable] ?? "").split(separator: ":").map(String.init)
         return directories.flatMap { directory -> [String] in
