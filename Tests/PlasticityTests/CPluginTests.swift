@@ -8,8 +8,8 @@ struct CPluginTests {
     static let header = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Sources/PlasticityCore/CPluginABI/include")
 
-    /// Builds the test plugin with `defines`, as a model called `name`.
-    static func build(_ name: String, defines: [String] = []) throws -> String {
+    /// Builds the test plugin (`source`, by default the faulty one) with `defines`, as a model called `name`.
+    static func build(_ name: String, defines: [String] = [], source: URL = source) throws -> String {
         let output = try temporaryDirectory().appendingPathComponent("lib\(name).so").path
         let result = try runProgram("clang", ["-shared", "-fPIC", "-O1", "-I", header.path, "-DMODEL_NAME=\"\(name)\""] + defines.map { "-D\($0)" }
             + ["-o", output, source.path, "-lm"])
@@ -71,7 +71,7 @@ struct CPluginTests {
               ("FAULT_FALSE_ZERO", "entry ∂v[t]/∂z[t-1] is declared 0 but finite differences disagree by 1"),
               ("FAULT_WRONG_CONSTANT", "entry ∂v[t]/∂I[t] is declared const 0.5 but finite differences disagree by 0.5"),
               ("FAULT_NAN", "its state update for v is NaN at h = ("),
-              ("FAULT_VERSION", "was built for plugin ABI version 3, but this Plasticity speaks version 1 or 2"),
+              ("FAULT_VERSION", "was built for plugin ABI version 10, but this Plasticity speaks version 1 to 3"),
               ("FAULT_MISSING_KERNEL", "model Faulty is invalid: the descriptor has no update kernel (F)"),
               ("FAULT_DUPLICATE_RULE", "rules 2 and 4 both declare entry ∂v[t]/∂I[t]; give each entry one rule"),
               // Wrong only above v = 1.5, after a spike: random states near v = 0 never see it.

@@ -126,7 +126,7 @@ static const plasticity_c_plugin plugin = {.model_count = 1, .models = models};
 
 int32_t plasticity_plugin_abi_version(void) {
 #ifdef FAULT_VERSION
-    return PLASTICITY_PLUGIN_ABI_VERSION + 2;
+    return PLASTICITY_PLUGIN_ABI_VERSION + 9;
 #else
     return PLASTICITY_PLUGIN_ABI_VERSION;
 #endif

@@ -10,6 +10,8 @@ public final class CompiledNeuron {
     public let name: String
     public let stateNames: [String]
     public let initialState: [Double]
+    /// The values each state variable typically takes, where its model states them.
+    public let stateTypicalRanges: [ClosedRange<Double>?]
     /// The resolved parameter values, in the model's declaration order.
     public let parameters: [(name: String, value: Double)]
     public let surrogate: any Surrogate
@@ -86,6 +88,7 @@ public final class CompiledNeuron {
         surrogate = configuration.surrogate ?? model.defaultSurrogate
         stateNames = model.stateVariables.map(\.name)
         initialState = model.stateVariables.map(\.initialValue)
+        stateTypicalRanges = model.stateVariables.map(\.typicalRange)
         let k = stateNames.count
         guard k > 0 else { throw PlasticityError.invalidModel(model: name, reason: "it declares no state variables") }
         guard Set(stateNames).count == k else { throw PlasticityError.invalidModel(model: name, reason: "state variable names repeat") }

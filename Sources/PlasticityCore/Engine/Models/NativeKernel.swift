@@ -12,6 +12,8 @@ final class NativeKernel: @unchecked Sendable {
         case update(outputs: Int)
         /// f or one of its partials: inputs h[t]….
         case spikeArgument
+        /// A partial that is a function of the parameters only (ABI 3): inputs θ….
+        case parameters
 
         var isUpdate: Bool { if case .update = self { return true } else { return false } }
     }
@@ -31,16 +33,21 @@ final class NativeKernel: @unchecked Sendable {
     private let argumentTypes: UnsafeMutablePointer<UnsafeMutablePointer<ffi_type>?>
 
     var inputCount: Int {
+        Self.inputCount(signature, stateCount: stateCount, parameterArrays: parameterArrays)
+    }
+
+    private static func inputCount(_ signature: Signature, stateCount: Int, parameterArrays: Int) -> Int {
         switch signature {
         case .update: return stateCount + 2 + parameterArrays
         case .spikeArgument: return stateCount + parameterArrays
+        case .parameters: return parameterArrays
         }
     }
 
     var outputCount: Int {
         switch signature {
         case .update(let outputs): return outputs
-        case .spikeArgument: return 1
+        case .spikeArgument, .parameters: return 1
         }
     }
 
@@ -52,7 +59,7 @@ final class NativeKernel: @unchecked Sendable {
         self.stateCount = stateCount
         self.parameterCount = parametersPerNeuron ? 0 : parameterCount
         parameterArrays = parametersPerNeuron ? parameterCount : 0
-        let inputs = (signature.isUpdate ? stateCount + 2 : stateCount) + parameterArrays
+        let inputs = Self.inputCount(signature, stateCount: stateCount, parameterArrays: parameterArrays)
         let parameterCount = self.parameterCount
         let outputs: Int
         if case .update(let n) = signature { outputs = n } else { outputs = 1 }

@@ -64,6 +64,13 @@ struct NativeOutputPrimitive: VectorizedPrimitive, @unchecked Sendable {
             case .constant(let value): return Sym(value)
             case .varying(let kernel, let name):
                 return ExpressionGraph.apply(NativeOutputPrimitive(kernel: kernel, output: 0, parameters: parameters, derivatives: nil, label: name), arguments)
+            case .parameterConstant(let kernel, let name):
+                // The parameters are the last arguments. Single values: one call now, and the
+                // entry is a constant; per-neuron or trained ones: a function of them.
+                let primitive = NativeOutputPrimitive(kernel: kernel, output: 0, parameters: [], derivatives: nil, label: name)
+                let theta = Array(arguments.suffix(kernel.inputCount))
+                let values = theta.compactMap(\.constantValue)
+                return values.count == theta.count ? Sym(primitive.value(values)) : ExpressionGraph.apply(primitive, theta)
             }
         }
     }
@@ -75,39 +82,28 @@ struct NativeRule {
         case zero, stopped
         case constant(Double)
         case varying(NativeKernel, String)
+        /// A function of the parameters only (ABI 3).
+        case parameterConstant(NativeKernel, String)
     }
     let kind: Kind
 }
 
 /// Reads a C plugin's descriptors into model descriptions, refusing malformed ones.
 enum NativeModelReader {
-    static func models(from plugin: UnsafePointer<plasticity_c_plugin>, path: String, version: Int32) throws -> [ModelDescription] {
-        let descriptors = plugin.pointee
-        guard descriptors.model_count > 0, let models = descriptors.models else {
-            throw PlasticityError.invalidModel(model: path, reason: "the C plugin declares no models")
-        }
-        return try (0..<Int(descriptors.model_count)).map { try model(models[$0], path: path, version: version) }
+    static func models(from plugin: UnsafeRawPointer, path: String, version: Int32) throws -> [ModelDescription] {
+        try NativeDeclaration.read(plugin, path: path, version: version).map { try model($0, version: version) }
     }
 
-    /// - Parameter version: 1: parameters by value; 2: per-neuron arrays, with partials.
-    static func model(_ descriptor: plasticity_model_descriptor, path: String, version: Int32) throws -> ModelDescription {
-        guard let namePointer = descriptor.name else { throw PlasticityError.invalidModel(model: path, reason: "a model has no name") }
-        let name = String(cString: namePointer)
+    /// - Parameter version: 1: parameters by value; 2 and 3: per-neuron arrays, with partials.
+    static func model(_ descriptor: NativeDeclaration, version: Int32) throws -> ModelDescription {
+        let name = descriptor.name
         func fail(_ reason: String) -> PlasticityError { .invalidModel(model: name, reason: reason) }
-        let k = Int(descriptor.state_count), p = Int(descriptor.parameter_count)
-        guard k > 0, let stateNames = descriptor.state_names else { throw fail("it declares no state variables") }
+        let states = descriptor.states, parameters = descriptor.parameters
+        let k = states.count, p = parameters.count
+        guard k > 0 else { throw fail("it declares no state variables") }
         guard let update = descriptor.update else { throw fail("the descriptor has no update kernel (F)") }
-        guard let spikeArgument = descriptor.spike_argument else { throw fail("the descriptor has no spike-argument kernel (f)") }
-        guard p == 0 || (descriptor.parameter_names != nil && descriptor.parameter_defaults != nil) else {
-            throw fail("it declares \(p) parameters without names or defaults")
-        }
-        let states = (0..<k).map { index -> StateVariable in
-            StateVariable(stateNames[index].map { String(cString: $0) } ?? "h\(index)", initialValue: descriptor.initial_state?[index] ?? 0)
-        }
-        let parameters = (0..<p).map { index in
-            ParameterSpec(descriptor.parameter_names[index].map { String(cString: $0) } ?? "p\(index)", default: descriptor.parameter_defaults[index])
-        }
-        let surrogate = try descriptor.default_surrogate.map { try SurrogateParser.parse(String(cString: $0)) } ?? TriangleSurrogate()
+        guard let spikeArgument = descriptor.spikeArgument else { throw fail("the descriptor has no spike-argument kernel (f)") }
+        let surrogate = try descriptor.surrogate.map { try SurrogateParser.parse($0) } ?? TriangleSurrogate()
         let perNeuron = version >= 2
         func kernel(_ function: UnsafeMutableRawPointer, _ signature: NativeKernel.Signature, _ what: String) throws -> NativeKernel {
             try NativeKernel(function: function, signature: signature, label: "kernel \(what) of model \(name)", stateCount: k, parameterCount: p, parametersPerNeuron: perNeuron)
@@ -115,8 +111,8 @@ enum NativeModelReader {
         let updateKernel = try kernel(update, .update(outputs: k), "F (update)")
         let spikeKernel = try kernel(spikeArgument, .spikeArgument, "f (spike argument)")
 
-        // Rules by (partial, row, column); unlisted entries are zero. With ABI 2 the kernels'
-        // arguments include the parameters, and so do the rules.
+        // Rules by (partial, row, column); unlisted entries are zero. From ABI 2 on the
+        // kernels' arguments include the parameters, and so do the rules.
         let parameterArguments = perNeuron ? p : 0
         var updateRules = [[NativeRule]](repeating: [NativeRule](repeating: NativeRule(kind: .zero), count: k + 2 + parameterArguments), count: k)
         var spikeRules = [NativeRule](repeating: NativeRule(kind: .zero), count: k + parameterArguments)
@@ -126,12 +122,11 @@ enum NativeModelReader {
         // (the last one used to win, silently).
         var declared: [String: Int] = [:]
         let stateLabel = states.map(\.name), parameterLabel = parameters.map(\.name)
-        for index in 0..<Int(descriptor.rule_count) {
-            let rule = descriptor.rules[index]
+        for (index, rule) in descriptor.rules.enumerated() {
             let row = Int(rule.row), column = Int(rule.column)
             let (entryName, isUpdate, argument): (String, Bool, Int)
             if !perNeuron, [PLASTICITY_D_UPDATE_D_PARAMETER, PLASTICITY_D_SPIKE_ARGUMENT_D_PARAMETER].contains(rule.partial) {
-                throw fail("rule \(index) gives a partial derivative with respect to a parameter, which needs plugin ABI 2 (#define PLASTICITY_PLUGIN_ABI 2)")
+                throw fail("rule \(index) gives a partial derivative with respect to a parameter, which needs plugin ABI 2 or 3 (#define PLASTICITY_PLUGIN_ABI 3)")
             }
             switch rule.partial {
             case PLASTICITY_D_UPDATE_D_PARAMETER:
@@ -172,12 +167,17 @@ enum NativeModelReader {
             case PLASTICITY_ENTRY_VARYING:
                 guard let function = rule.kernel else { throw fail("entry \(entryName) is declared varying but has no kernel") }
                 kind = .varying(try kernel(function, isUpdate ? .update(outputs: 1) : .spikeArgument, "of entry \(entryName)"), "\(name).\(entryName)")
+            case PLASTICITY_ENTRY_PARAMETER_CONSTANT:
+                guard version >= 3 else { throw fail("entry \(entryName) is declared PARAMETER_CONSTANT, which needs plugin ABI 3 (#define PLASTICITY_PLUGIN_ABI 3)") }
+                guard p > 0 else { throw fail("entry \(entryName) is declared a function of the parameters, but the model has none") }
+                guard let function = rule.kernel else { throw fail("entry \(entryName) is declared PARAMETER_CONSTANT but has no kernel") }
+                kind = .parameterConstant(try kernel(function, .parameters, "of entry \(entryName) (a function of the parameters)"), "\(name).\(entryName)")
             default:
                 throw fail("entry \(entryName) has an unknown kind \(rule.kind.rawValue)")
             }
             if isUpdate { updateRules[row][argument] = NativeRule(kind: kind) } else { spikeRules[argument] = NativeRule(kind: kind) }
         }
-        let summary = descriptor.summary.map { String(cString: $0) } ?? "C model"
+        let summary = descriptor.summary ?? "C model"
         var untrainable: [String: String] = [:]
         for (index, parameter) in parameterLabel.enumerated() where !namedParameters.contains(index) {
             untrainable[parameter] = perNeuron

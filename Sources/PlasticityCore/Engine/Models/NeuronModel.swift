@@ -6,10 +6,14 @@ public struct StateVariable: Sendable, Equatable {
     /// The value at t = 0.
     public let initialValue: Double
     public let summary: String
-    public init(_ name: String, initialValue: Double = 0, summary: String = "") {
+    /// The values it typically takes, if stated: the verifier samples random states there
+    /// (otherwise around the initial value).
+    public let typicalRange: ClosedRange<Double>?
+    public init(_ name: String, initialValue: Double = 0, summary: String = "", typicalRange: ClosedRange<Double>? = nil) {
         self.name = name
         self.initialValue = initialValue
         self.summary = summary
+        self.typicalRange = typicalRange
     }
 }
 

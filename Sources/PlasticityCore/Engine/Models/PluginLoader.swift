@@ -108,13 +108,13 @@ public struct PluginLoader {
         let version = unsafeBitCast(versionSymbol, to: VersionFunction.self)()
         if let cEntry = dlsym(handle, PluginABI.cEntrySymbol) {
             guard PluginABI.cVersions.contains(version) else {
-                throw PlasticityError.abiVersionMismatch(path: path, found: version, expected: "\(PluginABI.cVersions.lowerBound) or \(PluginABI.cVersions.upperBound)")
+                throw PlasticityError.abiVersionMismatch(path: path, found: version, expected: "\(PluginABI.cVersions.lowerBound) to \(PluginABI.cVersions.upperBound)")
             }
             typealias CEntryFunction = @convention(c) () -> UnsafeRawPointer?
             guard let plugin = unsafeBitCast(cEntry, to: CEntryFunction.self)() else {
                 throw PlasticityError.invalidModel(model: path, reason: "the C plugin's entry function returned no descriptor")
             }
-            return (path, try NativeModelReader.models(from: plugin.assumingMemoryBound(to: plasticity_c_plugin.self), path: path, version: version))
+            return (path, try NativeModelReader.models(from: plugin, path: path, version: version))
         }
         guard version == PluginABI.version else {
             throw PlasticityError.abiVersionMismatch(path: path, found: version, expected: "\(PluginABI.version)")

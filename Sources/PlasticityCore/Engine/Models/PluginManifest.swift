@@ -6,8 +6,9 @@ public enum PluginABI {
     /// written for from `plasticity_plugin_abi_version`, as a literal compiled into the plugin.
     public static let version: Int32 = 1
     /// The versions of the C ABI this host speaks (plasticity_plugin.h): 1 passes parameters
-    /// by value, 2 as per-neuron arrays with partial derivatives for them.
-    public static let cVersions: ClosedRange<Int32> = 1...2
+    /// by value, 2 as per-neuron arrays with partial derivatives for them, 3 adds sized
+    /// structs, descriptions and ranges, and partials that are functions of the parameters.
+    public static let cVersions: ClosedRange<Int32> = 1...3
     /// `@convention(c) () -> Int32`: the plugin's ABI version.
     public static let versionSymbol = "plasticity_plugin_abi_version"
     /// `@convention(c) () -> UnsafeMutableRawPointer`: a retained `PluginManifest`.

@@ -35,12 +35,14 @@ struct VerificationSamples {
         var generator = SeededGenerator(seed: seed)
         let theta = neuron.parameterInputs.map { name in neuron.parameters.first { $0.name == name }!.value }
         let wanted = Swift.max(samples, 4)
-        // A quarter at random states around the initial state (as a model author would test
-        // by hand); the rest on trajectories.
+        // A quarter at random states — within the ranges the model states for them, else around
+        // the initial state (as a model author would test by hand); the rest on trajectories.
         let randomWanted = wanted / 4
         addTrajectories(neuron: neuron, theta: theta, count: wanted - randomWanted, using: &generator)
         for _ in 0..<(wanted - count) {
-            let state = neuron.initialState.map { $0 + Double.random(in: -1...1, using: &generator) * Swift.max(1, Swift.abs($0)) / 2 }
+            let state = zip(neuron.initialState, neuron.stateTypicalRanges).map { initial, range in
+                range.map { Double.random(in: $0, using: &generator) } ?? initial + Double.random(in: -1...1, using: &generator) * Swift.max(1, Swift.abs(initial)) / 2
+            }
             let parameters = Self.perturbed(theta, ranges: neuron.parameterInputRanges, using: &generator)
             append(state: state, spike: Double.random(in: 0...1, using: &generator), current: Double.random(in: -2...2, using: &generator),
                    parameters: parameters, origin: "a random state")
