@@ -4,6 +4,29 @@ import Testing
 
 @Suite("Bad input files and options")
 struct BadInputTests {
+    @Test("a state that becomes infinite or NaN stops every rule at that step, naming the model, population, state, neuron and batch element")
+    func nonFiniteState() throws {
+        // v squares itself: finite for a while, then infinite, then NaN (inf − inf). Neuron 2
+        // of batch element 1 gets the strongest input and breaks first.
+        let model = try ModelFile.parse("""
+            model Explode
+            state v = 0
+            v' = v*v + I - z
+            spike v - 1000
+            """, path: "Explode.neuron")
+        let network = try Network(shape: NetworkShape(inputs: 1, hidden: 3, outputs: 2), neuron: try model.compile())
+        var parameters = ParameterSet<Double>(randomFor: network, seed: 1)
+        parameters["hidden.input"] = [0.1, 0.2, 0.9]
+        let inputs = [Double]((0..<20).flatMap { _ in [0.1, 1.0] })
+        let loss = try Loss<Double>(.crossEntropyLastStep, steps: 20, batch: 2, outputs: 2, labels: [0, 1])
+        for rule in [LearningRuleKind.bptt, .eprop, .rtrl, .denseEprop] {
+            let message = errorMessage {
+                _ = try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: inputs, steps: 20, batch: 2, loss: loss)
+            }
+            #expect(message.contains("state v of neuron 2 (batch element 1) in population 'hidden' (model Explode) is inf at time step"), "\(rule): \(message)")
+        }
+    }
+
     @Test("an .npz path that is a directory or a FIFO is refused at once, not searched or waited on")
     func notRegularFiles() throws {
         let directory = try temporaryDirectory()

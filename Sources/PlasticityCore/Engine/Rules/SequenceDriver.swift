@@ -38,6 +38,9 @@ struct SequenceDriver<T: KernelScalar> {
         for t in range {
             beforeStep(t)
             forward.step(input: inputs + t * stride)
+            if let (state, value) = forward.firstNonFiniteState() {
+                throw PlasticityError.nonFinite(quantity: state, value: "\(value)", location: "time step \(t)")
+            }
             neuronSpikes.withUnsafeMutableBufferPointer { counts in
                 var offset = 0
                 for population in forward.populations {
