@@ -32,7 +32,7 @@ struct SVGChart {
         let height = panelHeight + 2 * margin + 40
         var body = [#"<svg xmlns="http://www.w3.org/2000/svg" width="\#(Int(width))" height="\#(Int(height))" font-family="sans-serif" font-size="12">"#,
                     #"<rect width="100%" height="100%" fill="white"/>"#,
-                    text(width / 2, 24, title, size: 16, anchor: "middle", weight: "bold")]
+                    Self.text(width / 2, 24, title, size: 16, anchor: "middle", weight: "bold")]
         for (index, panel) in panels.enumerated() {
             let x0 = margin + Double(index) * (panelWidth + margin), y0 = margin
             switch panel {
@@ -47,16 +47,16 @@ struct SVGChart {
     }
 
     private func barPanel(_ x0: Double, _ y0: Double, _ title: String, _ unit: String, _ logarithmic: Bool, _ bars: [Bar]) -> String {
-        var parts = [text(x0 + panelWidth / 2, y0 - 10, title, size: 13, anchor: "middle", weight: "bold")]
+        var parts = [Self.text(x0 + panelWidth / 2, y0 - 10, title, size: 13, anchor: "middle", weight: "bold")]
         let values = bars.flatMap { [$0.value] + ($0.marker.map { [$0] } ?? []) }.filter { $0 > 0 }
         guard let top = values.max() else { return parts.joined() }
         let axis = Axis(low: logarithmic ? (values.min()! / 2) : 0, high: top * (logarithmic ? 2 : 1.15), logarithmic: logarithmic, length: panelHeight)
         parts.append(frame(x0, y0))
         parts.append(contentsOf: axis.ticks.map { tick in
             let y = y0 + panelHeight - axis.position(tick)
-            return line(x0 - 4, y, x0, y) + text(x0 - 6, y + 4, Self.compact(tick), anchor: "end")
+            return Self.line(x0 - 4, y, x0, y) + Self.text(x0 - 6, y + 4, Self.compact(tick), anchor: "end")
         })
-        parts.append(text(x0 - 60, y0 + panelHeight / 2, unit, anchor: "middle", rotate: true))
+        parts.append(Self.text(x0 - 60, y0 + panelHeight / 2, unit, anchor: "middle", rotate: true))
         let slot = panelWidth / Double(Swift.max(bars.count, 1))
         for (index, bar) in bars.enumerated() {
             let x = x0 + Double(index) * slot + slot * 0.2, width = slot * 0.6
@@ -64,20 +64,20 @@ struct SVGChart {
             if bar.value > 0 {
                 let h = axis.position(bar.value)
                 parts.append(#"<rect x="\#(f(x))" y="\#(f(y0 + panelHeight - h))" width="\#(f(width))" height="\#(f(h))" fill="\#(color)"/>"#)
-                parts.append(text(x + width / 2, y0 + panelHeight - h - 4, Self.compact(bar.value), anchor: "middle"))
+                parts.append(Self.text(x + width / 2, y0 + panelHeight - h - 4, Self.compact(bar.value), anchor: "middle"))
             }
             if let marker = bar.marker, marker > 0 {
                 let y = y0 + panelHeight - axis.position(marker)
                 parts.append(#"<line x1="\#(f(x - 4))" y1="\#(f(y))" x2="\#(f(x + width + 4))" y2="\#(f(y))" stroke="black" stroke-width="2" stroke-dasharray="4 2"/>"#)
             }
-            parts.append(text(x + width / 2, y0 + panelHeight + 16, bar.label, anchor: "middle"))
-            parts.append(text(x + width / 2, y0 + panelHeight + 30, bar.note, size: 10, anchor: "middle"))
+            parts.append(Self.text(x + width / 2, y0 + panelHeight + 16, bar.label, anchor: "middle"))
+            parts.append(Self.text(x + width / 2, y0 + panelHeight + 30, bar.note, size: 10, anchor: "middle"))
         }
         return parts.joined(separator: "\n")
     }
 
     private func linePanel(_ x0: Double, _ y0: Double, _ title: String, _ xLabel: String, _ yLabel: String, _ logarithmic: Bool, _ series: [Series]) -> String {
-        var parts = [text(x0 + panelWidth / 2, y0 - 10, title, size: 13, anchor: "middle", weight: "bold"), frame(x0, y0)]
+        var parts = [Self.text(x0 + panelWidth / 2, y0 - 10, title, size: 13, anchor: "middle", weight: "bold"), frame(x0, y0)]
         let xs = series.flatMap { $0.points.map(\.x) }.filter { $0 > 0 }, ys = series.flatMap { $0.points.map(\.y) }.filter { $0 > 0 }
         guard let xMin = xs.min(), let xMax = xs.max(), let yMin = ys.min(), let yMax = ys.max() else { return parts.joined() }
         let xAxis = logarithmic ? Axis(low: xMin / 1.3, high: xMax * 1.3, logarithmic: true, length: panelWidth)
@@ -86,14 +86,14 @@ struct SVGChart {
                                 : Axis(low: 0, high: yMax * 1.1, logarithmic: false, length: panelHeight)
         for tick in xAxis.ticks {
             let x = x0 + xAxis.position(tick)
-            parts.append(line(x, y0 + panelHeight, x, y0 + panelHeight + 4) + text(x, y0 + panelHeight + 16, Self.compact(tick), anchor: "middle"))
+            parts.append(Self.line(x, y0 + panelHeight, x, y0 + panelHeight + 4) + Self.text(x, y0 + panelHeight + 16, Self.compact(tick), anchor: "middle"))
         }
         for tick in yAxis.ticks {
             let y = y0 + panelHeight - yAxis.position(tick)
-            parts.append(line(x0 - 4, y, x0, y) + text(x0 - 6, y + 4, Self.compact(tick), anchor: "end"))
+            parts.append(Self.line(x0 - 4, y, x0, y) + Self.text(x0 - 6, y + 4, Self.compact(tick), anchor: "end"))
         }
-        parts.append(text(x0 + panelWidth / 2, y0 + panelHeight + 34, xLabel, anchor: "middle"))
-        parts.append(text(x0 - 60, y0 + panelHeight / 2, yLabel, anchor: "middle", rotate: true))
+        parts.append(Self.text(x0 + panelWidth / 2, y0 + panelHeight + 34, xLabel, anchor: "middle"))
+        parts.append(Self.text(x0 - 60, y0 + panelHeight / 2, yLabel, anchor: "middle", rotate: true))
         for (index, entry) in series.enumerated() {
             let color = Self.palette[index % Self.palette.count]
             let points = entry.points.filter { $0.x > 0 && $0.y > 0 }
@@ -103,7 +103,7 @@ struct SVGChart {
             parts.append(contentsOf: points.map { #"<circle cx="\#(f($0.0))" cy="\#(f($0.1))" r="3" fill="\#(color)"/>"# })
             let legendY = y0 + 14 + Double(index) * 16
             parts.append(#"<rect x="\#(f(x0 + 10))" y="\#(f(legendY - 9))" width="10" height="10" fill="\#(color)"/>"#)
-            parts.append(text(x0 + 26, legendY, entry.name))
+            parts.append(Self.text(x0 + 26, legendY, entry.name))
         }
         return parts.joined(separator: "\n")
     }
@@ -112,17 +112,20 @@ struct SVGChart {
         ##"<rect x="\##(f(x0))" y="\##(f(y0))" width="\##(f(panelWidth))" height="\##(f(panelHeight))" fill="none" stroke="#444"/>"##
     }
 
-    private func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double) -> String {
-        ##"<line x1="\##(f(x1))" y1="\##(f(y1))" x2="\##(f(x2))" y2="\##(f(y2))" stroke="#444"/>"##
+    static func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double) -> String {
+        ##"<line x1="\##(coordinate(x1))" y1="\##(coordinate(y1))" x2="\##(coordinate(x2))" y2="\##(coordinate(y2))" stroke="#444"/>"##
     }
 
-    private func text(_ x: Double, _ y: Double, _ content: String, size: Int = 12, anchor: String = "start", weight: String = "normal", rotate: Bool = false) -> String {
+    static func text(_ x: Double, _ y: Double, _ content: String, size: Int = 12, anchor: String = "start", weight: String = "normal", rotate: Bool = false) -> String {
         let escaped = content.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-        let transform = rotate ? #" transform="rotate(-90 \#(f(x)) \#(f(y)))""# : ""
-        return #"<text x="\#(f(x))" y="\#(f(y))" font-size="\#(size)" text-anchor="\#(anchor)" font-weight="\#(weight)"\#(transform)>\#(escaped)</text>"#
+        let transform = rotate ? #" transform="rotate(-90 \#(coordinate(x)) \#(coordinate(y)))""# : ""
+        return #"<text x="\#(coordinate(x))" y="\#(coordinate(y))" font-size="\#(size)" text-anchor="\#(anchor)" font-weight="\#(weight)"\#(transform)>\#(escaped)</text>"#
     }
 
-    private func f(_ value: Double) -> String { String(format: "%.1f", value) }
+    private func f(_ value: Double) -> String { Self.coordinate(value) }
+
+    /// An SVG coordinate: one decimal is finer than a pixel.
+    static func coordinate(_ value: Double) -> String { String(format: "%.1f", value) }
 
     static func compact(_ value: Double) -> String {
         if value == 0 { return "0" }
@@ -132,7 +135,7 @@ struct SVGChart {
 }
 
 /// A linear or logarithmic axis mapping values to [0, length].
-private struct Axis {
+struct Axis {
     let low: Double, high: Double, logarithmic: Bool, length: Double
 
     func position(_ value: Double) -> Double {
@@ -153,6 +156,6 @@ private struct Axis {
         let raw = (high - low) / 5, magnitude = Foundation.pow(10, Foundation.floor(Foundation.log10(raw)))
         let residual = raw / magnitude
         let step = (residual > 5 ? 10 : residual > 2 ? 5 : residual > 1 ? 2 : 1) * magnitude
-        return stride(from: 0, through: high, by: step).filter { $0 >= low }
+        return stride(from: Foundation.ceil(low / step) * step, through: high, by: step).map { $0 }
     }
 }
