@@ -50,9 +50,9 @@ struct Verify: ParsableCommand {
             if let nonFinite = report.nonFinite { print("  FAIL: \(nonFinite)") }
             let width = report.checks.map(\.name.count).max() ?? 0
             for check in report.checks {
-                let status = check.skipped ? "skipped (stopped gradient)" : check.passed ? "ok" : "FAIL"
+                let status = check.skipped.map { "skipped (\($0))" } ?? (check.passed ? "ok" : "FAIL")
                 var line = "  \(check.name.padding(toLength: width, withPad: " ", startingAt: 0))  \(check.declared.description.padding(toLength: 14, withPad: " ", startingAt: 0))"
-                if !check.skipped { line += String(format: "  max error %.2e", check.maximumError) }
+                if check.skipped == nil { line += String(format: "  max error %.2e", check.maximumError) }
                 line += "  \(status)"
                 if !check.passed { line += ": \(check.worstCase)" }
                 print(line)

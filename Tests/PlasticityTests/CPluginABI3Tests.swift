@@ -70,11 +70,27 @@ struct CPluginABI3Tests {
         ("FAULT_CONSTANT_AT_DEFAULT", "model Faulty3: entry ∂v[t]/∂v[t-1] is declared varying but finite differences disagree"),
         ("FAULT_SMALL_STRUCT", "the rules give struct_size 16, but ABI 3's struct is 40 bytes"),
         ("FAULT_DEFAULT_OUTSIDE_RANGE", "the default 0.5 of parameter tau is outside its range [1.0, 1000.0]"),
+        // dt is not trainable, but a population may set it per neuron: kernels get it as an array.
+        ("FAULT_UNTRAINED_INDEX", "kernel F (update) of model Faulty3 gives neuron 1 of 96 the value"),
     ])
     func plantedFaults(fault: String, expected: String) throws {
         let registry = ModelRegistry()
         let message = errorMessage { try PluginLoader().load(try Self.build("Faulty3", defines: [fault]), into: registry) }
         #expect(message.contains(expected), "\(message)")
         #expect(registry.all.isEmpty)
+    }
+
+    @Test("a rule wrong only far from the defaults passes at load and is refused when a population's own per-neuron values reach there")
+    func perNeuronValuesVerified() throws {
+        let registry = ModelRegistry()
+        try PluginLoader().load(try Self.build("LargeTau", defines: ["FAULT_LARGE_TAU"]), into: registry)
+        let model = try registry.model(named: "LargeTau").model
+        let near = PopulationParameter(name: "tau", values: [15, 20, 25, 30], trainable: false)
+        _ = try Network.Population(name: "hidden", model: model, size: 4, parameters: [near])
+        let far = PopulationParameter(name: "tau", values: [20, 150, 300, 600], trainable: false)
+        let message = errorMessage { _ = try Network.Population(name: "hidden", model: model, size: 4, parameters: [far]) }
+        #expect(message.contains("model LargeTau: entry ∂v[t]/∂v[t-1]") && message.contains("at the population's own values of tau"), "\(message)")
+        let unchecked = try #require(try model.verify().checks.first { $0.name == "∂v[t]/∂dt" })
+        #expect(unchecked.skipped == nil, "dt has a rule here")
     }
 }

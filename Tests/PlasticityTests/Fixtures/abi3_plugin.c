@@ -5,7 +5,9 @@
  * (PLASTICITY_ENTRY_PARAMETER_CONSTANT), with descriptions and ranges. Built by the tests with
  * one planted fault at a time: -DFAULT_CONSTANT_AT_DEFAULT (alpha computed for tau = 20 whatever
  * tau is), -DFAULT_SMALL_STRUCT (a rule's struct_size smaller than ABI 3's struct),
- * -DFAULT_DEFAULT_OUTSIDE_RANGE (tau's default outside its range).
+ * -DFAULT_DEFAULT_OUTSIDE_RANGE (tau's default outside its range), -DFAULT_UNTRAINED_INDEX (dt gets
+ * no partial, so it is not trainable, and F reads dt[0] for every neuron), -DFAULT_LARGE_TAU (the
+ * decay is computed for tau = 100 whenever tau exceeds 100: right near the default).
  */
 #define PLASTICITY_PLUGIN_ABI 3
 #include <math.h>
@@ -15,7 +17,11 @@ enum { TAU, DT };
 
 static void update(size_t n, const double *v, const double *z, const double *current, const double *tau, const double *dt, double *out) {
     for (size_t i = 0; i < n; i++) {
+#ifdef FAULT_UNTRAINED_INDEX
+        double alpha = exp(-dt[0] / tau[i]);
+#else
         double alpha = exp(-dt[i] / tau[i]);
+#endif
         out[i] = alpha * v[i] + (1 - alpha) * current[i] - z[i];
     }
 }
@@ -27,9 +33,11 @@ static void spike_argument(size_t n, const double *v, const double *tau, const d
 
 /* Functions of the parameters only. */
 static void decay(size_t n, const double *tau, const double *dt, double *out) {
-#ifdef FAULT_CONSTANT_AT_DEFAULT
+#if defined(FAULT_CONSTANT_AT_DEFAULT)
     (void)tau;
     for (size_t i = 0; i < n; i++) out[i] = exp(-dt[i] / 20);
+#elif defined(FAULT_LARGE_TAU)
+    for (size_t i = 0; i < n; i++) out[i] = exp(-dt[i] / (tau[i] > 100 ? 100 : tau[i]));
 #else
     for (size_t i = 0; i < n; i++) out[i] = exp(-dt[i] / tau[i]);
 #endif
@@ -75,7 +83,9 @@ static const plasticity_partial_rule_v3 rules[] = {
     {RULE_SIZE, PLASTICITY_D_UPDATE_D_CURRENT, 0, 0, PLASTICITY_ENTRY_PARAMETER_CONSTANT, 0, (void *)input_gain},
     {RULE_SIZE, PLASTICITY_D_SPIKE_ARGUMENT_D_STATE, 0, 0, PLASTICITY_ENTRY_CONSTANT, 1, 0},
     {RULE_SIZE, PLASTICITY_D_UPDATE_D_PARAMETER, 0, TAU, PLASTICITY_ENTRY_VARYING, 0, (void *)dv_dtau},
+#ifndef FAULT_UNTRAINED_INDEX
     {RULE_SIZE, PLASTICITY_D_UPDATE_D_PARAMETER, 0, DT, PLASTICITY_ENTRY_VARYING, 0, (void *)dv_ddt},
+#endif
 };
 
 static const plasticity_model_descriptor models[] = {{

@@ -18,8 +18,9 @@ public struct EntryCheck: Sendable {
     public let maximumError: Double
     /// Where the worst mismatch occurred, in words.
     public let worstCase: String
-    public let skipped: Bool
-    public var passed: Bool { skipped || maximumError <= JacobianVerifier.tolerance }
+    /// Why the entry is not checked (a stopped gradient, a partial no rule gives), if it is not.
+    public let skipped: String?
+    public var passed: Bool { skipped != nil || maximumError <= JacobianVerifier.tolerance }
 }
 
 /// What the samples covered, for the report: a check is only as good as the states it saw.
@@ -73,10 +74,14 @@ public struct VerificationOptions: Sendable, Hashable {
     /// Points checked: a quarter random states, the rest on simulated trajectories.
     public var samples: Int
     public var seed: UInt64
+    /// Values a population gives parameter inputs (one per neuron, or one shared): the points
+    /// take theirs from these instead of varying the parameter around its value.
+    public var parameterData: [String: [Double]]
     public static let defaultSamples = 96
-    public init(samples: Int = VerificationOptions.defaultSamples, seed: UInt64 = 7) {
+    public init(samples: Int = VerificationOptions.defaultSamples, seed: UInt64 = 7, parameterData: [String: [Double]] = [:]) {
         self.samples = samples
         self.seed = seed
+        self.parameterData = parameterData
     }
 }
 
@@ -93,7 +98,8 @@ public enum JacobianVerifier {
     /// Double with a relative step of 1e-6 are accurate to ~1e-9 for smooth kernels.
     public static let tolerance = 1e-5
 
-    public static func verify(_ neuron: CompiledNeuron, stopped: Set<CheckedEntry> = [], options: VerificationOptions = .init(),
+    /// - Parameter skipped: entries not held to finite differences, with the reason.
+    public static func verify(_ neuron: CompiledNeuron, skipped: [CheckedEntry: String] = [:], options: VerificationOptions = .init(),
                               parameters: [String: Double] = [:]) -> VerificationReport {
         let k = neuron.stateCount
         let graph = neuron.graph
@@ -113,11 +119,11 @@ public enum JacobianVerifier {
             let gradient = graph.derivatives(of: [neuron.spikeArgument], withRespectTo: neuron.parameterSlot(q))[0]
             entries.append((.spikeArgument(column: k + q), "∂f/∂\(parameterNames[q])", gradient, neuron.parameterSlot(q), k))
         }
-        let samples = VerificationSamples(neuron: neuron, samples: options.samples, seed: options.seed)
+        let samples = VerificationSamples(neuron: neuron, options: options)
         let contractViolation = KernelContractCheck.firstViolation(in: neuron, at: samples)
         let forwardOutputs = neuron.update + [neuron.spikeArgument]
         let stopNodes = graph.nodes.indices.filter { (graph.primitive(of: $0) as? BuiltinOp) == .stopGradient }.map(graph.symbol)
-        let checked = entries.filter { !stopped.contains($0.entry) }
+        let checked = entries.filter { skipped[$0.entry] == nil }
         let values = samples.evaluate(forwardOutputs + stopNodes + checked.map(\.expression), of: neuron)
         let forward = Array(values[0..<forwardOutputs.count])
         let frozen = Array(values[forwardOutputs.count..<(forwardOutputs.count + stopNodes.count)])
@@ -158,7 +164,7 @@ public enum JacobianVerifier {
         }
         let checks = entries.map { item -> EntryCheck in
             guard let index = checked.firstIndex(where: { $0.entry == item.entry }), let numeric = differences[item.slot]?[item.output] else {
-                return EntryCheck(entry: item.entry, name: item.name, declared: EntryAnnotation(item.expression), maximumError: 0, worstCase: "", skipped: stopped.contains(item.entry))
+                return EntryCheck(entry: item.entry, name: item.name, declared: EntryAnnotation(item.expression), maximumError: 0, worstCase: "", skipped: skipped[item.entry])
             }
             var worst = 0.0, worstCase = ""
             for n in 0..<samples.count {
@@ -169,7 +175,7 @@ public enum JacobianVerifier {
                     worstCase = "declared \(String(format: "%.6g", value)), finite differences \(String(format: "%.6g", difference)) at \(describe(n))"
                 }
             }
-            return EntryCheck(entry: item.entry, name: item.name, declared: EntryAnnotation(item.expression), maximumError: worst, worstCase: worstCase, skipped: false)
+            return EntryCheck(entry: item.entry, name: item.name, declared: EntryAnnotation(item.expression), maximumError: worst, worstCase: worstCase, skipped: nil)
         }
         let spikeArgument = forward[k]
         let coverage = VerificationCoverage(

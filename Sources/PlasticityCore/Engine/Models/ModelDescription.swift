@@ -13,22 +13,25 @@ public struct ModelDescription: @unchecked Sendable {
     /// Given parameter values: F (the state update) and f (the spike argument) as functions
     /// of symbolic inputs.
     let makeStep: (ParameterValues) -> (update: (NeuronStepInputs) -> [Sym], spikeArgument: ([Sym]) -> Sym)
-    /// Entries the model declares zero by choice (a C plugin's STOPPED rules): the verifier
-    /// does not hold them to finite differences.
-    public let stoppedEntries: Set<CheckedEntry>
+    /// Entries the verifier does not hold to finite differences, with the reason: a C plugin's
+    /// STOPPED rules (zero by choice), and its partials with respect to a parameter no rule
+    /// names (that parameter is never trained, so they are never used).
+    public let uncheckedEntries: [CheckedEntry: String]
     /// Parameters that cannot be trained, with the reason (a C plugin's parameters without
     /// declared partial derivatives); a population that trains one is refused with it.
     public let untrainableParameters: [String: String]
-    /// Parameters whose declared partial derivatives the verifier checks too (a C plugin's;
-    /// a Swift or text model's are derived, not declared).
+    /// Parameters that are inputs of the step when the verifier checks it (a C plugin's, from
+    /// ABI 2 on, which reads them as per-neuron arrays: so kernels are called with a distinct
+    /// value per neuron, and declared parameter partials are checked; a Swift or text model's
+    /// are derived, not declared).
     public let verifiedParameterInputs: [String]
-    /// The parameter values this model has passed verification at (shared by copies).
+    /// The parameter values and data this model has passed verification at (shared by copies).
     let verifiedConfigurations = VerifiedConfigurations()
 
     public init(name: String, summary: String, stateVariables: [StateVariable], parameters: [ParameterSpec], defaultSurrogate: any Surrogate,
-                stoppedEntries: Set<CheckedEntry> = [], untrainableParameters: [String: String] = [:], verifiedParameterInputs: [String] = [],
+                uncheckedEntries: [CheckedEntry: String] = [:], untrainableParameters: [String: String] = [:], verifiedParameterInputs: [String] = [],
                 makeStep: @escaping (ParameterValues) -> (update: (NeuronStepInputs) -> [Sym], spikeArgument: ([Sym]) -> Sym)) {
-        self.stoppedEntries = stoppedEntries
+        self.uncheckedEntries = uncheckedEntries
         self.untrainableParameters = untrainableParameters
         self.verifiedParameterInputs = verifiedParameterInputs
         self.name = name
@@ -42,8 +45,10 @@ public struct ModelDescription: @unchecked Sendable {
     /// Compiles the model with `configuration`'s parameter values (its defaults unless set) and
     /// checks its Jacobian rules there, the declared parameter partials too.
     public func verify(_ configuration: ModelConfiguration = .init(), options: VerificationOptions = .init()) throws -> VerificationReport {
-        let neuron = try CompiledNeuron(model: self, configuration: ModelConfiguration(parameters: configuration.parameters, parameterInputs: verifiedParameterInputs))
-        return JacobianVerifier.verify(neuron, stopped: stoppedEntries, options: options, parameters: nonDefaultValues(configuration))
+        // Parameters a population gives values of are inputs too, so that the points take them.
+        let inputs = verifiedParameterInputs + options.parameterData.keys.sorted().filter { !verifiedParameterInputs.contains($0) }
+        let neuron = try CompiledNeuron(model: self, configuration: ModelConfiguration(parameters: configuration.parameters, parameterInputs: inputs))
+        return JacobianVerifier.verify(neuron, skipped: uncheckedEntries, options: options, parameters: nonDefaultValues(configuration))
     }
 
     /// The values of `configuration` that differ from the model's defaults.
@@ -56,15 +61,18 @@ public struct ModelDescription: @unchecked Sendable {
     /// at its defaults when loaded; a rule right only there (a constant exp(−1/τ) declared for
     /// the default τ) would give wrong gradients silently elsewhere, so other parameter values
     /// are verified before use, once per set of values.
-    public func compile(_ configuration: ModelConfiguration = .init()) throws -> CompiledNeuron {
+    /// - Parameter parameterData: the values a population gives its parameter inputs; the
+    ///   verification draws from them.
+    public func compile(_ configuration: ModelConfiguration = .init(), parameterData: [String: [Double]] = [:]) throws -> CompiledNeuron {
         let neuron = try CompiledNeuron(model: self, configuration: configuration)
         let values = nonDefaultValues(configuration)
-        guard !values.isEmpty, neuron.graph.hasDeclaredPartials else { return neuron }
-        try verifiedConfigurations.verifyOnce(values) {
-            let report = try verify(configuration)
+        guard !values.isEmpty || !parameterData.isEmpty, neuron.graph.hasDeclaredPartials else { return neuron }
+        try verifiedConfigurations.verifyOnce(VerifiedConfigurations.Key(values: values, data: parameterData)) {
+            let report = try verify(configuration, options: VerificationOptions(parameterData: parameterData))
             if let failure = report.failure {
                 throw PlasticityError.failedVerificationAtParameters(detail: failure, command: "plasticity verify \(name) "
-                    + values.keys.sorted().map { "--set \($0)=\(values[$0]!)" }.joined(separator: " "))
+                    + values.keys.sorted().map { "--set \($0)=\(values[$0]!)" }.joined(separator: " ")
+                    + (parameterData.isEmpty ? "" : " (at the population's own values of \(parameterData.keys.sorted().joined(separator: ", ")))"))
             }
         }
         return neuron
@@ -84,12 +92,18 @@ public struct ModelDescription: @unchecked Sendable {
 /// process. Safe to use from several threads.
 final class VerifiedConfigurations: @unchecked Sendable {
     private let lock = NSLock()
-    private var passed = Set<[String: Double]>()
+    private var passed = Set<Key>()
 
-    /// Runs `verify` unless `values` passed before; remembers them if it does not throw.
-    func verifyOnce(_ values: [String: Double], _ verify: () throws -> Void) throws {
-        if lock.withLock({ passed.contains(values) }) { return }
+    /// Parameter values set for the model, and values a population gives its parameter inputs.
+    struct Key: Hashable {
+        let values: [String: Double]
+        let data: [String: [Double]]
+    }
+
+    /// Runs `verify` unless `key` passed before; remembers it if it does not throw.
+    func verifyOnce(_ key: Key, _ verify: () throws -> Void) throws {
+        if lock.withLock({ passed.contains(key) }) { return }
         try verify()
-        lock.withLock { _ = passed.insert(values) }
+        lock.withLock { _ = passed.insert(key) }
     }
 }

@@ -116,7 +116,7 @@ enum NativeModelReader {
         let parameterArguments = perNeuron ? p : 0
         var updateRules = [[NativeRule]](repeating: [NativeRule](repeating: NativeRule(kind: .zero), count: k + 2 + parameterArguments), count: k)
         var spikeRules = [NativeRule](repeating: NativeRule(kind: .zero), count: k + parameterArguments)
-        var stopped = Set<CheckedEntry>()
+        var unchecked: [CheckedEntry: String] = [:]
         var namedParameters = Set<Int>()
         // The rule that first named each entry: a second one for the same entry is refused
         // (the last one used to win, silently).
@@ -160,7 +160,7 @@ enum NativeModelReader {
             case PLASTICITY_ENTRY_ZERO: kind = .zero
             case PLASTICITY_ENTRY_STOPPED:
                 kind = .stopped
-                stopped.insert(isUpdate ? .update(row: row, argument: argument) : .spikeArgument(column: argument))
+                unchecked[isUpdate ? .update(row: row, argument: argument) : .spikeArgument(column: argument)] = "stopped gradient"
             case PLASTICITY_ENTRY_CONSTANT:
                 guard rule.constant.isFinite else { throw fail("entry \(entryName) is declared constant \(rule.constant)") }
                 kind = .constant(rule.constant)
@@ -184,9 +184,15 @@ enum NativeModelReader {
                 ? "model \(name) gives no partial derivative with respect to '\(parameter)' (PLASTICITY_D_UPDATE_D_PARAMETER rules), so it can be set per neuron but not trained"
                 : "model \(name) is a plugin of ABI 1, which passes '\(parameter)' to its kernels as one number per population; rebuild it for ABI 2 to set it per neuron or train it"
         }
+        // From ABI 2 on every parameter is verified as a per-neuron input (a kernel reading
+        // tau[0] for every neuron is caught); the partials of one no rule names are not used.
+        for q in 0..<parameterArguments where !namedParameters.contains(q) {
+            for row in 0..<k { unchecked[.update(row: row, argument: k + 2 + q)] = "no rule given: '\(parameterLabel[q])' is not trainable" }
+            unchecked[.spikeArgument(column: k + q)] = "no rule given: '\(parameterLabel[q])' is not trainable"
+        }
         return ModelDescription(name: name, summary: summary, stateVariables: states, parameters: parameters, defaultSurrogate: surrogate,
-                                stoppedEntries: stopped, untrainableParameters: untrainable,
-                                verifiedParameterInputs: parameterLabel.indices.filter(namedParameters.contains).map { parameterLabel[$0] }) { values in
+                                uncheckedEntries: unchecked, untrainableParameters: untrainable,
+                                verifiedParameterInputs: perNeuron ? parameterLabel : []) { values in
             // ABI 2: parameters are arguments (a constant, or the step's input when set per
             // neuron or trained); ABI 1: numbers handed to every call.
             let byValue = perNeuron ? [] : parameters.map { spec -> Double in

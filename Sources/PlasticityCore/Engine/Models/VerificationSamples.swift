@@ -28,33 +28,35 @@ struct VerificationSamples {
     /// (a voltage of 1e90) tells nothing about the states it meets in training.
     static let runaway = 1e6
 
-    init(neuron: CompiledNeuron, samples: Int, seed: UInt64) {
+    init(neuron: CompiledNeuron, options: VerificationOptions) {
         let k = neuron.stateCount, p = neuron.parameterInputs.count
         columns = Array(repeating: [], count: 2 * k + 2 + p)
         origins = []
-        var generator = SeededGenerator(seed: seed)
+        var generator = SeededGenerator(seed: options.seed)
         let theta = neuron.parameterInputs.map { name in neuron.parameters.first { $0.name == name }!.value }
-        let wanted = Swift.max(samples, 4)
+        let data = neuron.parameterInputs.map { options.parameterData[$0].flatMap { $0.isEmpty ? nil : $0 } }
+        // A population's own values where it gives them; else within ±25% of the value (inside
+        // the model's range), so that a rule right only at one value is caught.
+        let draw = { (generator: inout SeededGenerator) -> [Double] in
+            (0..<p).map { q in
+                if let values = data[q] { return values.randomElement(using: &generator)! }
+                let range = neuron.parameterInputRanges[q]
+                return Swift.min(Swift.max(theta[q] * (1 + Double.random(in: -0.25...0.25, using: &generator)), range.lowerBound), range.upperBound)
+            }
+        }
+        let wanted = Swift.max(options.samples, 4)
         // A quarter at random states — within the ranges the model states for them, else around
         // the initial state (as a model author would test by hand); the rest on trajectories.
         let randomWanted = wanted / 4
-        addTrajectories(neuron: neuron, theta: theta, count: wanted - randomWanted, using: &generator)
+        addTrajectories(neuron: neuron, drawParameters: draw, count: wanted - randomWanted, using: &generator)
         for _ in 0..<(wanted - count) {
             let state = zip(neuron.initialState, neuron.stateTypicalRanges).map { initial, range in
                 range.map { Double.random(in: $0, using: &generator) } ?? initial + Double.random(in: -1...1, using: &generator) * Swift.max(1, Swift.abs(initial)) / 2
             }
-            let parameters = Self.perturbed(theta, ranges: neuron.parameterInputRanges, using: &generator)
+            let parameters = draw(&generator)
             append(state: state, spike: Double.random(in: 0...1, using: &generator), current: Double.random(in: -2...2, using: &generator),
                    parameters: parameters, origin: "a random state")
             randomCount += 1
-        }
-    }
-
-    /// Parameter inputs within ±25% of their values (inside the model's ranges): a rule right
-    /// only at one parameter value is caught.
-    private static func perturbed(_ theta: [Double], ranges: [ClosedRange<Double>], using generator: inout SeededGenerator) -> [Double] {
-        zip(theta, ranges).map { value, range in
-            Swift.min(Swift.max(value * (1 + Double.random(in: -0.25...0.25, using: &generator)), range.lowerBound), range.upperBound)
         }
     }
 
@@ -74,17 +76,19 @@ struct VerificationSamples {
     /// crossings (z[t] = 1 or z[t+1] = 1), a third right after a spike (z[t-1] = 1), the rest
     /// anywhere. A neuron whose state stops being finite or runs away (a drive too strong for
     /// its model) ends its trajectory there.
-    private mutating func addTrajectories(neuron: CompiledNeuron, theta: [Double], count: Int, using generator: inout SeededGenerator) {
+    private mutating func addTrajectories(neuron: CompiledNeuron, drawParameters: (inout SeededGenerator) -> [Double], count: Int,
+                                          using generator: inout SeededGenerator) {
+        let p = neuron.parameterInputs.count
         let k = neuron.stateCount, n = Self.trajectoryNeurons, steps = Self.trajectorySteps
         var aliases: [Int: Sym] = [:]
         for i in 0..<k { aliases[neuron.newStateSlot(i)] = neuron.update[i] }
         let kernel = StepKernel<Double>(graph: neuron.graph,
                                         inputSlots: (0..<k).map(neuron.previousStateSlot) + [neuron.previousSpikeSlot, neuron.currentSlot]
-                                            + (0..<theta.count).map(neuron.parameterSlot),
+                                            + (0..<p).map(neuron.parameterSlot),
                                         aliases: aliases, outputs: neuron.update + [neuron.spikeArgument])
         let drives = (0..<n).map { Foundation.pow(10, -2 + 4 * Double($0) / Double(n - 1)) }
-        let parameters = (0..<n).map { _ in Self.perturbed(theta, ranges: neuron.parameterInputRanges, using: &generator) }
-        let parameterColumns = (0..<theta.count).map { q in parameters.map { $0[q] } }
+        let parameters = (0..<n).map { _ in drawParameters(&generator) }
+        let parameterColumns = (0..<p).map { q in parameters.map { $0[q] } }
         var state = (0..<k).map { i in [Double](repeating: neuron.initialState[i], count: n) }
         var spike = [Double](repeating: 0, count: n)
         var alive = [Bool](repeating: true, count: n)

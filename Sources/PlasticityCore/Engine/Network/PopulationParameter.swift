@@ -63,7 +63,8 @@ extension Network.Population {
                 parameters: [PopulationParameter]) throws {
         var configuration = configuration
         configuration.parameterInputs = parameters.map(\.name)
-        self.init(name: name, neuron: try model.compile(configuration), size: size, bias: bias, parameters: parameters)
+        self.init(name: name, neuron: try model.compile(configuration, parameterData: Dictionary(parameters.map { ($0.name, $0.values) }) { first, _ in first }),
+                  size: size, bias: bias, parameters: parameters)
         try checkParameters()
     }
 }
