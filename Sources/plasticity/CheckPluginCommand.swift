@@ -3,9 +3,8 @@ import Foundation
 import PlasticityCore
 
 /// The child side of `IsolatedPluginScreen`: opens one plugin library, verifies its models and
-/// writes what it is doing, line by line and unbuffered, to standard output, so that the parent
-/// can name where a crash or a hang happened: `stage …`, `kernel …` before each C kernel call
-/// that differs from the last one, then `verdict ok` or `verdict refused <reason>`.
+/// says what it is doing (`ChildProcessCheck`'s protocol), with `kernel …` before each C
+/// kernel call that differs from the last one.
 struct CheckPlugin: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check-plugin",
@@ -20,27 +19,22 @@ struct CheckPlugin: ParsableCommand {
         PluginLoader.reportKernelCalls { kernel in
             guard kernel != last else { return }
             last = kernel
-            Self.say("kernel \(kernel)")
+            ChildProcessCheck.say("kernel \(kernel)")
         }
         do {
-            Self.say("stage opening the library and reading its models")
+            ChildProcessCheck.say("stage opening the library and reading its models")
             let loader = PluginLoader()
             let (_, models) = try loader.open(path)
             for model in models {
-                Self.say("stage verifying model \(model.name)")
+                ChildProcessCheck.say("stage verifying model \(model.name)")
                 last = ""
                 if let failure = try model.verify().failure { throw PlasticityError.verificationFailed(path: path, detail: failure) }
             }
             // The registry's own checks (names within the plugin) too.
             try ModelRegistry().register(models, from: path)
-            Self.say("verdict ok")
+            ChildProcessCheck.say("verdict ok")
         } catch {
-            Self.say("verdict refused \(error)")
+            ChildProcessCheck.say("verdict refused \(error)")
         }
-    }
-
-    /// One protocol line, written at once (no buffering: the process may die next).
-    static func say(_ line: String) {
-        FileHandle.standardOutput.write(Data((line.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
     }
 }

@@ -8,7 +8,7 @@ struct Plasticity: ParsableCommand {
         commandName: "plasticity",
         abstract: "Gradient-based synaptic plasticity (e-prop, RTRL, BPTT) for spiking networks of run-time-loaded neuron models.",
         subcommands: [Demo.self, Train.self, Models.self, Inspect.self, Verify.self, NewModel.self, PlanCommand.self, Grad.self, Compare.self, Bench.self,
-                      Simulate.self, BuildPlugin.self, CheckPlugin.self]
+                      Simulate.self, BuildPlugin.self, CheckPlugin.self, CheckData.self]
     )
 
     /// Every command first makes standard output line-buffered — each epoch's line, each

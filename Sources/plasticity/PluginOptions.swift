@@ -13,7 +13,7 @@ struct PluginOptions: ParsableArguments {
 
     func loadRegistry() throws -> ModelRegistry {
         let registry = ModelRegistry()
-        let loader = PluginLoader(screen: try IsolatedPluginScreen())
+        let loader = PluginLoader(screen: IsolatedPluginScreen())
         for name in Self.builtIn {
             try loader.load(name, into: registry)
         }

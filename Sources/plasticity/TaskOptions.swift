@@ -75,7 +75,8 @@ struct TaskOptions: ParsableArguments {
             configuration.augmentation.timeShift = timeShift
             configuration.augmentation.channelShift = channelShift
             return try SpikingHeidelbergDigits(directory: data.map { URL(fileURLWithPath: $0) }, trainingFile: trainFile.map { URL(fileURLWithPath: $0) },
-                                               testFile: testFile.map { URL(fileURLWithPath: $0) }, configuration: configuration)
+                                               testFile: testFile.map { URL(fileURLWithPath: $0) }, configuration: configuration,
+                                               screenHDF5: IsolatedHDF5Screen().check)
         }
     }
 }

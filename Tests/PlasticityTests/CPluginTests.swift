@@ -141,7 +141,7 @@ struct CPluginTests {
                        // Writes through whatever the missing arguments' registers hold: a crash
                        // here, but which one depends on the registers, so only the refusal is asserted.
                        "FAULT_STATE_COUNT_FEWER": "libFewer.so was refused: checked in a separate process, it",
-                       "FAULT_HANG": "did not finish checking within 2 s (stopped in kernel F (update) of model Hang)",
+                       "FAULT_HANG": "did not finish within 2 s (stopped in kernel F (update) of model Hang)",
                        "FAULT_EXIT": "ended the process with exit status 3 in kernel F (update) of model Exit"]
         let names = ["FAULT_CRASH": "Crash", "FAULT_STATE_COUNT_FEWER": "Fewer", "FAULT_HANG": "Hang", "FAULT_EXIT": "Exit"]
         for (fault, name) in names {
@@ -163,7 +163,7 @@ struct CPluginTests {
             }
             #expect(result.error.contains("libCut.so was refused: checked in a separate process, it crashed with SIGBUS while opening the library"), "\(result.error)")
         }
-        let cached = try String(contentsOfFile: cache + "/plugin-verdicts.json", encoding: .utf8)
+        let cached = try String(contentsOfFile: cache + "/check-verdicts.json", encoding: .utf8)
         #expect(["Crash", "Fewer", "Hang", "Exit", "Cut", "Healthy", "LIF"].allSatisfy { cached.contains("lib\($0).so") })
         // The same path with other contents is checked again: a fixed plugin loads.
         try FileManager.default.removeItem(at: directory.appendingPathComponent("libCrash.so"))

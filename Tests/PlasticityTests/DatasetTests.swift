@@ -254,6 +254,35 @@ struct DatasetTests {
         }
     }
 
+    @Test("HDF5 files with flipped bytes that crash libhdf5 are refused by a read in a separate process, naming the file; the tool exits cleanly and caches the verdict")
+    func damagedHDF5InSeparateProcess() throws {
+        guard Self.hdf5Loads else {
+            #expect(!Self.hdf5Required, "PLASTICITY_REQUIRE_HDF5=1 but libhdf5 could not be loaded")
+            return
+        }
+        let published = Self.fixtures.appendingPathComponent("shd_h5_published")
+        let original = try Data(contentsOf: published.appendingPathComponent("shd_train.h5"))
+        let directory = try temporaryDirectory(), cache = try temporaryDirectory().path
+        // Flips that made libhdf5 1.10 (Debian's libhdf5-103-1) fault in H5HG_read when read in process.
+        var refusedInChild = 0
+        for (offset, bit) in [(3867, 4), (2477, 4), (8989, 5)] {
+            var damaged = original
+            damaged[offset] ^= UInt8(1 << bit)
+            let file = directory.appendingPathComponent("damaged-\(offset).h5")
+            try damaged.write(to: file)
+            for _ in 0..<2 {
+                let result = try runTool(["train", "--task", "shd", "--train-file", file.path, "--test-file", published.appendingPathComponent("shd_test.h5").path,
+                                          "--hidden", "4", "--epochs", "1", "--checkpoint", directory.appendingPathComponent("c.json").path],
+                                         environment: ["PLASTICITY_CACHE_DIR": cache])
+                #expect(result.status == 1, "a clean error, not a crash of the tool: \(result.error)")
+                #expect(result.error.contains(file.path), "\(result.error)")
+                if result.error.contains("was refused: read with libhdf5 in a separate process, it crashed with") { refusedInChild += 1 }
+            }
+        }
+        #expect(refusedInChild > 0, "at least one flip crashes libhdf5, in the child")
+        #expect(try String(contentsOfFile: cache + "/check-verdicts.json", encoding: .utf8).contains("check-data"))
+    }
+
     @Test("the published HDF5 files read like the .npz form, in their own dtypes too (with the optional libhdf5)")
     func shdHDF5() throws {
         guard Self.hdf5Loads else {

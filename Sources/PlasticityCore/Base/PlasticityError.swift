@@ -28,8 +28,8 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
     case invalidCheckpoint(path: String, reason: String)
     case verificationFailed(path: String, detail: String)
     case failedVerificationAtParameters(detail: String, command: String)
-    /// A plugin refused by a check outside the process: `reason` is the whole sentence.
-    case pluginRefused(reason: String)
+    /// A file (a plugin, a data file) refused by a check in a separate process: `reason` is the whole sentence.
+    case refusedInSeparateProcess(reason: String)
 
     public var description: String {
         switch self {
@@ -86,7 +86,7 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
                 + "or unset PLASTICITY_BLAS to use the built-in products"
         case .nonFinite(let quantity, let value, let location):
             return "\(quantity) is \(value) at \(location); stopping (check the data, lower the learning rate or the input scale, or clip gradients)"
-        case .pluginRefused(let reason):
+        case .refusedInSeparateProcess(let reason):
             return reason
         case .failedVerificationAtParameters(let detail, let command):
             return "\(detail). The model's rules pass at its defaults but not at these parameter values, so its gradients would be wrong here; `\(command)` prints every check"

@@ -77,7 +77,11 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
     /// Reads the training and test splits from `directory` (`shd_train` and `shd_test`, each
     /// `.npz`, or `.h5` when there is no `.npz`), or from files named by `trainingFile` and
     /// `testFile` (`.npz` or `.h5`), which take precedence over the directory's.
-    public init(directory: URL?, trainingFile: URL? = nil, testFile: URL? = nil, configuration: Configuration = .init()) throws {
+    /// - Parameter screenHDF5: called with each HDF5 file before this process opens it with
+    ///   libhdf5 (the tool reads it first in a child process, since a damaged file can crash
+    ///   the library); it throws to refuse the file.
+    public init(directory: URL?, trainingFile: URL? = nil, testFile: URL? = nil, configuration: Configuration = .init(),
+                screenHDF5: ((URL) throws -> Void)? = nil) throws {
         guard configuration.steps > 0, configuration.binWidth > 0, configuration.channelPooling > 0 else {
             throw PlasticityError.invalidConfiguration("SHD binning needs positive steps, bin width and channel pooling")
         }
@@ -92,8 +96,8 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
             throw PlasticityError.invalidConfiguration("SHD augmentation shifts must be at least 0 and less than the \(configuration.steps) bins and \(channels) inputs, "
                                                        + "got \(augmentation.timeShift) bins and \(augmentation.channelShift) inputs")
         }
-        training = try Self.read(try trainingFile ?? Self.file(split: "shd_train", in: directory), binning: binning)
-        testing = try Self.read(try testFile ?? Self.file(split: "shd_test", in: directory), binning: binning)
+        training = try Self.read(try trainingFile ?? Self.file(split: "shd_train", in: directory), binning: binning, screenHDF5: screenHDF5)
+        testing = try Self.read(try testFile ?? Self.file(split: "shd_test", in: directory), binning: binning, screenHDF5: screenHDF5)
     }
 
     /// Every form a split is read from, for help and errors.
@@ -112,12 +116,14 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
     }
 
     /// A split's file, `.npz` or `.h5` by its extension.
-    static func read(_ file: URL, binning: SpikeBinning) throws -> Events {
+    static func read(_ file: URL, binning: SpikeBinning, screenHDF5: ((URL) throws -> Void)?) throws -> Events {
         switch file.pathExtension.lowercased() {
         case "npz":
             if let stored = try StoredEvents(url: file, channels: channels, classes: classes) { return .stored(stored) }
             return .binned(try readCompressedNumPy(file, binning: binning))
-        case "h5", "hdf5": return .binned(try readHDF5(file, binning: binning))
+        case "h5", "hdf5":
+            try screenHDF5?(file)
+            return .binned(try readHDF5(file, binning: binning))
         default:
             throw PlasticityError.invalidConfiguration("\(file.path): SHD files are .npz or .h5 (HDF5), not '.\(file.pathExtension)'")
         }
@@ -145,6 +151,13 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
 
     /// The published layout: one variable-length vector of times and one of units per sample.
     static func readHDF5(_ url: URL, binning: SpikeBinning) throws -> BinnedEvents {
+        let (times, units, offsets, labels) = try readHDF5Arrays(url)
+        return try BinnedEvents(times: times, units: units.map(Double.init), spikeOffsets: offsets, labels: labels, binning: binning, source: url.path)
+    }
+
+    /// Every array of an HDF5 split, checked for consistency: what libhdf5 reads, whatever the
+    /// binning. A separate process calls it to find out whether a file crashes libhdf5.
+    public static func readHDF5Arrays(_ url: URL) throws -> (times: [Double], units: [Int], offsets: [Int], labels: [Int]) {
         let file = try HDF5File(path: url.path)
         let (times, timeLengths) = try file.raggedDoubles("spikes/times")
         let (units, unitLengths) = try file.raggedIntegers("spikes/units")
@@ -157,7 +170,7 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
         }
         let offsets = timeLengths.reduce(into: [0]) { $0.append($0.last! + $1) }
         try SpikeEventsChecks.check(offsets: offsets, labels: labels, spikes: times.count, classes: classes)
-        return try BinnedEvents(times: times, units: units.map(Double.init), spikeOffsets: offsets, labels: labels, binning: binning, source: url.path)
+        return (times, units, offsets, labels)
     }
 
     public var name: String { "Spiking Heidelberg Digits" }

@@ -126,7 +126,7 @@ public final class HDF5File: @unchecked Sendable {
             let values = [T](unsafeUninitializedCapacity: dataset.count) { buffer, initialized in
                 initialized = library.read(dataset.id, memoryType, 0, 0, 0, buffer.baseAddress!) >= 0 ? dataset.count : 0
             }
-            guard values.count == dataset.count else { throw PlasticityError.malformedHDF5(path: path, reason: "dataset '\(name)' could not be read (truncated file?)") }
+            guard values.count == dataset.count else { throw PlasticityError.malformedHDF5(path: path, reason: "dataset '\(name)' could not be read (a truncated or damaged file, or more data than memory allows)") }
             return values
         }
     }
@@ -142,7 +142,7 @@ public final class HDF5File: @unchecked Sendable {
             let vectors = UnsafeMutablePointer<HDF5Library.VariableLength>.allocate(capacity: Swift.max(1, dataset.count))
             defer { vectors.deallocate() }
             guard library.read(dataset.id, memoryType, 0, 0, 0, vectors) >= 0 else {
-                throw PlasticityError.malformedHDF5(path: path, reason: "dataset '\(name)' could not be read (truncated file?)")
+                throw PlasticityError.malformedHDF5(path: path, reason: "dataset '\(name)' could not be read (a truncated or damaged file, or more data than memory allows)")
             }
             var values: [T] = [], lengths: [Int] = []
             lengths.reserveCapacity(dataset.count)

@@ -1,22 +1,22 @@
 import Foundation
 import PlasticityCore
 
-/// What the check of one plugin file concluded.
-struct PluginVerdict: Codable, Equatable {
-    /// Why it was refused; nil when it loaded and verified.
+/// What the check of one file in a child process concluded.
+struct CheckVerdict: Codable, Equatable {
+    /// Why it was refused; nil when it passed.
     var refusal: String?
     /// Whether the check ended the process that ran it (a crash, a hang, an exit): then the
     /// library must not be opened in the host at all.
     var endedTheProcess = false
-    static let passed = PluginVerdict(refusal: nil)
+    static let passed = CheckVerdict(refusal: nil)
 }
 
-/// Plugin verdicts kept across runs in `plugin-verdicts.json` under the cache directory
+/// Verdicts of child-process checks kept across runs in `check-verdicts.json` under the cache directory
 /// (PLASTICITY_CACHE_DIR, else $XDG_CACHE_HOME/plasticity, else ~/.cache/plasticity), keyed by
-/// the file's identity (path, device, inode, size, modification time) and the host's (this
-/// executable and its core library), so that a rebuilt plugin or tool is checked again.
+/// the check, the file's identity (path, device, inode, size, modification time) and the host's (this
+/// executable and its core library), so that a changed file or a rebuilt tool is checked again.
 /// A cache that cannot be read or written is ignored: it only saves time.
-final class PluginVerdictCache {
+final class CheckVerdictCache {
     static let directoryVariable = "PLASTICITY_CACHE_DIR"
     /// Entries kept: the most recently written.
     static let capacity = 256
@@ -25,7 +25,7 @@ final class PluginVerdictCache {
     private var entries: [String: Entry] = [:]
 
     private struct Entry: Codable {
-        var verdict: PluginVerdict
+        var verdict: CheckVerdict
         var written: Date
     }
 
@@ -40,18 +40,18 @@ final class PluginVerdictCache {
         } else {
             directory = nil
         }
-        file = directory?.appendingPathComponent("plugin-verdicts.json")
+        file = directory?.appendingPathComponent("check-verdicts.json")
         if let file, let data = try? Data(contentsOf: file), data.count < 16 << 20,
            let stored = try? JSONDecoder().decode([String: Entry].self, from: data) {
             entries = stored
         }
     }
 
-    /// The identity of a plugin file as this host sees it; nil if it cannot be read.
+    /// The identity of a file as this host sees it; nil if it cannot be read.
     func key(for path: String) -> String? {
         guard let plugin = Self.identity(path) else { return nil }
         let core = URL(fileURLWithPath: PluginLoader.executableDirectory()).appendingPathComponent("libPlasticityCore.so").path
-        let host = [IsolatedPluginScreen.executable, core].compactMap(Self.identity).joined(separator: ";")
+        let host = [ChildProcessCheck.executable, core].compactMap(Self.identity).joined(separator: ";")
         return "\(path)|\(plugin)|host \(host)"
     }
 
@@ -61,7 +61,7 @@ final class PluginVerdictCache {
         return "\(status.st_dev):\(status.st_ino):\(status.st_size):\(status.st_mtim.tv_sec).\(status.st_mtim.tv_nsec)"
     }
 
-    subscript(key: String) -> PluginVerdict? {
+    subscript(key: String) -> CheckVerdict? {
         get { entries[key]?.verdict }
         set {
             entries[key] = newValue.map { Entry(verdict: $0, written: Date()) }
