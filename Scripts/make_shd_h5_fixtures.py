@@ -63,12 +63,23 @@ def main(fixtures):
         for i in range(len(times)):
             t[i], u[i] = times[i].astype(np.float32), units[i].astype(np.float32)
         f.create_dataset("labels", data=np.asarray(labels))
+    write_size_faults(faults, times, units, labels)
     with h5py.File(os.path.join(faults, "flat_times.h5"), "w") as f:
         f.create_dataset("spikes/times", data=np.concatenate(times).astype(np.float32))
         u = f.create_dataset("spikes/units", (len(units),), dtype=h5py.vlen_dtype(np.int64))
         for i, row in enumerate(units):
             u[i] = row
         f.create_dataset("labels", data=np.asarray(labels))
+
+
+def write_size_faults(faults, times, units, labels):
+    # Times in integer milliseconds: read as seconds they would all fall outside the window.
+    write(os.path.join(faults, "integer_times.h5"), [np.round(t * 1000) for t in times], units, labels, np.int64, np.int64, np.int64)
+    # Labels declared as 2e9 entries of a chunked, compressed dataset with nothing written:
+    # a file of a few KB that a reader would fill with 16 GB of zeros.
+    write(os.path.join(faults, "sparse_labels.h5"), times, units, labels, np.float32, np.int64, np.int64, skip=("labels",))
+    with h5py.File(os.path.join(faults, "sparse_labels.h5"), "a") as f:
+        f.create_dataset("labels", (2_000_000_000,), dtype=np.int64, chunks=(1 << 16,), compression="gzip")
 
 
 if __name__ == "__main__":

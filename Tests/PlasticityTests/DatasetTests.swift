@@ -321,6 +321,9 @@ struct DatasetTests {
         ("length_mismatch", "sample 1 has"), ("float_units", "dataset 'spikes/units' holds floating-point numbers, expected integers"),
         ("flat_times", "dataset 'spikes/times' holds floating-point numbers, expected variable-length vectors"),
         ("truncated", "is not a readable HDF5 file"),
+        ("integer_times", "dataset 'spikes/times' holds integers, expected floating-point numbers (seconds"),
+        // A few KB declaring 2e9 labels (16 GB): refused before anything is allocated.
+        ("sparse_labels", "dataset 'labels' declares 2000000000 entries, more than a file of its size can hold even compressed"),
     ])
     func malformedHDF5(fault: String, expected: String) throws {
         let directory = try temporaryDirectory()

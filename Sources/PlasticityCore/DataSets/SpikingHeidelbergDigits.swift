@@ -159,7 +159,7 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
     /// binning. A separate process calls it to find out whether a file crashes libhdf5.
     public static func readHDF5Arrays(_ url: URL) throws -> (times: [Double], units: [Int], offsets: [Int], labels: [Int]) {
         let file = try HDF5File(path: url.path)
-        let (times, timeLengths) = try file.raggedDoubles("spikes/times")
+        let (times, timeLengths) = try file.raggedDoubles("spikes/times", floatingPoint: true)
         let (units, unitLengths) = try file.raggedIntegers("spikes/units")
         let labels = try file.integers("labels")
         guard timeLengths.count == labels.count, unitLengths.count == labels.count else {

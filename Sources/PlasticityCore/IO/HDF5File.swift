@@ -16,10 +16,17 @@ public final class HDF5File: @unchecked Sendable {
     public let path: String
     private let library: HDF5Library
     private let file: HDF5Library.ID
+    /// The most bytes a dataset of this file may decode to: DEFLATE expands at most 1032-fold,
+    /// so a dataset that declares more (a sparse one, a damaged header) is refused before
+    /// anything is allocated for it.
+    private let decodedBound: Int
+    static let maximumExpansion = 1032
     private static let lock = NSRecursiveLock()
 
     public init(path: String) throws {
         guard FileManager.default.fileExists(atPath: path) else { throw PlasticityError.malformedHDF5(path: path, reason: "does not exist") }
+        let size = try RandomAccessFile.regularFileSize(path)
+        decodedBound = size.multipliedReportingOverflow(by: Self.maximumExpansion).partialValue.addingReportingOverflow(1 << 20).partialValue
         let library = try HDF5Library.shared.get()
         let file = Self.serialized(library) { path.withCString { library.openFile($0, 0, 0) } }   // H5F_ACC_RDONLY, H5P_DEFAULT
         guard file >= 0 else {
@@ -67,8 +74,10 @@ public final class HDF5File: @unchecked Sendable {
 
     /// A one-dimensional dataset of variable-length numeric vectors (SHD's `spikes/times`,
     /// `spikes/units`): the vectors concatenated, and each one's length.
-    public func raggedDoubles(_ name: String) throws -> (values: [Double], lengths: [Int]) {
-        try serialized { try readRagged(name, base: library.nativeDouble, as: Double.self, requireInteger: false) }
+    /// - Parameter floatingPoint: refuse integer vectors (SHD's times are seconds; integer
+    ///   ticks read as seconds would put every spike outside the window).
+    public func raggedDoubles(_ name: String, floatingPoint: Bool = false) throws -> (values: [Double], lengths: [Int]) {
+        try serialized { try readRagged(name, base: library.nativeDouble, as: Double.self, requireInteger: false, requireFloat: floatingPoint) }
     }
 
     /// Like `raggedDoubles`, for vectors of integers.
@@ -97,6 +106,9 @@ public final class HDF5File: @unchecked Sendable {
         }
         var count: UInt64 = 0
         _ = library.dimensions(space, &count, nil)
+        guard count <= UInt64(Int.max) else {
+            throw PlasticityError.malformedHDF5(path: path, reason: "dataset '\(name)' declares \(count) entries; it is damaged")
+        }
         let type = library.datasetType(dataset)
         defer { _ = library.closeType(type) }
         let typeClass = library.typeClass(type)
@@ -109,10 +121,20 @@ public final class HDF5File: @unchecked Sendable {
         return try body(Dataset(id: dataset, count: Int(count), typeClass: typeClass, elementClass: elementClass))
     }
 
-    private func checkNumeric(_ name: String, _ elementClass: Int32, requireInteger: Bool) throws {
-        let numeric = elementClass == HDF5Library.integerClass || (!requireInteger && elementClass == HDF5Library.floatClass)
+    private func checkNumeric(_ name: String, _ elementClass: Int32, requireInteger: Bool, requireFloat: Bool = false) throws {
+        let numeric = (!requireFloat && elementClass == HDF5Library.integerClass) || (!requireInteger && elementClass == HDF5Library.floatClass)
         guard numeric else {
-            throw PlasticityError.malformedHDF5(path: path, reason: "dataset '\(name)' holds \(HDF5Library.className(elementClass)), expected \(requireInteger ? "integers" : "numbers")")
+            let expected = requireInteger ? "integers" : requireFloat ? "floating-point numbers (seconds; convert times in ticks or milliseconds to seconds)" : "numbers"
+            throw PlasticityError.malformedHDF5(path: path, reason: "dataset '\(name)' holds \(HDF5Library.className(elementClass)), expected \(expected)")
+        }
+    }
+
+    /// Refuses a dataset whose `count` elements of `stride` bytes exceed what the file can hold.
+    private func checkDeclaredSize(_ name: String, count: Int, stride: Int) throws {
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: stride)
+        guard !overflow, bytes <= decodedBound else {
+            throw PlasticityError.malformedHDF5(path: path, reason: "dataset '\(name)' declares \(count) entries, more than a file of its size can hold even compressed "
+                                                + "(\(Self.maximumExpansion)× its bytes); it is damaged")
         }
     }
 
@@ -122,6 +144,7 @@ public final class HDF5File: @unchecked Sendable {
                 throw PlasticityError.malformedHDF5(path: path, reason: "dataset '\(name)' holds variable-length vectors, expected one number per entry")
             }
             try checkNumeric(name, dataset.elementClass, requireInteger: requireInteger)
+            try checkDeclaredSize(name, count: dataset.count, stride: MemoryLayout<T>.stride)
             guard dataset.count > 0 else { return [] }
             let values = [T](unsafeUninitializedCapacity: dataset.count) { buffer, initialized in
                 initialized = library.read(dataset.id, memoryType, 0, 0, 0, buffer.baseAddress!) >= 0 ? dataset.count : 0
@@ -131,12 +154,13 @@ public final class HDF5File: @unchecked Sendable {
         }
     }
 
-    private func readRagged<T>(_ name: String, base: HDF5Library.ID, as: T.Type, requireInteger: Bool) throws -> ([T], [Int]) {
+    private func readRagged<T>(_ name: String, base: HDF5Library.ID, as: T.Type, requireInteger: Bool, requireFloat: Bool = false) throws -> ([T], [Int]) {
         try withDataset(name) { dataset in
             guard dataset.typeClass == HDF5Library.variableLengthClass else {
                 throw PlasticityError.malformedHDF5(path: path, reason: "dataset '\(name)' holds \(HDF5Library.className(dataset.typeClass)), expected variable-length vectors (one per sample)")
             }
-            try checkNumeric(name, dataset.elementClass, requireInteger: requireInteger)
+            try checkNumeric(name, dataset.elementClass, requireInteger: requireInteger, requireFloat: requireFloat)
+            try checkDeclaredSize(name, count: dataset.count, stride: MemoryLayout<HDF5Library.VariableLength>.stride)
             let memoryType = library.vlenCreate(base)
             defer { _ = library.closeType(memoryType) }
             let vectors = UnsafeMutablePointer<HDF5Library.VariableLength>.allocate(capacity: Swift.max(1, dataset.count))
