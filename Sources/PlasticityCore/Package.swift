@@ -49,7 +49,7 @@ let package = Package(
         // Data sets and the arrays of `plasticity grad`.
         .target(name: "PlasticityData", dependencies: ["PlasticityEngine", "PlasticityIO"], path: "DataSets"),
         // The trainer: epochs, evaluation, checkpoints.
-        .target(name: "PlasticityTraining", dependencies: ["PlasticityEngine", "PlasticityData"], path: "Training"),
+        .target(name: "PlasticityTraining", dependencies: ["PlasticityEngine", "PlasticityIO", "PlasticityData"], path: "Training"),
         .target(name: "CPluginABI", path: "CPluginABI"),
         .target(name: "CKernels", path: "CKernels", cSettings: cpuCFlags),
         // libffi calls C plugin kernels whose arity is known only at run time.

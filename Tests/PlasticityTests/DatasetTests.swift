@@ -271,7 +271,7 @@ struct DatasetTests {
             let file = directory.appendingPathComponent("damaged-\(offset).h5")
             try damaged.write(to: file)
             for _ in 0..<2 {
-                let result = try runTool(["train", "--task", "shd", "--train-file", file.path, "--test-file", published.appendingPathComponent("shd_test.h5").path,
+                let result = try runTool(["train", "--model", "LIF", "--task", "shd", "--train-file", file.path, "--test-file", published.appendingPathComponent("shd_test.h5").path,
                                           "--hidden", "4", "--epochs", "1", "--checkpoint", directory.appendingPathComponent("c.json").path],
                                          environment: ["PLASTICITY_CACHE_DIR": cache])
                 #expect(result.status == 1, "a clean error, not a crash of the tool: \(result.error)")

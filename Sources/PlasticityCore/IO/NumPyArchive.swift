@@ -7,7 +7,8 @@ public enum NumPyArchive {
     /// Reads every array of an `.npz` file: a regular file (a directory or a FIFO is refused at
     /// once), each member no longer than its header declares and matching its CRC-32.
     public static func read(_ url: URL) throws -> [String: NumPyArray] {
-        _ = try RandomAccessFile.regularFileSize(url.path)
+        // Its structure checked by our own reader first (every entry, names in both places).
+        let directory = try ZipDirectory(file: RandomAccessFile(path: url.path))
         let archive: Archive
         do {
             archive = try Archive(url: url, accessMode: .read)
@@ -33,6 +34,9 @@ public enum NumPyArchive {
             }
             let name = entry.path.hasSuffix(".npy") ? String(entry.path.dropLast(4)) : entry.path
             arrays[name] = try NumPyArray(npy: data, name: name)
+        }
+        guard arrays.count == directory.members.count else {
+            throw PlasticityError.malformedArray(name: url.path, reason: "lists \(directory.members.count) members but \(arrays.count) could be read: the file is damaged")
         }
         return arrays
     }

@@ -74,12 +74,23 @@ public struct ZipDirectory {
             let name = String(decoding: directory[(position + 46)..<(position + 46 + nameLength)], as: UTF8.self)
             let header = try file.bytes(at: try Self.size(headerOffset, limit: file.size - 30, fail), count: 30)
             guard Self.uint32(header, 0) == 0x0403_4b50 else { throw fail("member '\(name)' has a damaged local header") }
+            // ZIP keeps each name twice and checks neither: a name changed in one place would
+            // read as another array (or none).
+            let localNameLength = Int(Self.uint16(header, 26))
+            guard localNameLength == nameLength,
+                  try file.bytes(at: Int(headerOffset) + 30, count: nameLength) == Array(directory[(position + 46)..<(position + 46 + nameLength)]) else {
+                throw fail("member '\(name)' has another name in its local header: the file is damaged")
+            }
+            guard members[name] == nil else { throw fail("member '\(name)' appears twice") }
             let dataOffset = Int(headerOffset) + 30 + Int(Self.uint16(header, 26)) + Int(Self.uint16(header, 28))
             let stored = try Self.size(method == 0 ? size : compressed, limit: file.size, fail)
             guard dataOffset <= file.size - stored else { throw fail("member '\(name)' runs past the end of the file (truncated?)") }
             members[name] = Member(name: name, dataOffset: dataOffset, size: try Self.size(size, limit: Int.max, fail), checksum: checksum, isStored: method == 0)
             position += 46 + nameLength + extraLength + commentLength
         }
+        // The entry count and the directory's size are stored apart: a damaged count would
+        // silently drop members.
+        guard position == directory.count else { throw fail("its directory holds more than the \(entries) entries it declares: the file is damaged") }
         self.members = members
     }
 

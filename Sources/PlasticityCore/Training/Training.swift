@@ -1,6 +1,7 @@
 import Foundation
 import PlasticityBase
 import PlasticityEngine
+import PlasticityIO
 import PlasticityData
 
 /// The optimisers a training run can use.
@@ -145,6 +146,10 @@ public struct TrainingCheckpoint: Codable {
     public var epochCorrect: Double
     public var epochSequences: Int
     public var epochSpikes: Double
+    /// CRC-32 of the checkpoint encoded without this field. Re-encoding what was read gives the
+    /// same bytes for the same values, so a changed value — one flipped digit of a weight —
+    /// is refused instead of resumed from; nil in checkpoints written before it.
+    public var checksum: String?
 
     /// Everything that makes two runs the same run, by name (model, task, data settings,
     /// network, configuration): a resume must match it.
@@ -189,11 +194,23 @@ public struct TrainingCheckpoint: Codable {
         }
     }
 
-    /// Writes to a temporary file next to `url`, then renames it over `url`.
-    public func write(to url: URL) throws {
+    /// The CRC-32 of this checkpoint encoded without its checksum, keys sorted, in hex.
+    private func computedChecksum() throws -> String {
+        var unsigned = self
+        unsigned.checksum = nil
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(self)
+        let data = try encoder.encode(unsigned)
+        return String(format: "%08x", data.withUnsafeBytes { ZipChecksum.update(0, with: $0) })
+    }
+
+    /// Writes to a temporary file next to `url`, then renames it over `url`.
+    public func write(to url: URL) throws {
+        var signed = self
+        signed.checksum = try computedChecksum()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(signed)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         try data.write(to: temporary)
         guard rename(temporary.path, url.path) == 0 else {
@@ -218,11 +235,16 @@ public struct TrainingCheckpoint: Codable {
         if let format = try? JSONDecoder().decode(Format.self, from: data), format.format != currentFormat {
             throw PlasticityError.invalidCheckpoint(path: url.path, reason: "has format \(format.format); this version reads format \(currentFormat) (networks as graphs, sharded batches), so the run cannot be resumed — start it again")
         }
+        let checkpoint: TrainingCheckpoint
         do {
-            return try JSONDecoder().decode(TrainingCheckpoint.self, from: data)
+            checkpoint = try JSONDecoder().decode(TrainingCheckpoint.self, from: data)
         } catch {
             throw PlasticityError.invalidCheckpoint(path: url.path, reason: "is not a Plasticity checkpoint (\(error))")
         }
+        if let checksum = checkpoint.checksum, try checkpoint.computedChecksum() != checksum {
+            throw PlasticityError.invalidCheckpoint(path: url.path, reason: "is damaged: its contents no longer match the checksum they were written with (a changed byte?), so the run cannot be resumed from it")
+        }
+        return checkpoint
     }
 }
 
