@@ -5,7 +5,7 @@ and the ratio new/old, and the same for the fastest run of each (which interfere
 other processes, only ever adding time, disturbs least).
 
     python3 Scripts/compare_builds.py OLD/plasticity NEW/plasticity --rounds 5 -- \
-        --model LIF --rules eprop,bptt --sizes 64,256,1024 --steps 200 [--recurrent]
+        --model LIF --rules eprop,bptt --sizes 64,256,1024 --steps 200 [--no-recurrent]
 
 Arguments after `--` go to `plasticity bench scaling` of both builds (with --json added).
 Only the standard library is needed.

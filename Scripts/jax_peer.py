@@ -124,7 +124,7 @@ def plasticity_times(args):
     tool = args.tool or os.path.join(os.path.dirname(__file__), "..", ".build", "release", "plasticity")
     command = [tool, "bench", "scaling", "--model", args.model, "--sizes", args.sizes, "--steps", str(args.steps),
                "--batch", str(args.batch), "--inputs", str(args.inputs), "--outputs", str(args.outputs),
-               "--rules", "eprop,bptt", "--repetitions", str(args.repetitions), "--json"]
+               "--rules", "eprop,bptt", "--repetitions", str(args.repetitions), "--no-recurrent", "--json"]
     report = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
     return {(p["rule"], p["hidden"]): p.get("medianSecondsPerStep") for p in report["points"]}
 

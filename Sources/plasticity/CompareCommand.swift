@@ -13,7 +13,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Comma-separated rules, each once: \(RuleList.names) (default: all).", transform: RuleList.parse)
     var rules = RuleList(LearningRuleKind.allCases)
 
-    @Option(help: "Sequences per batch B.")
+    @Option(name: [.customLong("batch"), .customLong("batch-size")], help: "Sequences per batch B.")
     var batch: Int = 4
 
     @Option(help: "Time steps T.")

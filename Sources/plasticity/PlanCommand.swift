@@ -15,8 +15,8 @@ struct NetworkOptions: ParsableArguments {
     @Option(help: "Readout classes C (a network file may state its own).")
     var outputs: Int = 20
 
-    @Flag(help: "Add recurrent weights W_rec (each layer onto itself).")
-    var recurrent = false
+    @OptionGroup var recurrentWeights: RecurrentWeights
+    var recurrent: Bool { recurrentWeights.enabled }
 
     @Flag(help: "Add a bias current.")
     var bias = false
@@ -46,7 +46,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "The neuron model (of every population of a short form; not needed with --network).")
     var model: String?
 
-    @Option(help: "Sequences per batch B.")
+    @Option(name: [.customLong("batch"), .customLong("batch-size")], help: "Sequences per batch B.")
     var batch: Int = 16
 
     @Option(help: "Time steps per sequence T.")

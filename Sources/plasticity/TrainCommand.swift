@@ -10,7 +10,7 @@ struct OptimizationOptions: ParsableArguments {
     @Option(help: "Epochs.")
     var epochs: Int = 10
 
-    @Option(help: "Sequences per mini-batch.")
+    @Option(name: [.customLong("batch-size"), .customLong("batch")], help: "Sequences per mini-batch B.")
     var batchSize: Int = 32
 
     @Option(help: "Learning rate.")
@@ -112,8 +112,8 @@ struct Train: ParsableCommand {
     @Option(parsing: .unconditional, help: "Hidden neurons N (per layer).")
     var hidden: Int = 64
 
-    @Flag(inversion: .prefixedNo, help: "Recurrent weights W_rec (each layer onto itself).")
-    var recurrent = true
+    @OptionGroup var recurrentWeights: RecurrentWeights
+    var recurrent: Bool { recurrentWeights.enabled }
 
     @Option(parsing: .unconditional, help: "Readout leak κ in [0, 1).")
     var readoutDecay: Double = 0

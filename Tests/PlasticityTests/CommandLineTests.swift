@@ -43,6 +43,25 @@ struct CommandLineTests {
         #expect(!result.output.contains("Validation failed"))
     }
 
+    @Test("the same options mean the same in every command: --batch and --batch-size, and W_rec on unless --no-recurrent", arguments: ["train", "plan", "compare", "bench"])
+    func consistentOptions(command: String) throws {
+        let help = try runTool(command == "bench" ? ["bench", "scaling", "--help"] : [command, "--help"]).output
+        #expect(help.contains("--batch") && help.contains("--batch-size") && help.contains("--recurrent/--no-recurrent") && help.contains("default: with them"), "\(help)")
+        if command == "bench" {
+            // Each bench lists only what it uses: one model or several, a chart and a budget or none.
+            let costModel = try runTool(["bench", "cost-model", "--help"]).output, sideBySide = try runTool(["bench", "side-by-side", "--help"]).output
+            for help in [costModel, sideBySide] {
+                #expect(help.contains("--models") && !help.contains("--model ") && !help.contains("--plot") && !help.contains("--memory"), "\(help)")
+            }
+            #expect(help.contains("--model ") && help.contains("--plot") && help.contains("--memory"))
+        }
+        guard command == "plan" else { return }
+        let withDefault = try runTool(["plan", "--model", "LIF", "--hidden", "8", "--steps", "10", "--batch-size", "4"])
+        #expect(withDefault.output.contains("hidden LIF 8 ⟲") && withDefault.output.contains("B=4"), "W_rec by default: \(withDefault.output)")
+        let without = try runTool(["plan", "--model", "LIF", "--hidden", "8", "--steps", "10", "--batch", "4", "--no-recurrent"])
+        #expect(without.output.contains("hidden LIF 8;") && without.output.contains("B=4"), "\(without.output)")
+    }
+
     @Test("bad input is a one-line error and a non-zero exit")
     func errors() throws {
         let unknown = try runTool(["inspect", "Nope"])

@@ -32,7 +32,7 @@ struct CompareTests {
         let drawing = try String(contentsOf: svg, encoding: .utf8)
         #expect(drawing.hasPrefix("<svg"))
         for rule in LearningRuleKind.allCases { #expect(drawing.contains(">\(rule.rawValue)</text>")) }
-        let json = try runTool(["compare", "--model", "AdLIF", "--hidden", "6", "--inputs", "4", "--outputs", "2", "--steps", "20", "--json", "--rules", "eprop,bptt",
+        let json = try runTool(["compare", "--model", "AdLIF", "--no-recurrent", "--hidden", "6", "--inputs", "4", "--outputs", "2", "--steps", "20", "--json", "--rules", "eprop,bptt",
                                 "--train", "2", "--train-examples", "32", "--test-examples", "16"])
         let decoded = try JSONDecoder().decode(ComparisonJSON.self, from: Data(json.output.utf8))
         #expect(decoded.gradients.rules.map(\.rule) == [.eprop, .bptt])

@@ -8,11 +8,23 @@ struct Bench: ParsableCommand {
         subcommands: [BenchScaling.self, BenchMemory.self, BenchCostModel.self, BenchSideBySide.self, BenchThreads.self])
 }
 
-/// What every benchmark shares: the model, the network around it and the output formats.
-struct BenchOptions: ParsableArguments {
+/// The model of a benchmark of one model (`scaling`, `memory`, `threads`; the others take several).
+struct BenchModel: ParsableArguments {
     @Option(help: "The neuron model (of every population of a short form).")
     var model: String = "LIF"
+}
 
+/// What the figure benchmarks (`scaling`, `memory`) add: a memory budget and a chart.
+struct BenchFigureOptions: ParsableArguments {
+    @Option(help: "Memory budget: skip a point predicted to need more (memory: BPTT checkpoints beyond it).")
+    var memory: String = "8GiB"
+
+    @Option(help: "Also write an SVG chart (log–log) to this file.")
+    var plot: String?
+}
+
+/// What every benchmark shares: the network around its models, the input and the output format.
+struct BenchOptions: ParsableArguments {
     @Option(help: "Comma-separated rules, each once: \(RuleList.names) (default: all).", transform: RuleList.parse)
     var rules = RuleList(LearningRuleKind.allCases)
 
@@ -22,7 +34,7 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Readout classes C.")
     var outputs: Int = 20
 
-    @Option(help: "Sequences per batch B.")
+    @Option(name: [.customLong("batch"), .customLong("batch-size")], help: "Sequences per batch B.")
     var batch: Int = 16
 
     @Option(help: "Probability of an input spike per channel and step, in (0, 1].")
@@ -31,8 +43,8 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Loss: ce-every-step, or ce-summed (SHD's: its error arrives only at the end), or ce-last-step.")
     var loss: LossKind = .crossEntropyEveryStep
 
-    @Flag(help: "Add recurrent weights W_rec (each layer onto itself).")
-    var recurrent = false
+    @OptionGroup var recurrentWeights: RecurrentWeights
+    var recurrent: Bool { recurrentWeights.enabled }
 
     @Option(help: "Stacked populations of --model, each of N neurons: the network's cost per step against one layer's.")
     var layers: Int = 1
@@ -46,14 +58,8 @@ struct BenchOptions: ParsableArguments {
     @Option(help: "Skip a point predicted to take longer than this many seconds per repetition.")
     var maxSeconds: Double = 60
 
-    @Option(help: "Memory budget: skip a point predicted to need more (memory: BPTT checkpoints beyond it).")
-    var memory: String = "8GiB"
-
     @Flag(help: "Print JSON instead of a table.")
     var json = false
-
-    @Option(help: "Also write an SVG chart (log–log) to this file.")
-    var plot: String?
 
     @OptionGroup var settings: ModelSettings
     @OptionGroup var pluginOptions: PluginOptions
@@ -70,11 +76,11 @@ struct BenchOptions: ParsableArguments {
 
     func selectedRules() -> [LearningRuleKind] { rules.rules }
 
-    /// A runner for `model` (or another model, for benchmarks that compare models).
-    func runner(model name: String? = nil) throws -> BenchRunner {
+    /// A runner for the model called `name`.
+    func runner(model name: String) throws -> BenchRunner {
         let registry = try pluginOptions.loadRegistry()
         let settings = try settings.settings()
-        let description = try registry.model(named: name ?? model).model
+        let description = try registry.model(named: name).model
         if mix != nil { try MixList.refuseParameterData(settings) }
         return BenchRunner(model: description, settings: settings, mixed: try mix?.compile(registry: registry, surrogate: settings.surrogate) ?? [], options: self)
     }
@@ -230,14 +236,16 @@ struct BenchScaling: ParsableCommand {
     @Option(help: "Sequence length T.")
     var steps: Int = 1000
 
+    @OptionGroup var model: BenchModel
     @OptionGroup var options: BenchOptions
+    @OptionGroup var figure: BenchFigureOptions
 
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
     }
 
     func run() throws {
-        let runner = try options.runner()
+        let runner = try options.runner(model: model.model)
         let sizes = sizes.values
         var points: [BenchPoint] = []
         for rule in options.selectedRules() {
@@ -246,7 +254,7 @@ struct BenchScaling: ParsableCommand {
                 let predicted = CostModel(network: network, workload: runner.workload(steps: steps)).cost(of: rule)
                 // Per-step time does not depend on T: run fewer steps when T would exceed the limit.
                 let affordable = Int(options.maxSeconds / Swift.max(predicted.secondsPerStep, 1e-9))
-                let budget = try MemorySize.parse(options.memory)
+                let budget = try MemorySize.parse(figure.memory)
                 guard affordable >= 3, predicted.peakBytes <= budget else {
                     points.append(BenchPoint(rule: rule, hidden: hidden, steps: steps, measuredSteps: nil, medianSecondsPerStep: nil, minSecondsPerStep: nil,
                                              maxSecondsPerStep: nil, predictedSecondsPerStep: predicted.secondsPerStep, storageBytes: nil,
@@ -273,7 +281,7 @@ struct BenchScaling: ParsableCommand {
                                  cores: ProcessInfo.processInfo.activeProcessorCount, build: BenchReport.buildConfiguration,
                                  date: ISO8601DateFormatter().string(from: Date()), inputs: options.inputs, outputs: options.outputs, batch: options.batch,
                                  recurrent: options.recurrent, repetitions: options.repetitions, points: points, exponents: exponents)
-        try report.emit(json: options.json, plot: options.plot, xLabel: "hidden neurons N", yLabel: "seconds per step",
+        try report.emit(json: options.json, plot: figure.plot, xLabel: "hidden neurons N", yLabel: "seconds per step",
                         x: { Double($0.hidden) }, y: { $0.medianSecondsPerStep })
     }
 
@@ -296,11 +304,13 @@ struct BenchMemory: ParsableCommand {
     @Option(help: "Comma-separated T, each at least 1 (default: 100,1000,10000,100000).", transform: PositiveIntegers.parse)
     var lengths = PositiveIntegers([100, 1000, 10000, 100000])
 
+    @OptionGroup var model: BenchModel
     @OptionGroup var options: BenchOptions
+    @OptionGroup var figure: BenchFigureOptions
 
     func run() throws {
-        let runner = try options.runner()
-        let budget = try MemorySize.parse(options.memory)
+        let runner = try options.runner(model: model.model)
+        let budget = try MemorySize.parse(figure.memory)
         var points: [BenchPoint] = []
         for rule in options.selectedRules() {
             for steps in lengths.values {
@@ -326,7 +336,7 @@ struct BenchMemory: ParsableCommand {
                                  cores: ProcessInfo.processInfo.activeProcessorCount, build: BenchReport.buildConfiguration,
                                  date: ISO8601DateFormatter().string(from: Date()), inputs: options.inputs, outputs: options.outputs, batch: options.batch,
                                  recurrent: options.recurrent, repetitions: options.repetitions, points: points, exponents: [:])
-        try report.emit(json: options.json, plot: options.plot, xLabel: "sequence length T", yLabel: "bytes held",
+        try report.emit(json: options.json, plot: figure.plot, xLabel: "sequence length T", yLabel: "bytes held",
                         x: { Double($0.steps) }, y: { $0.storageBytes.map(Double.init) })
     }
 }

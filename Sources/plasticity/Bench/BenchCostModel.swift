@@ -12,7 +12,7 @@ struct BenchCostModel: ParsableCommand {
         commandName: "cost-model",
         abstract: "Measured against predicted time per step for every rule, and how far the predicted ratios between rules are off.")
 
-    @Option(help: "Comma-separated models (all loaded models when omitted; --model is not used here).")
+    @Option(help: "Comma-separated models (all loaded models when omitted).")
     var models: String?
 
     @Option(help: "Comma-separated N, each at least 1 (default: 32,64).", transform: PositiveIntegers.parse)
@@ -73,8 +73,8 @@ struct BenchCostModel: ParsableCommand {
         for name in names {
             let runner = try options.runner(model: name)
             for hidden in sizes.values {
-                // Without and with W_rec, or with it only when --recurrent is given.
-                for recurrent in options.recurrent ? [true] : [false, true] {
+                // Without and with W_rec, or only as --recurrent or --no-recurrent says.
+                for recurrent in options.recurrentWeights.recurrent.map({ [$0] }) ?? [false, true] {
                     configurations.append(try measure(runner: runner, hidden: hidden, recurrent: recurrent))
                 }
             }

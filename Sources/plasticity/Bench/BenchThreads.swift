@@ -20,6 +20,7 @@ struct BenchThreads: ParsableCommand {
     @Option(help: "Comma-separated thread counts (default: 1 … every core).", transform: PositiveIntegers.parse)
     var threadCounts: PositiveIntegers?
 
+    @OptionGroup var model: BenchModel
     @OptionGroup var options: BenchOptions
 
     func validate() throws {
@@ -27,7 +28,7 @@ struct BenchThreads: ParsableCommand {
     }
 
     func run() throws {
-        let runner = try options.runner()
+        let runner = try options.runner(model: model.model)
         let network = try runner.network(hidden: hidden)
         let counts = threadCounts?.values ?? Array(1...ShardedComputation.availableThreads)
         var rows = [["rule", "batch whole", "shards", "threads", "time/step", "speed-up", "vs whole batch"]]
