@@ -111,6 +111,12 @@ struct TrainingTests {
         } else {
             json[field] = try JSONSerialization.jsonObject(with: Data(value.utf8), options: .fragmentsAllowed)
         }
+        // As edited, the checksum no longer matches; without one (a checkpoint edited on
+        // purpose, or written before checksums), the field checks refuse it.
+        try JSONSerialization.data(withJSONObject: json).write(to: checkpoint)
+        let damaged = errorMessage { _ = try Self.trainer("LIF", task, configure: { $0.epochs = 2 }, checkpoint: checkpoint, resume: true) }
+        #expect(damaged.contains("is damaged: its contents no longer match the checksum"), "\(damaged)")
+        json["checksum"] = nil
         try JSONSerialization.data(withJSONObject: json).write(to: checkpoint)
         let message = errorMessage { _ = try Self.trainer("LIF", task, configure: { $0.epochs = 2 }, checkpoint: checkpoint, resume: true) }
         #expect(message.contains(expected), "\(message)")
