@@ -145,12 +145,30 @@ struct Train: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func run() throws {
-        for (path, option) in [(checkpoint, "--checkpoint"), (metrics, "--metrics"), (saveWeights, "--save-weights"), (saveBestWeights, "--save-best-weights")] {
+        // Under `mpirun -np K` every rank runs this; each computes its shards of every batch,
+        // rank 0 alone prints and writes. A rank that fails ends the whole job.
+        guard let job = try MPIJob.fromEnvironment() else { return try train(job: nil) }
+        if job.rank != 0 { freopen("/dev/null", "w", stdout) }
+        do {
+            try train(job: job)
+            job.finalize()
+        } catch {
+            // The failing rank says why (rank 0 says what the others reported); then every rank ends.
+            if case PlasticityError.distributedFailure = error, job.rank != 0 {} else {
+                FileHandle.standardError.write(Data("Error (rank \(job.rank) of \(job.size)): \(error)\n".utf8))
+            }
+            job.abort(code: 1)
+        }
+    }
+
+    private func train(job: MPIJob?) throws {
+        let leader = (job?.rank ?? 0) == 0
+        for (path, option) in [(checkpoint, "--checkpoint"), (metrics, "--metrics"), (saveWeights, "--save-weights"), (saveBestWeights, "--save-best-weights")] where leader {
             if let path { try OutputFile.checkWritable(path, option: option) }
         }
-        let lock = try CheckpointLock(checkpoint: checkpoint)
+        let lock = leader ? try CheckpointLock(checkpoint: checkpoint) : nil
         defer { withExtendedLifetime(lock) {} }
-        if !resume, !overwrite, FileManager.default.fileExists(atPath: checkpoint) {
+        if leader, !resume, !overwrite, FileManager.default.fileExists(atPath: checkpoint) {
             throw ValidationError("--checkpoint \(checkpoint) already holds a run: continue it with --resume, start again over it with --overwrite, "
                                   + "or give another --checkpoint")
         }
@@ -168,15 +186,16 @@ struct Train: ParsableCommand {
         let (rule, options) = try ruleSettings.resolve(network: network, workload: workload)
         (configuration.rule, configuration.feedback, configuration.deepFeedback) = (rule, options.feedback, options.deepFeedback)
         let trainer = try Trainer(network: network, dataset: dataset, configuration: configuration,
-                                  checkpoint: URL(fileURLWithPath: checkpoint), resume: resume, threads: threadOptions.threads)
+                                  checkpoint: URL(fileURLWithPath: checkpoint), resume: resume, threads: threadOptions.threads, distribution: job)
         print("training \(NetworkSummary(network).description) on \(dataset.name) with \(rule.rawValue): "
-            + "\(dataset.count(.training)) training / \(dataset.count(.test)) test sequences of \(dataset.steps) steps")
-        let progress = ProgressReporter(label: "")
-        let metricsLog = metrics.map { MetricsLog(url: URL(fileURLWithPath: $0), run: trainer.state.runID ?? "") }
+            + "\(dataset.count(.training)) training / \(dataset.count(.test)) test sequences of \(dataset.steps) steps"
+            + (job.map { ", each batch's \(configuration.shards) shards shared by \($0.size) MPI ranks (\($0.library))" } ?? ""))
+        let progress = leader ? ProgressReporter(label: "") : nil
+        let metricsLog = leader ? metrics.map { MetricsLog(url: URL(fileURLWithPath: $0), run: trainer.state.runID ?? "") } : nil
         if resume, let metricsLog { try metricsLog.reconcile(with: trainer.state.history) }
         var metricsFailed = false
         try trainer.run { event in
-            progress.report(event)
+            progress?.report(event)
             switch event {
             case .epoch(let metrics):
                 print(Self.summary(metrics))
@@ -195,6 +214,7 @@ struct Train: ParsableCommand {
         // The rule's memory is the project's point: said apart from the data's and the whole process's.
         print("memory: learning rule and network \(MemorySize.format(trainer.peakStorageBytes)) at most (every shard at once), "
               + "data held \(MemorySize.format(dataset.residentBytes)), process peak \(MemorySize.format(ProcessMemory.peakResidentBytes))")
+        guard leader else { return }
         if let saveWeights {
             try NumPyArchive.write(NetworkArrays.arrays(of: trainer.parameters, network: network), to: URL(fileURLWithPath: saveWeights))
         }

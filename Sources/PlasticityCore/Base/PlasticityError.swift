@@ -30,6 +30,8 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
     case failedVerificationAtParameters(detail: String, command: String)
     /// A file (a plugin, a data file) refused by a check in a separate process: `reason` is the whole sentence.
     case refusedInSeparateProcess(reason: String)
+    /// Another rank of a distributed job failed with `message`.
+    case distributedFailure(rank: Int, message: String)
 
     public var description: String {
         switch self {
@@ -88,6 +90,8 @@ public enum PlasticityError: Error, CustomStringConvertible, Equatable {
             return "\(quantity) is \(value) at \(location); stopping (check the data, lower the learning rate or the input scale, or clip gradients)"
         case .refusedInSeparateProcess(let reason):
             return reason
+        case .distributedFailure(let rank, let message):
+            return "rank \(rank) of the job failed: \(message)"
         case .failedVerificationAtParameters(let detail, let command):
             return "\(detail). The model's rules pass at its defaults but not at these parameter values, so its gradients would be wrong here; `\(command)` prints every check"
         case .verificationFailed(let path, let detail):

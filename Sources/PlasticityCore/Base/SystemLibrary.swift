@@ -9,10 +9,12 @@ package struct SystemLibrary {
     private let handle: UnsafeMutableRawPointer
 
     /// The first of `candidates` that loads, or the loader's message for the last that did not.
-    package static func open(_ candidates: [String]) -> Result<SystemLibrary, LoadFailure> {
+    /// - Parameter global: make its symbols visible to libraries it loads itself (Open MPI's
+    ///   components resolve libmpi's symbols that way).
+    package static func open(_ candidates: [String], global: Bool = false) -> Result<SystemLibrary, LoadFailure> {
         var reason = "nothing to try"
         for candidate in candidates {
-            if let handle = dlopen(candidate, RTLD_NOW | RTLD_LOCAL) {
+            if let handle = dlopen(candidate, RTLD_NOW | (global ? RTLD_GLOBAL : RTLD_LOCAL)) {
                 return .success(SystemLibrary(name: candidate, handle: handle))
             }
             reason = dlerror().map { String(cString: $0) } ?? candidate

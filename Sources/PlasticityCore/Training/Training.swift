@@ -268,6 +268,9 @@ public final class Trainer {
     public let split: ValidationSplit
     /// Workers each batch's shards run on (`ShardedComputation`); the results do not depend on it.
     public let threads: Int
+    /// The ranks sharing each batch's shards, if this is one process of a distributed job:
+    /// every rank trains the same weights; rank 0 alone writes the checkpoint.
+    public let distribution: (any ShardDistribution)?
     /// Each worker's rule, reused from batch to batch.
     private let workspaces = ShardWorkspaces<Float>()
     /// The next training batch, made while the current one trains.
@@ -276,11 +279,15 @@ public final class Trainer {
 
     /// A new run (weights from the seed) or, with `resumeFrom`, the run saved there.
     public init(network: Network, dataset: any SequenceDataset, configuration: TrainingConfiguration, checkpoint: URL?, resume: Bool,
-                initialParameters: ParameterSet<Float>? = nil, threads: Int = 1) throws {
+                initialParameters: ParameterSet<Float>? = nil, threads: Int = 1, distribution: (any ShardDistribution)? = nil) throws {
         guard threads >= 1, configuration.shards >= 1 else {
             throw PlasticityError.invalidConfiguration("threads and shards must be at least 1, got \(threads) and \(configuration.shards)")
         }
+        if let distribution, configuration.shards < distribution.size {
+            throw PlasticityError.invalidConfiguration("\(distribution.size) ranks need at least as many shards per batch (each rank computes its own), got --shards \(configuration.shards)")
+        }
         self.threads = threads
+        self.distribution = distribution
         guard configuration.epochs > 0, configuration.batchSize > 0, configuration.learningRate > 0, configuration.checkpointEvery > 0 else {
             throw PlasticityError.invalidConfiguration("epochs, batch size, learning rate and checkpoint interval must be positive")
         }
@@ -436,7 +443,8 @@ public final class Trainer {
         let result: GradientResult<Float>
         do {
             result = try ShardedComputation.gradients(rule: configuration.rule, network: network, parameters: state.parameters, batch: batch,
-                                                      options: options, shards: configuration.shards, threads: threads, workspaces: workspaces)
+                                                      options: options, shards: configuration.shards, threads: threads, workspaces: workspaces,
+                                                      distribution: distribution)
         } catch PlasticityError.nonFinite(let quantity, let value, let inner) {
             throw PlasticityError.nonFinite(quantity: quantity, value: value, location: "\(inner) of \(location)")
         }
@@ -485,7 +493,7 @@ public final class Trainer {
     }
 
     private func saveCheckpoint(_ report: (TrainingEvent) -> Void) throws {
-        guard let checkpointURL else { return }
+        guard let checkpointURL, (distribution?.rank ?? 0) == 0 else { return }
         try state.write(to: checkpointURL)
         report(.checkpoint(checkpointURL))
     }

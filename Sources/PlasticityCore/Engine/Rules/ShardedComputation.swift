@@ -25,31 +25,42 @@ public enum ShardedComputation {
     public static var availableThreads: Int { ProcessInfo.processInfo.activeProcessorCount }
 
     /// One batch's loss and gradients with `rule`, sharded over `threads` workers. With
-    /// `workspaces` each shard reuses the rule it built for earlier batches.
+    /// `workspaces` each shard reuses the rule it built for earlier batches. With a
+    /// `distribution` this process computes its rank's shards and receives the others'.
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public static func gradients<T: KernelScalar>(rule: LearningRuleKind, network: Network, parameters: ParameterSet<T>, batch: SequenceBatch<T>,
                                                   options: RuleOptions = .init(), shards: Int = defaultShards, threads: Int,
-                                                  workspaces: ShardWorkspaces<T> = .init()) throws -> GradientResult<T> {
+                                                  workspaces: ShardWorkspaces<T> = .init(), distribution: (any ShardDistribution)? = nil) throws -> GradientResult<T> {
         // Checked whole, so that an error names the sequence in the batch.
         try GradientComputation.check(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss, network: network)
         let ranges = Self.shards(batch: batch.batch, count: shards)
-        let workers = workspaces.prepare(count: workerCount(ranges.count, threads: threads))
-        let results = try perform(ranges.count, threads: threads) { index, worker in
-            let shard = batch.sequences(ranges[index])
-            do {
-                return try workers[worker].run(rule: rule, network: network, parameters: parameters, inputs: shard.inputs, steps: shard.steps,
-                                              batch: shard.batch, loss: shard.loss, options: options)
-            } catch PlasticityError.nonFinite(let quantity, let value, let location) {
-                throw PlasticityError.nonFinite(quantity: quantity, value: value, location: "\(location) of sequences \(ranges[index].lowerBound)..<\(ranges[index].upperBound)")
+        let own = distribution?.ownShards(of: ranges.count) ?? Array(ranges.indices)
+        let workers = workspaces.prepare(count: workerCount(own.count, threads: threads))
+        let computed = Result {
+            try perform(own.count, threads: threads) { position, worker in
+                let index = own[position], shard = batch.sequences(ranges[index])
+                do {
+                    return try workers[worker].run(rule: rule, network: network, parameters: parameters, inputs: shard.inputs, steps: shard.steps,
+                                                  batch: shard.batch, loss: shard.loss, options: options)
+                } catch PlasticityError.nonFinite(let quantity, let value, let location) {
+                    throw PlasticityError.nonFinite(quantity: quantity, value: value, location: "\(location) of sequences \(ranges[index].lowerBound)..<\(ranges[index].upperBound)")
+                }
             }
+        }
+        let results: [GradientResult<T>]
+        if let distribution {
+            let contribution = ShardResultCoding.encode(computed.map { Array(zip(own, $0)).map { (index: $0.0, result: $0.1) } })
+            results = try ShardResultCoding.decode(try distribution.allGather(contribution), layout: parameters, count: ranges.count)
+        } else {
+            results = try computed.get()
         }
         var gradients = results[0].gradients
         for result in results.dropFirst() { gradients.add(result.gradients) }
         var neuronSpikes = results[0].neuronSpikes
         for result in results.dropFirst() { for index in neuronSpikes.indices { neuronSpikes[index] += result.neuronSpikes[index] } }
-        // Peak memory: the largest shards, as many as run at once.
-        let concurrent = results.map(\.storageBytes).sorted(by: >).prefix(Swift.max(1, threads)).reduce(0, +)
+        // Peak memory: the largest shards, as many as run at once (in one process).
+        let concurrent = own.map { results[$0].storageBytes }.sorted(by: >).prefix(Swift.max(1, threads)).reduce(0, +)
         return GradientResult(loss: results.map(\.loss).reduce(0, +), gradients: gradients, spikeCount: results.map(\.spikeCount).reduce(0, +),
                               storageBytes: concurrent, readouts: merge(results.map(\.readouts), ranges: ranges, steps: batch.steps, batch: batch.batch),
                               neuronSpikes: neuronSpikes)

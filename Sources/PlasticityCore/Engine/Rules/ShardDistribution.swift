@@ -1,0 +1,71 @@
+import PlasticityBase
+
+/// The processes of a distributed job (MPI ranks, through the tool's run-time shim) sharing
+/// each batch's shards: rank r computes shards r, r + size, r + 2·size, …; every rank receives
+/// every shard's result and reduces them in shard order, exactly as one process does, so the
+/// job's gradients are bit-identical to a single process's with the same shards.
+public protocol ShardDistribution: AnyObject, Sendable {
+    var rank: Int { get }
+    var size: Int { get }
+    /// Every rank's `contribution`, in rank order, on every rank (a collective: every rank
+    /// calls it, in the same order).
+    func allGather(_ contribution: [Double]) throws -> [[Double]]
+}
+
+extension ShardDistribution {
+    /// The shards of `count` this rank computes.
+    func ownShards(of count: Int) -> [Int] { Array(stride(from: rank, to: count, by: size)) }
+}
+
+/// One shard's result as numbers for the exchange: Float gradients and readouts, counts and
+/// the loss are all exact in Double.
+enum ShardResultCoding {
+    /// A rank's contribution: 0 and its shards' results, or 1 and its error as UTF-8 bytes,
+    /// so that every rank learns of a failure in the same collective instead of waiting.
+    static func encode<T: KernelScalar>(_ results: Result<[(index: Int, result: GradientResult<T>)], Error>) -> [Double] {
+        switch results {
+        case .failure(let error):
+            return [1] + "\(error)".utf8.map(Double.init)
+        case .success(let shards):
+            var values: [Double] = [0]
+            for (index, result) in shards {
+                values += [Double(index), result.loss, Double(result.spikeCount), Double(result.storageBytes), Double(result.neuronSpikes.count)]
+                values += result.neuronSpikes.map(Double.init)
+                values.append(Double(result.readouts.count))
+                values += result.readouts.map { Double($0) }
+                values += result.gradients.flattened.map { Double($0) }
+            }
+            return values
+        }
+    }
+
+    /// Every shard's result, by shard index, from every rank's contribution; gradients take
+    /// the names and sizes of `layout`. A rank's error is thrown, naming the rank.
+    static func decode<T: KernelScalar>(_ contributions: [[Double]], layout: ParameterSet<T>, count: Int) throws -> [GradientResult<T>] {
+        var results = [GradientResult<T>?](repeating: nil, count: count)
+        for (rank, values) in contributions.enumerated() {
+            guard let status = values.first else { throw PlasticityError.invalidConfiguration("rank \(rank) sent nothing") }
+            if status == 1 {
+                throw PlasticityError.distributedFailure(rank: rank, message: String(decoding: values.dropFirst().map { UInt8($0) }, as: UTF8.self))
+            }
+            var position = 1
+            func take(_ n: Int) -> ArraySlice<Double> {
+                defer { position += n }
+                return values[position..<(position + n)]
+            }
+            while position < values.count {
+                let header = take(5)
+                let index = Int(header[header.startIndex]), spikes = Int(header[header.startIndex + 2]), storage = Int(header[header.startIndex + 3])
+                let neuronSpikes = take(Int(header[header.startIndex + 4])).map { Int($0) }
+                let readouts = take(Int(take(1).first!)).map { T($0) }
+                let gradients = ParameterSet<T>(layout.named.map { ($0.name, take($0.values.count).map { T($0) }) })
+                results[index] = GradientResult(loss: header[header.startIndex + 1], gradients: gradients, spikeCount: spikes, storageBytes: storage,
+                                                readouts: readouts, neuronSpikes: neuronSpikes)
+            }
+        }
+        return try results.enumerated().map { index, result in
+            guard let result else { throw PlasticityError.invalidConfiguration("no rank computed shard \(index)") }
+            return result
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import PlasticityCore
+import Testing
+
+/// `mpirun -np K plasticity train …` (optional: Open MPI or MPICH; CI installs Open MPI and sets
+/// PLASTICITY_REQUIRE_MPI=1, so there a missing mpirun fails these tests instead of skipping them).
+@Suite("Training over MPI ranks")
+struct MPITests {
+    static let mpirun: String? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+        .map { "\($0)/mpirun" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    static var required: Bool { ProcessInfo.processInfo.environment["PLASTICITY_REQUIRE_MPI"] == "1" }
+    /// Open MPI refuses to run as root without these; CI runs as root.
+    static let environment = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "PLASTICITY_CACHE_DIR": toolCacheDirectory]
+    static var tool: String { URL(fileURLWithPath: PluginLoader.executableDirectory()).appendingPathComponent("plasticity").path }
+
+    static func arguments(checkpoint: URL, epochs: Int, examples: Int = 96) -> [String] {
+        ["train", "--model", "ALIF", "--task", "evidence", "--train-examples", "\(examples)", "--test-examples", "16", "--hidden", "12", "--epochs", "\(epochs)",
+         "--batch-size", "24", "--threads", "1", "--shards", "4", "--seed", "3", "--checkpoint", checkpoint.path]
+    }
+
+    static func mpi(_ ranks: Int, _ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
+        try runProgram(try #require(mpirun), ["-np", "\(ranks)", "--oversubscribe", tool] + arguments, environment: environment)
+    }
+
+    @Test("2 and 3 ranks end with one process's weights bit for bit (the shards are reduced in one order)")
+    func sameWeights() throws {
+        guard Self.mpirun != nil else {
+            #expect(!Self.required, "PLASTICITY_REQUIRE_MPI=1 but mpirun is not on PATH")
+            return
+        }
+        let directory = try temporaryDirectory()
+        let single = directory.appendingPathComponent("single.json")
+        let reference = try runTool(Self.arguments(checkpoint: single, epochs: 2))
+        #expect(reference.status == 0, "\(reference.error)")
+        let expected = try TrainingCheckpoint.read(from: single).parameters
+        for ranks in [2, 3] {
+            let checkpoint = directory.appendingPathComponent("mpi-\(ranks).json")
+            let run = try Self.mpi(ranks, Self.arguments(checkpoint: checkpoint, epochs: 2))
+            #expect(run.status == 0, "\(run.error)")
+            #expect(run.output.contains("shared by \(ranks) MPI ranks"), "\(run.output)")
+            #expect(run.output.components(separatedBy: "epoch 2:").count == 2, "rank 0 alone prints: \(run.output)")
+            #expect(try TrainingCheckpoint.read(from: checkpoint).parameters == expected, "\(ranks) ranks")
+        }
+    }
+
+    @Test("a rank killed mid-run ends the job with an error, never a hang; every rank resumes from the intact checkpoint and ends with one process's weights")
+    func killedRank() throws {
+        guard let mpirun = Self.mpirun else {
+            #expect(!Self.required, "PLASTICITY_REQUIRE_MPI=1 but mpirun is not on PATH")
+            return
+        }
+        let directory = try temporaryDirectory(), checkpoint = directory.appendingPathComponent("job.json")
+        let job = Process()
+        job.executableURL = URL(fileURLWithPath: mpirun)
+        // 2 batches per epoch, 30 epochs: long enough to be killed early.
+        let arguments = Self.arguments(checkpoint: checkpoint, epochs: 30, examples: 48) + ["--checkpoint-every", "1"]
+        job.arguments = ["-np", "2", "--oversubscribe", Self.tool] + arguments
+        job.environment = ProcessInfo.processInfo.environment.merging(Self.environment) { $1 }
+        let errors = Pipe()
+        job.standardOutput = FileHandle.nullDevice
+        job.standardError = errors
+        try job.run()
+        // Once a few updates are saved, kill rank 1 hard.
+        var killed = false
+        while job.isRunning, !killed {
+            if let saved = try? TrainingCheckpoint.read(from: checkpoint), saved.updates >= 3 {
+                let ranks = try runProgram("pgrep", ["-P", "\(job.processIdentifier)", "-f", "plasticity"]).output.split(separator: "\n").compactMap { Int32($0) }
+                if let rank = ranks.max() { killed = kill(rank, SIGKILL) == 0 }
+            }
+            usleep(20_000)
+        }
+        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        job.waitUntilExit()
+        #expect(killed)
+        #expect(job.terminationStatus != 0, "the job ends with an error")
+        #expect(message.contains("exited on signal 9") || message.contains("Killed"), "\(message)")
+        let saved = try TrainingCheckpoint.read(from: checkpoint)
+        #expect(saved.updates >= 3 && saved.updates < 60)
+        let resumed = try Self.mpi(2, arguments + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.error)")
+        let reference = directory.appendingPathComponent("reference.json")
+        #expect(try runTool(Self.arguments(checkpoint: reference, epochs: 30, examples: 48) + ["--checkpoint-every", "1"]).status == 0)
+        #expect(try TrainingCheckpoint.read(from: checkpoint).parameters == TrainingCheckpoint.read(from: reference).parameters)
+    }
+
+    @Test("started by mpirun without a usable MPI library: a clear error naming what to install")
+    func missingLibrary() throws {
+        let result = try runTool(Self.arguments(checkpoint: try temporaryDirectory().appendingPathComponent("c.json"), epochs: 1),
+                                 environment: ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0", "PLASTICITY_MPI_LIBRARY": "/nonexistent/libmpi.so"])
+        #expect(result.status != 0)
+        #expect(result.error.contains("started by mpirun with 2 ranks, but no MPI library loads") && result.error.contains("PLASTICITY_MPI_LIBRARY"), "\(result.error)")
+    }
+}
