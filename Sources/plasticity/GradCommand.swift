@@ -53,7 +53,8 @@ struct RuleSettings: ParsableArguments {
 
     /// The rule to run and its options; with `--rule auto` the planner decides (and says so
     /// on standard error).
-    func resolve(network: Network, workload: Workload) throws -> (LearningRuleKind, RuleOptions) {
+    /// - Parameter parallelism: how the batch will be computed, which the planner prices.
+    func resolve(network: Network, workload: Workload, parallelism: Parallelism) throws -> (LearningRuleKind, RuleOptions) {
         var options = try options()
         if rule != "auto" {
             guard let kind = LearningRuleKind(rawValue: rule) else {
@@ -62,7 +63,7 @@ struct RuleSettings: ParsableArguments {
             return (kind, options)
         }
         let plan = try Planner.plan(network: network, workload: workload, memoryBudget: try MemorySize.parse(planOptions.memory),
-                                    policy: planOptions.policy, feedback: options.feedback, deepFeedback: options.deepFeedback)
+                                    policy: planOptions.policy, feedback: options.feedback, deepFeedback: options.deepFeedback, parallelism: parallelism)
         if options.checkpointInterval == nil { options.checkpointInterval = plan.choice.cost.checkpointInterval }
         FileHandle.standardError.write(Data("plan: \(plan.explanation)\n".utf8))
         return (plan.chosen, options)
@@ -133,7 +134,7 @@ struct Grad: ParsableCommand {
         let batch: (inputs: [T], steps: Int, batch: Int, loss: Loss<T>) = try NetworkArrays.readBatch(batchArrays, file: inputs, network: network, lossKind: loss)
         let workload = Workload(batch: batch.batch, steps: batch.steps, scalarBytes: MemoryLayout<T>.size, deferredLoss: batch.loss.isDeferred,
                                 inputDensity: Workload.density(of: batch.inputs))
-        let (rule, options) = try ruleSettings.resolve(network: network, workload: workload)
+        let (rule, options) = try ruleSettings.resolve(network: network, workload: workload, parallelism: threadOptions.parallelism(ranks: 1))
         let result = try ShardedComputation.gradients(rule: rule, network: network, parameters: parameters,
                                                       batch: SequenceBatch(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss),
                                                       options: options, shards: threadOptions.shards, threads: threadOptions.threads)

@@ -64,15 +64,20 @@ struct PlanCommand: ParsableCommand {
     @Flag(help: "Print the plan as JSON.")
     var json = false
 
+    @Option(help: "Processes sharing each batch's shards (mpirun -np K), each with --threads workers.")
+    var ranks = 1
+
     @OptionGroup var network: NetworkOptions
     @OptionGroup var graph: GraphOptions
     @OptionGroup var planOptions: PlanOptions
+    @OptionGroup var threadOptions: ThreadOptions
     @OptionGroup var settings: ModelSettings
     @OptionGroup var pluginOptions: PluginOptions
 
     func validate() throws {
         guard inputDensity > 0, inputDensity <= 1 else { throw ValidationError("--input-density must be in (0, 1], got \(inputDensity)") }
         guard spikeDensity > 0, spikeDensity <= 1 else { throw ValidationError("--spike-density must be in (0, 1], got \(spikeDensity)") }
+        guard (1...100_000).contains(ranks) else { throw ValidationError("--ranks must be 1…100000, got \(ranks)") }
         guard (1...Workload.maxBatch).contains(batch), (1...DatasetBounds.maxSteps).contains(steps) else {
             throw ValidationError("--batch must be 1…\(Workload.maxBatch) and --steps 1…\(DatasetBounds.maxSteps), got \(batch) and \(steps)")
         }
@@ -83,7 +88,8 @@ struct PlanCommand: ParsableCommand {
                                     sizesFromData: false)
         let workload = Workload(batch: batch, steps: steps, deferredLoss: loss == .crossEntropySummed, inputDensity: inputDensity, spikeDensity: spikeDensity)
         let plan = try Planner.plan(network: built, workload: workload,
-                                    memoryBudget: try MemorySize.parse(planOptions.memory), policy: planOptions.policy)
+                                    memoryBudget: try MemorySize.parse(planOptions.memory), policy: planOptions.policy,
+                                    parallelism: threadOptions.parallelism(ranks: ranks))
         if json {
             try printJSON(plan)
         } else {
@@ -97,10 +103,12 @@ struct PlanReport {
     let plan: Plan
 
     var text: String {
-        let workload = plan.workload
+        let workload = plan.workload, parallel = plan.parallelism
         var lines = ["\(plan.network.description)",
-                     "B=\(workload.batch) T=\(workload.steps), budget \(MemorySize.format(plan.memoryBudget)), policy \(plan.policy.rawValue)", ""]
-        let header = ["rule", "GFLOP/step", "MB moved/step", "time/step", "peak memory", "exact", "verdict"]
+                     "B=\(workload.batch) T=\(workload.steps) in \(min(workload.batch, parallel.shards)) shards of up to \(parallel.shardBatch(workload.batch)) sequences, "
+                        + "\(parallel.workers(workload.batch)) busy workers per process" + (parallel.ranks > 1 ? ", \(parallel.ranks) processes" : "")
+                        + "; budget \(MemorySize.format(plan.memoryBudget)) per process, policy \(plan.policy.rawValue)", ""]
+        let header = ["rule", "GFLOP/step", "MB moved/step", "time/step", "per worker", "per process", "exact", "verdict"]
         var rows = [header]
         for assessment in plan.assessments {
             let cost = assessment.cost
@@ -111,7 +119,8 @@ struct PlanReport {
                 String(format: "%.4f", cost.flopsPerStep / 1e9),
                 String(format: "%.2f", cost.bytesPerStep / 1e6),
                 formatDuration(cost.secondsPerStep),
-                MemorySize.format(cost.peakBytes),
+                MemorySize.format(assessment.workerBytes),
+                MemorySize.format(assessment.processBytes),
                 assessment.exactness.isExact ? "yes" : "no",
                 assessment.ruledOut.map { "ruled out: \($0)" } ?? "CHOSEN",
             ])

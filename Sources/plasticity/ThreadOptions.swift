@@ -10,6 +10,9 @@ struct ThreadOptions: ParsableArguments {
     @Option(help: "Fixed shards each batch is cut into (contiguous runs of sequences, reduced in order). More shards let more threads work but give each a smaller batch; the results depend on this, not on --threads.")
     var shards: Int = ShardedComputation.defaultShards
 
+    /// These options for a job of `ranks` processes, as the planner prices them.
+    func parallelism(ranks: Int) -> Parallelism { Parallelism(shards: shards, threads: threads, ranks: ranks) }
+
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }
         guard shards >= 1 else { throw ValidationError("--shards must be at least 1, got \(shards)") }

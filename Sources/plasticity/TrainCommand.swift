@@ -183,7 +183,7 @@ struct Train: ParsableCommand {
         try Trainer.checkBatch(dataset: dataset, batchSize: configuration.batchSize)
         let first = try dataset.batch(.training, indices: Array(0..<Swift.min(configuration.batchSize, dataset.count(.training))), as: Float.self)
         let workload = try Workload.measured(network: network, parameters: configuration.initialParameters(for: network), batch: first)
-        let (rule, options) = try ruleSettings.resolve(network: network, workload: workload)
+        let (rule, options) = try ruleSettings.resolve(network: network, workload: workload, parallelism: threadOptions.parallelism(ranks: job?.size ?? 1))
         (configuration.rule, configuration.feedback, configuration.deepFeedback) = (rule, options.feedback, options.deepFeedback)
         let trainer = try Trainer(network: network, dataset: dataset, configuration: configuration,
                                   checkpoint: URL(fileURLWithPath: checkpoint), resume: resume, threads: threadOptions.threads, distribution: job)

@@ -62,6 +62,34 @@ struct PlannerTests {
                          workload: Workload(batch: batch, steps: steps), memoryBudget: MemorySize.parse(memory), policy: policy)
     }
 
+    @Test("the planner prices the shard: a worker holds the rule on B/S sequences, a process its busy workers and, between ranks, the exchange")
+    func shardedPlans() throws {
+        let network = try Network(shape: Self.shape(hidden: 32, recurrent: true), neuron: TestPlugins.compile("ALIF"))
+        let workload = Workload(batch: 30, steps: 50)
+        let single = try Planner.plan(network: network, workload: workload, memoryBudget: 1 << 40, policy: .fastest)
+        // 4 shards of up to 8 sequences, 3 threads: 2 rounds of shards on 2 busy workers.
+        let threads = Parallelism(shards: 4, threads: 3)
+        let sharded = try Planner.plan(network: network, workload: workload, memoryBudget: 1 << 40, policy: .fastest, parallelism: threads)
+        let distributed = try Planner.plan(network: network, workload: workload, memoryBudget: 1 << 40, policy: .fastest,
+                                           parallelism: Parallelism(shards: 4, threads: 3, ranks: 2))
+        let shard = CostModel(network: network, workload: Workload(batch: 8, steps: 50))
+        for (index, rule) in LearningRuleKind.allCases.enumerated() {
+            let alone = shard.cost(of: rule)
+            #expect(single.assessments[index].workerBytes == single.assessments[index].processBytes)
+            #expect(sharded.assessments[index].workerBytes == alone.peakBytes, "\(rule)")
+            #expect(sharded.assessments[index].processBytes == 3 * alone.peakBytes)
+            #expect(abs(sharded.assessments[index].cost.secondsPerStep - 2 * alone.secondsPerStep) <= 1e-12 * alone.secondsPerStep)
+            // Two processes: two shards each, on two workers, one round; the exchange on top.
+            let exchange = distributed.assessments[index].processBytes - 2 * alone.peakBytes
+            #expect(exchange == Parallelism(shards: 4, threads: 3, ranks: 2).exchangeBytes(network: network, workload: workload) && exchange > 0)
+            #expect(abs(distributed.assessments[index].cost.secondsPerStep - alone.secondsPerStep) <= 1e-12 * alone.secondsPerStep)
+        }
+        // A budget one process cannot meet with every worker busy rules the rule out.
+        let tight = sharded.assessments.first { $0.cost.rule == .eprop }!.processBytes - 1
+        let limited = try Planner.plan(network: network, workload: workload, memoryBudget: tight, policy: .fastest, parallelism: threads)
+        #expect(limited.assessments.first { $0.cost.rule == .eprop }!.fitsBudget == false)
+    }
+
     @Test("e-prop when it is exact and cheapest")
     func choosesEProp() throws {
         let plan = try Self.plan("LIF", hidden: 256, recurrent: false, memory: "4GiB", policy: .exact)

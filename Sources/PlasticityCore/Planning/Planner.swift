@@ -14,8 +14,15 @@ public enum PlanningPolicy: String, CaseIterable, Sendable, Codable {
 
 /// The planner's verdict on one rule.
 public struct RuleAssessment: Sendable, Codable {
+    /// The cost of the whole batch in one process: per step, the time the process's workers
+    /// take for its shards; at the peak, every busy worker's buffers and the exchange between
+    /// ranks (`processBytes`). With one worker and one process, the rule's own cost.
     public let cost: RuleCost
     public let exactness: Exactness
+    /// Bytes one worker holds: the rule on one shard.
+    public let workerBytes: Int
+    /// Bytes one process holds: its busy workers and, between ranks, the exchange.
+    public let processBytes: Int
     public let fitsBudget: Bool
     /// Why the rule was not chosen (nil for the chosen rule).
     public var ruledOut: String?
@@ -26,6 +33,7 @@ public struct Plan: Sendable, Codable {
     public let model: String
     public let network: NetworkSummary
     public let workload: Workload
+    public let parallelism: Parallelism
     public let memoryBudget: Int
     public let policy: PlanningPolicy
     public let assessments: [RuleAssessment]
@@ -38,16 +46,26 @@ public struct Plan: Sendable, Codable {
 
 /// Chooses a learning rule per model for a network, workload, memory budget and policy.
 public enum Planner {
+    /// - Parameter parallelism: how the batch is cut and shared; the budget is one process's.
     public static func plan(network: Network, workload: Workload, memoryBudget: Int, policy: PlanningPolicy,
-                            feedback: Feedback = .symmetric, deepFeedback: DeepFeedback = .standard, machine: MachineModel = .reference) throws -> Plan {
-        let model = CostModel(network: network, workload: workload, machine: machine, deepFeedback: deepFeedback)
+                            feedback: Feedback = .symmetric, deepFeedback: DeepFeedback = .standard, machine: MachineModel = .reference,
+                            parallelism: Parallelism = .single) throws -> Plan {
+        // Each worker runs the rule on one shard at a time.
+        var shard = workload
+        shard.batch = parallelism.shardBatch(workload.batch)
+        let model = CostModel(network: network, workload: shard, machine: machine, deepFeedback: deepFeedback)
+        let workers = parallelism.workers(workload.batch), rounds = parallelism.rounds(workload.batch)
+        let exchange = parallelism.exchangeBytes(network: network, workload: workload)
         var assessments = LearningRuleKind.allCases.map { rule -> RuleAssessment in
             var cost = model.cost(of: rule)
-            if rule == .bptt, cost.peakBytes > memoryBudget {
-                cost = model.bpttCheckpointing(within: memoryBudget)
+            if rule == .bptt, cost.peakBytes * workers + exchange > memoryBudget {
+                cost = model.bpttCheckpointing(within: Swift.max(0, memoryBudget - exchange) / workers)
             }
-            return RuleAssessment(cost: cost, exactness: .of(rule, network: network, feedback: feedback, deepFeedback: deepFeedback),
-                                  fitsBudget: cost.peakBytes <= memoryBudget, ruledOut: nil)
+            let processBytes = cost.peakBytes * workers + exchange
+            let batchCost = RuleCost(rule: rule, flopsPerStep: cost.flopsPerStep * Double(rounds * workers), bytesPerStep: cost.bytesPerStep * Double(rounds * workers),
+                                     peakBytes: processBytes, secondsPerStep: cost.secondsPerStep * Double(rounds), checkpointInterval: cost.checkpointInterval)
+            return RuleAssessment(cost: batchCost, exactness: .of(rule, network: network, feedback: feedback, deepFeedback: deepFeedback),
+                                  workerBytes: cost.peakBytes, processBytes: processBytes, fitsBudget: processBytes <= memoryBudget, ruledOut: nil)
         }
         func admissible(_ a: RuleAssessment) -> String? {
             if !a.fitsBudget { return "needs \(MemorySize.format(a.cost.peakBytes)), over the \(MemorySize.format(memoryBudget)) budget" }
@@ -79,7 +97,7 @@ public enum Planner {
         if best.exactness.isExact, policy != .exact { explanation += "; it is exact here" }
         if !best.exactness.isExact { explanation += "; approximate: " + best.exactness.reasons.joined(separator: "; ") }
         if let interval = best.cost.checkpointInterval { explanation += "; storing every \(interval)th state to fit the budget" }
-        return Plan(model: network.modelNames, network: NetworkSummary(network), workload: workload, memoryBudget: memoryBudget, policy: policy,
+        return Plan(model: network.modelNames, network: NetworkSummary(network), workload: workload, parallelism: parallelism, memoryBudget: memoryBudget, policy: policy,
                     assessments: assessments, chosen: best.cost.rule, explanation: explanation)
     }
 }

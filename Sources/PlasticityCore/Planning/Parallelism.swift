@@ -1,0 +1,45 @@
+import PlasticityEngine
+
+/// How a batch is computed: cut into `shards` (`ShardedComputation`), run on up to `threads`
+/// workers per process, the shards shared by `ranks` processes (MPI). The planner prices a
+/// rule on one shard and scales it to what each worker and each process holds and takes.
+public struct Parallelism: Sendable, Codable, Equatable {
+    public var shards: Int
+    public var threads: Int
+    public var ranks: Int
+
+    /// One worker, one process, the batch whole.
+    public static let single = Parallelism(shards: 1, threads: 1, ranks: 1)
+
+    public init(shards: Int, threads: Int, ranks: Int = 1) {
+        self.shards = Swift.max(1, shards)
+        self.threads = Swift.max(1, threads)
+        self.ranks = Swift.max(1, ranks)
+    }
+
+    /// Sequences in the largest shard of a batch of `batch` (shards differ by at most one).
+    public func shardBatch(_ batch: Int) -> Int {
+        let count = Swift.min(batch, shards)
+        return (batch + count - 1) / count
+    }
+
+    /// Shards one process computes (the most any rank gets).
+    public func shardsPerProcess(_ batch: Int) -> Int {
+        let count = Swift.min(batch, shards)
+        return (count + ranks - 1) / ranks
+    }
+
+    /// Workers busy in one process, and the rounds of shards they run one after another.
+    public func workers(_ batch: Int) -> Int { Swift.min(threads, shardsPerProcess(batch)) }
+    public func rounds(_ batch: Int) -> Int { (shardsPerProcess(batch) + workers(batch) - 1) / workers(batch) }
+
+    /// Bytes a process holds for the exchange between ranks (none in one process): its shards'
+    /// results sent, and every shard's received, each result the gradients, the readouts of
+    /// its sequences and a spike count per neuron, as Double.
+    public func exchangeBytes(network: Network, workload: Workload) -> Int {
+        guard ranks > 1 else { return 0 }
+        let perShard = network.tensors.reduce(0) { $0 + $1.count } + workload.steps * shardBatch(workload.batch) * network.outputs + network.neuronCount + 8
+        let received = ranks * shardsPerProcess(workload.batch) * perShard
+        return (received + shardsPerProcess(workload.batch) * perShard) * MemoryLayout<Double>.size
+    }
+}
