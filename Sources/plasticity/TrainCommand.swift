@@ -214,6 +214,10 @@ struct Train: ParsableCommand {
         // The rule's memory is the project's point: said apart from the data's and the whole process's.
         print("memory: learning rule and network \(MemorySize.format(trainer.peakStorageBytes)) at most (every shard at once), "
               + "data held \(MemorySize.format(dataset.residentBytes)), process peak \(MemorySize.format(ProcessMemory.peakResidentBytes))")
+        if let job {
+            print("MPI: \(job.size) ranks; rank 0 received \(MemorySize.format(job.receivedBytes)) in \(String(format: "%.2f", job.exchangeSeconds)) s of exchange "
+                  + "(waiting for the slowest rank included)")
+        }
         guard leader else { return }
         if let saveWeights {
             try NumPyArchive.write(NetworkArrays.arrays(of: trainer.parameters, network: network), to: URL(fileURLWithPath: saveWeights))

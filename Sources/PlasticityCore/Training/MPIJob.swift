@@ -18,6 +18,11 @@ public final class MPIJob: ShardDistribution, @unchecked Sendable {
 
     public static let libraryVariable = "PLASTICITY_MPI_LIBRARY"
 
+    /// Time spent in the exchange (waiting for the slowest rank included), and the bytes this
+    /// rank received: what the job's communication costs, for the report and the speed-up model.
+    public private(set) var exchangeSeconds = 0.0
+    public private(set) var receivedBytes = 0
+
     /// The job this process belongs to, from the variables `mpirun` sets (Open MPI's
     /// OMPI_COMM_WORLD_SIZE, MPICH's PMI_SIZE); nil when not started by `mpirun`, or with one rank.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MPIJob? {
@@ -82,10 +87,13 @@ public final class MPIJob: ShardDistribution, @unchecked Sendable {
     /// Every rank's `contribution` on every rank: their lengths first, then the contributions
     /// padded to the longest.
     public func allGather(_ contribution: [Double]) throws -> [[Double]] {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { exchangeSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         let lengths = try gather([Double(contribution.count)], each: 1).map { Int($0[0]) }
         let longest = lengths.max() ?? 0
         guard longest < Int(Int32.max) else { throw PlasticityError.invalidConfiguration("a rank's contribution of \(longest) values is more than MPI counts") }
         let padded = contribution + [Double](repeating: 0, count: longest - contribution.count)
+        receivedBytes += longest * size * MemoryLayout<Double>.size
         return zip(try gather(padded, each: longest), lengths).map { Array($0.prefix($1)) }
     }
 
