@@ -124,7 +124,8 @@ def plasticity_times(args):
     tool = args.tool or os.path.join(os.path.dirname(__file__), "..", ".build", "release", "plasticity")
     command = [tool, "bench", "scaling", "--model", args.model, "--sizes", args.sizes, "--steps", str(args.steps),
                "--batch", str(args.batch), "--inputs", str(args.inputs), "--outputs", str(args.outputs),
-               "--rules", "eprop,bptt", "--repetitions", str(args.repetitions), "--no-recurrent", "--json"]
+               "--rules", "eprop,bptt", "--repetitions", str(args.repetitions), "--no-recurrent",
+               "--threads", str(args.threads), "--shards", str(args.threads), "--json"]
     report = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
     return {(p["rule"], p["hidden"]): p.get("medianSecondsPerStep") for p in report["points"]}
 
@@ -140,6 +141,8 @@ def main():
     parser.add_argument("--inputs", type=int, default=140)
     parser.add_argument("--outputs", type=int, default=20)
     parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads (and as many shards of the batch) for Plasticity; JAX uses every core regardless")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     ours = plasticity_times(args)
