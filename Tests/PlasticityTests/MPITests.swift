@@ -33,6 +33,8 @@ struct MPITests {
         let reference = try runTool(Self.arguments(checkpoint: single, epochs: 2))
         #expect(reference.status == 0, "\(reference.error)")
         let expected = try TrainingCheckpoint.read(from: single).parameters
+        // Evaluation is shared among the ranks too: the same test losses and accuracies.
+        let expectedTests = try TrainingCheckpoint.read(from: single).history.map { [$0.trainingLoss, $0.testLoss ?? .nan, $0.testAccuracy ?? .nan] }
         for ranks in [2, 3] {
             let checkpoint = directory.appendingPathComponent("mpi-\(ranks).json")
             let run = try Self.mpi(ranks, Self.arguments(checkpoint: checkpoint, epochs: 2))
@@ -40,6 +42,7 @@ struct MPITests {
             #expect(run.output.contains("shared by \(ranks) MPI ranks"), "\(run.output)")
             #expect(run.output.components(separatedBy: "epoch 2:").count == 2, "rank 0 alone prints: \(run.output)")
             #expect(try TrainingCheckpoint.read(from: checkpoint).parameters == expected, "\(ranks) ranks")
+            #expect(try TrainingCheckpoint.read(from: checkpoint).history.map { [$0.trainingLoss, $0.testLoss ?? .nan, $0.testAccuracy ?? .nan] } == expectedTests)
         }
     }
 

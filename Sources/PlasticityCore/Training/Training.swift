@@ -481,7 +481,7 @@ public final class Trainer {
             let indices = Array(samples[start..<Swift.min(start + size, count)])
             let batch = try dataset.batch(split, indices: indices, as: Float.self)
             let outcome = try ShardedComputation.evaluate(network: network, parameters: parameters ?? state.parameters, batch: batch,
-                                                          shards: configuration.shards, threads: threads)
+                                                          shards: configuration.shards, threads: threads, distribution: distribution)
             loss += outcome.loss
             batches += 1
             if let accuracy = dataset.accuracy(readouts: outcome.readouts, batch: batch) {

@@ -66,14 +66,27 @@ public enum ShardedComputation {
                               neuronSpikes: neuronSpikes)
     }
 
-    /// The loss and readouts (T×B×C) of a forward pass, sharded over `threads` workers.
+    /// The loss and readouts (T×B×C) of a forward pass, sharded over `threads` workers (and,
+    /// with a `distribution`, over its ranks).
     @_specialize(exported: true, where T == Float)
     public static func evaluate<T: KernelScalar>(network: Network, parameters: ParameterSet<T>, batch: SequenceBatch<T>, shards: Int = defaultShards,
-                                                 threads: Int) throws -> (loss: Double, readouts: [T]) {
+                                                 threads: Int, distribution: (any ShardDistribution)? = nil) throws -> (loss: Double, readouts: [T]) {
         try GradientComputation.check(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss, network: network)
         let ranges = Self.shards(batch: batch.batch, count: shards)
-        let results = try perform(ranges.count, threads: threads) { index, _ in
-            try Evaluation.run(network: network, parameters: parameters, batch: batch.sequences(ranges[index]))
+        let own = distribution?.ownShards(of: ranges.count) ?? Array(ranges.indices)
+        // As results without gradients, to share the gradients' exchange.
+        let computed = Result {
+            try perform(own.count, threads: threads) { position, _ in
+                let outcome = try Evaluation.run(network: network, parameters: parameters, batch: batch.sequences(ranges[own[position]]))
+                return GradientResult<T>(loss: outcome.loss, gradients: ParameterSet<T>([]), spikeCount: 0, storageBytes: 0, readouts: outcome.readouts)
+            }
+        }
+        let results: [GradientResult<T>]
+        if let distribution {
+            let contribution = ShardResultCoding.encode(computed.map { Array(zip(own, $0)).map { (index: $0.0, result: $0.1) } })
+            results = try ShardResultCoding.decode(try distribution.allGather(contribution), layout: ParameterSet<T>([]), count: ranges.count)
+        } else {
+            results = try computed.get()
         }
         return (results.map(\.loss).reduce(0, +), merge(results.map(\.readouts), ranges: ranges, steps: batch.steps, batch: batch.batch))
     }
