@@ -254,14 +254,23 @@ struct DatasetTests {
         }
     }
 
+    static let publishedHDF5 = fixtures.appendingPathComponent("shd_h5_published")
+
+    /// `plasticity train` for one epoch on an HDF5 training file (the published test split
+    /// beside it), with its own verdict cache.
+    static func trainOnHDF5(_ file: URL, checkpoint: URL, cache: String, environment: [String: String] = [:]) throws -> (status: Int32, output: String, error: String) {
+        try runTool(["train", "--model", "LIF", "--task", "shd", "--train-file", file.path, "--test-file", publishedHDF5.appendingPathComponent("shd_test.h5").path,
+                     "--hidden", "4", "--epochs", "1", "--checkpoint", checkpoint.path],
+                    environment: ["PLASTICITY_CACHE_DIR": cache].merging(environment) { $1 })
+    }
+
     @Test("HDF5 files with flipped bytes that crash libhdf5 are refused by a read in a separate process, naming the file; the tool exits cleanly and caches the verdict")
     func damagedHDF5InSeparateProcess() throws {
         guard Self.hdf5Loads else {
             #expect(!Self.hdf5Required, "PLASTICITY_REQUIRE_HDF5=1 but libhdf5 could not be loaded")
             return
         }
-        let published = Self.fixtures.appendingPathComponent("shd_h5_published")
-        let original = try Data(contentsOf: published.appendingPathComponent("shd_train.h5"))
+        let original = try Data(contentsOf: Self.publishedHDF5.appendingPathComponent("shd_train.h5"))
         let directory = try temporaryDirectory(), cache = try temporaryDirectory().path
         // Flips that made libhdf5 1.10 (Debian's libhdf5-103-1) fault in H5HG_read when read in process.
         var refusedInChild = 0
@@ -271,9 +280,7 @@ struct DatasetTests {
             let file = directory.appendingPathComponent("damaged-\(offset).h5")
             try damaged.write(to: file)
             for _ in 0..<2 {
-                let result = try runTool(["train", "--model", "LIF", "--task", "shd", "--train-file", file.path, "--test-file", published.appendingPathComponent("shd_test.h5").path,
-                                          "--hidden", "4", "--epochs", "1", "--checkpoint", directory.appendingPathComponent("c.json").path],
-                                         environment: ["PLASTICITY_CACHE_DIR": cache])
+                let result = try Self.trainOnHDF5(file, checkpoint: directory.appendingPathComponent("c.json"), cache: cache)
                 #expect(result.status == 1, "a clean error, not a crash of the tool: \(result.error)")
                 #expect(result.error.contains(file.path), "\(result.error)")
                 if result.error.contains("was refused: read with libhdf5 in a separate process, it crashed with") { refusedInChild += 1 }

@@ -114,17 +114,15 @@ struct FuzzTests {
             #expect(!DatasetTests.hdf5Required, "PLASTICITY_REQUIRE_HDF5=1 but libhdf5 could not be loaded")
             return
         }
-        let published = DatasetTests.fixtures.appendingPathComponent("shd_h5_published")
-        let valid = try Data(contentsOf: published.appendingPathComponent("shd_train.h5"))
+        let valid = try Data(contentsOf: DatasetTests.publishedHDF5.appendingPathComponent("shd_train.h5"))
         let directory = try temporaryDirectory(), cache = try temporaryDirectory().path
         var generator = SplitMix64(seed: 6)
         var refused = 0
         for index in 0..<16 {
             let file = directory.appendingPathComponent("fuzz-\(index).h5")
             try Self.corrupt(valid, &generator).write(to: file)
-            let result = try runTool(["train", "--model", "LIF", "--task", "shd", "--train-file", file.path, "--test-file", published.appendingPathComponent("shd_test.h5").path,
-                                      "--hidden", "4", "--epochs", "1", "--checkpoint", directory.appendingPathComponent("c-\(index).json").path],
-                                     environment: ["PLASTICITY_CACHE_DIR": cache, "PLASTICITY_DATA_CHECK_SECONDS": "60"])
+            let result = try DatasetTests.trainOnHDF5(file, checkpoint: directory.appendingPathComponent("c-\(index).json"), cache: cache,
+                                                      environment: ["PLASTICITY_DATA_CHECK_SECONDS": "60"])
             // 0: the flip hit bytes nothing reads (HDF5 stores no checksum of its data, so a flip
             // inside a spike time cannot be told from a real value); 1: refused. Never a signal.
             #expect([0, 1].contains(result.status), "case \(index): \(result.status) \(result.error)")
