@@ -40,6 +40,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Also train each rule for this many epochs on --task from the same initial weights, and compare accuracy and loss curves.")
     var train: Int?
 
+    @OptionGroup var sharding: MeasuredSharding
     @OptionGroup var task: TaskOptions
 
     @OptionGroup var network: NetworkOptions
@@ -70,7 +71,8 @@ struct Compare: ParsableCommand {
         let loss = try Loss<Float>(deep == .spatial ? .crossEntropyLastStep : .crossEntropySummed, steps: steps, batch: batch,
                                    outputs: net.outputs, labels: labels)
         let comparison = try RuleComparison.run(network: net, parameters: parameters, inputs: inputs, steps: steps, batch: batch, loss: loss,
-                                                rules: selected, memoryBudget: try MemorySize.parse(memory), timeLimit: timeLimit, options: options)
+                                                rules: selected, memoryBudget: try MemorySize.parse(memory), timeLimit: timeLimit, options: options,
+                                                parallelism: sharding.parallelism)
         let training = try train.map { epochs in try trainEach(selected, epochs: epochs, registry: registry, options: options) }
         let report = ComparisonReport(comparison: comparison, training: training)
         if json {

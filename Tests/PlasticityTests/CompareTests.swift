@@ -38,6 +38,16 @@ struct CompareTests {
         #expect(decoded.gradients.rules.map(\.rule) == [.eprop, .bptt])
         #expect(decoded.gradients.rules[0].relativeErrorToReference! < 1e-4, "without W_rec e-prop is exact (to Float precision)")
         #expect(decoded.training?.map(\.epochs.count) == [2, 2], "each rule trained for two epochs")
+
+        // Sharded as train runs it: the same agreement, storage priced per busy worker.
+        let sharded = try runTool(["compare", "--model", "AdLIF", "--no-recurrent", "--hidden", "6", "--inputs", "4", "--outputs", "2", "--steps", "20", "--json",
+                                   "--rules", "eprop,bptt", "--batch", "4", "--threads", "2", "--shards", "2"])
+        let shardedRules = try JSONDecoder().decode(ComparisonJSON.self, from: Data(sharded.output.utf8)).gradients.rules
+        #expect(shardedRules[0].relativeErrorToReference! < 1e-4)
+        let whole = try JSONDecoder().decode(ComparisonJSON.self, from: Data(try runTool(["compare", "--model", "AdLIF", "--no-recurrent", "--hidden", "6", "--inputs", "4",
+                                                                                          "--outputs", "2", "--steps", "20", "--json", "--rules", "eprop,bptt", "--batch", "4"]).output.utf8)).gradients.rules
+        #expect(abs((shardedRules[0].loss ?? 0) - (whole[0].loss ?? 1)) <= 1e-5 * abs(whole[0].loss ?? 1), "the same batch, cut in two")
+        #expect(shardedRules.map(\.predicted.peakBytes) != whole.map(\.predicted.peakBytes), "priced as two workers on half the batch each")
     }
 }
 

@@ -33,6 +33,22 @@ public struct Parallelism: Sendable, Codable, Equatable {
     public func workers(_ batch: Int) -> Int { Swift.min(threads, shardsPerProcess(batch)) }
     public func rounds(_ batch: Int) -> Int { (shardsPerProcess(batch) + workers(batch) - 1) / workers(batch) }
 
+    /// A process's cost of a batch of `batch` from one shard's: the rounds of shards its workers
+    /// run one after another, and every busy worker's buffers plus `exchangeBytes`.
+    public func processCost(_ shard: RuleCost, batch: Int, exchangeBytes: Int = 0) -> RuleCost {
+        let workers = workers(batch), rounds = rounds(batch), scale = Double(workers * rounds)
+        return RuleCost(rule: shard.rule, flopsPerStep: shard.flopsPerStep * scale, bytesPerStep: shard.bytesPerStep * scale,
+                        peakBytes: shard.peakBytes * workers + exchangeBytes, secondsPerStep: shard.secondsPerStep * Double(rounds),
+                        checkpointInterval: shard.checkpointInterval)
+    }
+
+    /// A workload's shard: its largest.
+    public func shard(of workload: Workload) -> Workload {
+        var shard = workload
+        shard.batch = shardBatch(workload.batch)
+        return shard
+    }
+
     /// Bytes a process holds for the exchange between ranks (none in one process): its shards'
     /// results sent, and every shard's received, each result the gradients, the readouts of
     /// its sequences and a spike count per neuron, as Double.

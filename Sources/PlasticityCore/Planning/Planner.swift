@@ -51,21 +51,17 @@ public enum Planner {
                             feedback: Feedback = .symmetric, deepFeedback: DeepFeedback = .standard, machine: MachineModel = .reference,
                             parallelism: Parallelism = .single) throws -> Plan {
         // Each worker runs the rule on one shard at a time.
-        var shard = workload
-        shard.batch = parallelism.shardBatch(workload.batch)
-        let model = CostModel(network: network, workload: shard, machine: machine, deepFeedback: deepFeedback)
-        let workers = parallelism.workers(workload.batch), rounds = parallelism.rounds(workload.batch)
+        let model = CostModel(network: network, workload: parallelism.shard(of: workload), machine: machine, deepFeedback: deepFeedback)
+        let workers = parallelism.workers(workload.batch)
         let exchange = parallelism.exchangeBytes(network: network, workload: workload)
         var assessments = LearningRuleKind.allCases.map { rule -> RuleAssessment in
             var cost = model.cost(of: rule)
             if rule == .bptt, cost.peakBytes * workers + exchange > memoryBudget {
                 cost = model.bpttCheckpointing(within: Swift.max(0, memoryBudget - exchange) / workers)
             }
-            let processBytes = cost.peakBytes * workers + exchange
-            let batchCost = RuleCost(rule: rule, flopsPerStep: cost.flopsPerStep * Double(rounds * workers), bytesPerStep: cost.bytesPerStep * Double(rounds * workers),
-                                     peakBytes: processBytes, secondsPerStep: cost.secondsPerStep * Double(rounds), checkpointInterval: cost.checkpointInterval)
+            let batchCost = parallelism.processCost(cost, batch: workload.batch, exchangeBytes: exchange)
             return RuleAssessment(cost: batchCost, exactness: .of(rule, network: network, feedback: feedback, deepFeedback: deepFeedback),
-                                  workerBytes: cost.peakBytes, processBytes: processBytes, fitsBudget: processBytes <= memoryBudget, ruledOut: nil)
+                                  workerBytes: cost.peakBytes, processBytes: batchCost.peakBytes, fitsBudget: batchCost.peakBytes <= memoryBudget, ruledOut: nil)
         }
         func admissible(_ a: RuleAssessment) -> String? {
             if !a.fitsBudget { return "needs \(MemorySize.format(a.cost.peakBytes)), over the \(MemorySize.format(memoryBudget)) budget" }

@@ -57,14 +57,17 @@ public struct RuleComparison: Sendable, Codable {
     @_specialize(exported: true, where T == Double)
     public static func run<T: KernelScalar>(network: Network, parameters: ParameterSet<T>, inputs: [T], steps: Int, batch: Int, loss: Loss<T>,
                                             rules: [LearningRuleKind], memoryBudget: Int, timeLimit: Double,
-                                            options: RuleOptions = .init()) throws -> RuleComparison {
+                                            options: RuleOptions = .init(), parallelism: Parallelism = .single) throws -> RuleComparison {
         let workload = Workload(batch: batch, steps: steps, scalarBytes: MemoryLayout<T>.size, deferredLoss: loss.isDeferred,
                                 inputDensity: Workload.density(of: inputs))
-        let model = CostModel(network: network, workload: workload, deepFeedback: options.deepFeedback)
+        // Priced as run: each shard by the model, scaled to the process's workers and rounds.
+        func price(_ model: CostModel, _ rule: LearningRuleKind) -> RuleCost { parallelism.processCost(model.cost(of: rule), batch: batch) }
+        let model = CostModel(network: network, workload: parallelism.shard(of: workload), deepFeedback: options.deepFeedback)
+        let workspaces = ShardWorkspaces<T>()
         var results: [LearningRuleKind: (GradientResult<T>, Double)] = [:]
         var skipped: [LearningRuleKind: String] = [:]
         for rule in rules {
-            let predicted = model.cost(of: rule)
+            let predicted = price(model, rule)
             if predicted.peakBytes > memoryBudget {
                 skipped[rule] = "predicted \(MemorySize.format(predicted.peakBytes)) exceeds the \(MemorySize.format(memoryBudget)) budget"
                 continue
@@ -75,26 +78,27 @@ public struct RuleComparison: Sendable, Codable {
                 continue
             }
             let start = DispatchTime.now().uptimeNanoseconds
-            let result = try GradientComputation.run(rule: rule, network: network, parameters: parameters, inputs: inputs,
-                                                     steps: steps, batch: batch, loss: loss, options: options)
+            let result = try ShardedComputation.gradients(rule: rule, network: network, parameters: parameters,
+                                                          batch: SequenceBatch(inputs: inputs, steps: steps, batch: batch, loss: loss), options: options,
+                                                          shards: parallelism.shards, threads: parallelism.threads, workspaces: workspaces)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             results[rule] = (result, seconds / Double(steps))
         }
         // Every rule ran the same forward pass: its spikes price the recurrent product.
-        let measured = results.values.first.map { CostModel(network: network, workload: workload.measuring(spikes: $0.0.spikeCount, steps: steps, hidden: network.neuronCount),
-                                                            deepFeedback: options.deepFeedback) } ?? model
+        let measuredWorkload = results.values.first.map { workload.measuring(spikes: $0.0.spikeCount, steps: steps, hidden: network.neuronCount) } ?? workload
+        let measured = CostModel(network: network, workload: parallelism.shard(of: measuredWorkload), deepFeedback: options.deepFeedback)
         let reference: LearningRuleKind? = results[.bptt] != nil ? .bptt : results[.rtrl] != nil ? .rtrl : nil
         let referenceGradients = reference.map { results[$0]!.0.gradients }
         let neuronParameterTensors = network.trainedNeuronParameters.map(\.tensor)
         let compared = rules.map { rule -> ComparedRule in
             let exactness = Exactness.of(rule, network: network, feedback: options.feedback, deepFeedback: options.deepFeedback)
             guard let (result, secondsPerStep) = results[rule] else {
-                return ComparedRule(rule: rule, predicted: measured.cost(of: rule), exactness: exactness, skipped: skipped[rule], loss: nil,
+                return ComparedRule(rule: rule, predicted: price(measured, rule), exactness: exactness, skipped: skipped[rule], loss: nil,
                                     secondsPerStep: nil, measuredBytes: nil, cosineToReference: nil, relativeErrorToReference: nil)
             }
             func doubles(_ values: [T]) -> [Double] { values.map { Double($0) } }
             let overall = referenceGradients.map { TensorAgreement(tensor: "all", gradient: doubles(result.gradients.flattened), reference: doubles($0.flattened)) }
-            var compared = ComparedRule(rule: rule, predicted: measured.cost(of: rule), exactness: exactness, skipped: nil, loss: result.loss,
+            var compared = ComparedRule(rule: rule, predicted: price(measured, rule), exactness: exactness, skipped: nil, loss: result.loss,
                                         secondsPerStep: secondsPerStep, measuredBytes: result.storageBytes, cosineToReference: overall?.cosine,
                                         relativeErrorToReference: overall?.relativeError)
             if let referenceGradients {
@@ -104,6 +108,6 @@ public struct RuleComparison: Sendable, Codable {
             }
             return compared
         }
-        return RuleComparison(model: network.modelNames, network: NetworkSummary(network), workload: measured.workload, reference: reference, rules: compared)
+        return RuleComparison(model: network.modelNames, network: NetworkSummary(network), workload: measuredWorkload, reference: reference, rules: compared)
     }
 }

@@ -236,21 +236,13 @@ struct BenchScaling: ParsableCommand {
     @Option(help: "Sequence length T.")
     var steps: Int = 1000
 
-    @Option(help: "Worker threads for the batch's shards (default 1: the batch whole on one thread, the paper's figure).")
-    var threads = 1
-
-    @Option(help: "Shards each batch is cut into (ShardedComputation; default 1).")
-    var shards = 1
-
+    @OptionGroup var sharding: MeasuredSharding
     @OptionGroup var model: BenchModel
     @OptionGroup var options: BenchOptions
     @OptionGroup var figure: BenchFigureOptions
 
     func validate() throws {
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
-        guard (1...1024).contains(threads), (1...Workload.maxBatch).contains(shards) else {
-            throw ValidationError("--threads must be 1…1024 and --shards 1…\(Workload.maxBatch), got \(threads) and \(shards)")
-        }
     }
 
     func run() throws {
@@ -274,7 +266,7 @@ struct BenchScaling: ParsableCommand {
                 }
                 let measuredSteps = Swift.min(steps, affordable)
                 let (times, storage, _) = try runner.measure(rule: rule, network: network, steps: measuredSteps, checkpointInterval: nil,
-                                                             sharding: (shards, threads))
+                                                             sharding: (sharding.shards, sharding.threads))
                 points.append(BenchPoint(rule: rule, hidden: hidden, steps: steps, measuredSteps: measuredSteps, medianSecondsPerStep: times[times.count / 2],
                                          minSecondsPerStep: times.first, maxSecondsPerStep: times.last, predictedSecondsPerStep: predicted.secondsPerStep,
                                          storageBytes: storage, predictedBytes: predicted.peakBytes, checkpointInterval: nil, skipped: nil))
