@@ -2,13 +2,15 @@
 """Side-by-side timing of Plasticity against JAX peers, in one run on one machine.
 
 Optional: needs `pip install jax numpy`. Runs, for the same configurations (single layer, I
-inputs, C classes, batch B, T steps, no W_rec), JAX BPTT (autodiff through lax.scan with a
-surrogate spike) and a JAX element-wise e-prop with per-synapse traces, then
-`plasticity bench scaling` on the same sizes, and prints per-step times and ratios.
+inputs, C classes, batch B, T steps, no W_rec unless --recurrent), JAX BPTT (autodiff through
+lax.scan with a surrogate spike) and a JAX element-wise e-prop with per-synapse traces (without
+W_rec only), then `plasticity bench scaling` on the same sizes, and prints per-step times and
+ratios. --threads runs ours on that many threads (and shards); JAX uses every core regardless.
 
     python3 Scripts/jax_peer.py --model LIF --sizes 32,128,256,1024
     python3 Scripts/jax_peer.py --model ALIF --sizes 32,128,256,512
     python3 Scripts/jax_peer.py --tool .build-native/release/plasticity    # an opt-in PLASTICITY_CPU build
+    python3 Scripts/jax_peer.py --recurrent --sizes 128,256 --threads 2    # BPTT with W_rec, both cores
 """
 import argparse
 import json
@@ -46,19 +48,22 @@ def make_inputs(args, hidden):
     labels = rng.integers(0, args.outputs, size=(args.steps, args.batch))
     w_in = rng.normal(size=(hidden, args.inputs)).astype(np.float32) * 4 / np.sqrt(args.inputs)
     w_out = rng.normal(size=(args.outputs, hidden)).astype(np.float32) / np.sqrt(hidden)
-    return jnp.asarray(x), jnp.asarray(labels), jnp.asarray(w_in), jnp.asarray(w_out)
+    # W_rec as Plasticity draws it: gain 1 over sqrt(N), no self-connections.
+    w_rec = rng.normal(size=(hidden, hidden)).astype(np.float32) / np.sqrt(hidden) * (1 - np.eye(hidden, dtype=np.float32))
+    return jnp.asarray(x), jnp.asarray(labels), jnp.asarray(w_in), jnp.asarray(w_out), jnp.asarray(w_rec)
 
 
-def bptt_gradient(model):
+def bptt_gradient(model, recurrent=False):
     alpha, rho, beta = np.exp(-1 / 20), np.exp(-1 / 200), 1.8
 
-    def loss(w_in, w_out, x, labels):
+    def loss(w_in, w_out, w_rec, x, labels):
         batch, hidden = x.shape[1], w_in.shape[0]
 
         def step(carry, inputs):
             v, a, z = carry
             x_t, label_t = inputs
-            v = alpha * v + x_t @ w_in.T - jax.lax.stop_gradient(z)
+            current = x_t @ w_in.T + (z @ w_rec.T if recurrent else 0)
+            v = alpha * v + current - jax.lax.stop_gradient(z)
             if model == "ALIF":
                 a = rho * a + z
                 z = spike(v - 1 - beta * a)
@@ -71,7 +76,7 @@ def bptt_gradient(model):
         _, losses = jax.lax.scan(step, (zeros, zeros, zeros), (x, labels))
         return jnp.sum(losses)
 
-    return jax.jit(jax.grad(loss, argnums=(0, 1)))
+    return jax.jit(jax.grad(loss, argnums=(0, 1, 2) if recurrent else (0, 1)))
 
 
 def eprop_gradient(model):
@@ -81,7 +86,7 @@ def eprop_gradient(model):
     alpha, rho, beta = np.exp(-1 / 20), np.exp(-1 / 200), 1.8
     adaptive = model == "ALIF"
 
-    def run(w_in, w_out, x, labels):
+    def run(w_in, w_out, w_rec, x, labels):
         batch, hidden, inputs = x.shape[1], w_in.shape[0], x.shape[2]
 
         def step(carry, data):
@@ -110,12 +115,12 @@ def eprop_gradient(model):
 
 
 def time_per_step(function, args, hidden, repetitions):
-    x, labels, w_in, w_out = make_inputs(args, hidden)
-    jax.block_until_ready(function(w_in, w_out, x, labels))  # compile
+    x, labels, w_in, w_out, w_rec = make_inputs(args, hidden)
+    jax.block_until_ready(function(w_in, w_out, w_rec, x, labels))  # compile
     times = []
     for _ in range(repetitions):
         start = time.perf_counter()
-        jax.block_until_ready(function(w_in, w_out, x, labels))
+        jax.block_until_ready(function(w_in, w_out, w_rec, x, labels))
         times.append((time.perf_counter() - start) / args.steps)
     return float(np.median(times))
 
@@ -124,7 +129,7 @@ def plasticity_times(args):
     tool = args.tool or os.path.join(os.path.dirname(__file__), "..", ".build", "release", "plasticity")
     command = [tool, "bench", "scaling", "--model", args.model, "--sizes", args.sizes, "--steps", str(args.steps),
                "--batch", str(args.batch), "--inputs", str(args.inputs), "--outputs", str(args.outputs),
-               "--rules", "eprop,bptt", "--repetitions", str(args.repetitions), "--no-recurrent",
+               "--rules", "eprop,bptt", "--repetitions", str(args.repetitions), "--recurrent" if args.recurrent else "--no-recurrent",
                "--threads", str(args.threads), "--shards", str(args.threads), "--json"]
     report = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
     return {(p["rule"], p["hidden"]): p.get("medianSecondsPerStep") for p in report["points"]}
@@ -141,17 +146,20 @@ def main():
     parser.add_argument("--inputs", type=int, default=140)
     parser.add_argument("--outputs", type=int, default=20)
     parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--recurrent", action="store_true", help="with W_rec (BPTT only on the JAX side)")
     parser.add_argument("--threads", type=int, default=1,
                         help="threads (and as many shards of the batch) for Plasticity; JAX uses every core regardless")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     ours = plasticity_times(args)
-    print(f"{args.model}, I={args.inputs}, C={args.outputs}, B={args.batch}, T={args.steps}; median time per step")
+    print(f"{args.model}{' with W_rec' if args.recurrent else ''}, I={args.inputs}, C={args.outputs}, B={args.batch}, T={args.steps}, "
+          f"ours on {args.threads} thread(s); median time per step")
     print(f"{'N':>6} {'JAX BPTT':>12} {'JAX e-prop':>12} {'Plasticity BPTT':>16} {'Plasticity e-prop':>18} "
           f"{'e-prop vs JAX e-prop':>21} {'e-prop vs JAX BPTT':>19} {'BPTT vs JAX BPTT':>17}")
     for hidden in sizes:
-        jax_bptt = time_per_step(bptt_gradient(args.model), args, hidden, args.repetitions)
-        jax_eprop = time_per_step(eprop_gradient(args.model), args, hidden, args.repetitions)
+        jax_bptt = time_per_step(bptt_gradient(args.model, args.recurrent), args, hidden, args.repetitions)
+        # The element-wise e-prop baseline has no W_rec: with it, only BPTT is compared.
+        jax_eprop = float("nan") if args.recurrent else time_per_step(eprop_gradient(args.model), args, hidden, args.repetitions)
         our_bptt, our_eprop = ours.get(("bptt", hidden)), ours.get(("eprop", hidden))
         print(f"{hidden:>6} {jax_bptt * 1e3:>10.3f}ms {jax_eprop * 1e3:>10.3f}ms {our_bptt * 1e3:>14.3f}ms {our_eprop * 1e3:>16.3f}ms "
               f"{jax_eprop / our_eprop:>20.1f}x {jax_bptt / our_eprop:>18.1f}x {jax_bptt / our_bptt:>16.1f}x")
