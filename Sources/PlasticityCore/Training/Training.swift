@@ -194,23 +194,26 @@ public struct TrainingCheckpoint: Codable {
         }
     }
 
-    /// The CRC-32 of this checkpoint encoded without its checksum, keys sorted, in hex.
-    private func computedChecksum() throws -> String {
+    /// This checkpoint encoded without its checksum, keys sorted: what the checksum covers.
+    private func unsignedEncoding() throws -> Data {
         var unsigned = self
         unsigned.checksum = nil
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(unsigned)
-        return String(format: "%08x", data.withUnsafeBytes { ZipChecksum.update(0, with: $0) })
+        return try encoder.encode(unsigned)
     }
 
-    /// Writes to a temporary file next to `url`, then renames it over `url`.
+    /// The CRC-32 of `encoding`, in hex.
+    private static func checksum(of encoding: Data) -> String {
+        String(format: "%08x", encoding.withUnsafeBytes { ZipChecksum.update(0, with: $0) })
+    }
+
+    /// Writes to a temporary file next to `url`, then renames it over `url`. Encoded once
+    /// (the weights' text is most of a save): the checksum goes in front of the bytes it covers.
     public func write(to url: URL) throws {
-        var signed = self
-        signed.checksum = try computedChecksum()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(signed)
+        let body = try unsignedEncoding()
+        var data = Data("{\"checksum\":\"\(Self.checksum(of: body))\",".utf8)
+        data.append(body.dropFirst())
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
         try data.write(to: temporary)
         guard rename(temporary.path, url.path) == 0 else {
@@ -241,7 +244,7 @@ public struct TrainingCheckpoint: Codable {
         } catch {
             throw PlasticityError.invalidCheckpoint(path: url.path, reason: "is not a Plasticity checkpoint (\(error))")
         }
-        if let checksum = checkpoint.checksum, try checkpoint.computedChecksum() != checksum {
+        if let checksum = checkpoint.checksum, Self.checksum(of: try checkpoint.unsignedEncoding()) != checksum {
             throw PlasticityError.invalidCheckpoint(path: url.path, reason: "is damaged: its contents no longer match the checksum they were written with (a changed byte?), so the run cannot be resumed from it")
         }
         return checkpoint
