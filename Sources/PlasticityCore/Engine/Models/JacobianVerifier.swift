@@ -148,11 +148,12 @@ public enum JacobianVerifier {
         // all samples at once.
         var differences: [Int: [[(derivative: Double, noise: Double)]]] = [:]
         if nonFinite == nil {
+            let perturbed = samples.kernel(forwardOutputs, of: neuron, frozen: stopNodes)
             for slot in Set(checked.map(\.slot)) {
                 let point = samples.columns[slot]
                 let step = point.map { 1e-6 * Swift.max(1, Swift.abs($0)) }
-                let plus = samples.evaluate(forwardOutputs, of: neuron, frozen: stopNodes, frozenValues: frozen, replacing: (slot, zip(point, step).map { $0 + $1 }))
-                let minus = samples.evaluate(forwardOutputs, of: neuron, frozen: stopNodes, frozenValues: frozen, replacing: (slot, zip(point, step).map { $0 - $1 }))
+                let plus = samples.evaluate(perturbed, frozenValues: frozen, replacing: (slot, zip(point, step).map { $0 + $1 }))
+                let minus = samples.evaluate(perturbed, frozenValues: frozen, replacing: (slot, zip(point, step).map { $0 - $1 }))
                 // The difference's rounding error: a few hundred ulps of F, over the step.
                 differences[slot] = zip(plus, minus).map { upper, lower in
                     (0..<samples.count).map { n -> (derivative: Double, noise: Double) in

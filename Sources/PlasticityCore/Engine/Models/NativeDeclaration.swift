@@ -98,14 +98,15 @@ struct NativeDeclaration {
 /// refused when the size is smaller than this host's struct, not aligned, or differs within
 /// the array.
 private struct SizedArray<Element> {
-    let base: UnsafeRawPointer
+    /// nil for an empty array (a plugin may give no pointer for none).
+    let base: UnsafeRawPointer?
     let stride: Int
     let count: Int
 
     init(_ pointer: UnsafeRawPointer?, count: Int, what: String, owner: String) throws {
         self.count = count
         guard count > 0 else {
-            (base, stride) = (UnsafeRawPointer(bitPattern: 1)!, 0)
+            (base, stride) = (nil, 0)
             return
         }
         guard let pointer else { throw PlasticityError.invalidModel(model: owner, reason: "it declares \(count) of \(what) without an array of them") }
@@ -121,5 +122,5 @@ private struct SizedArray<Element> {
         stride = size
     }
 
-    subscript(index: Int) -> Element { base.loadUnaligned(fromByteOffset: index * stride, as: Element.self) }
+    subscript(index: Int) -> Element { base!.loadUnaligned(fromByteOffset: index * stride, as: Element.self) }
 }

@@ -139,20 +139,26 @@ struct VerificationSamples {
 }
 
 extension VerificationSamples {
-    /// `outputs` at every sample (one array per output), computed by a compiled kernel over all
-    /// samples at once; `frozen` stopGradient nodes take `frozenValues`, and `replacing` swaps
-    /// one variable's column (a finite-difference step).
-    func evaluate(_ outputs: [Sym], of neuron: CompiledNeuron, frozen: [Sym] = [], frozenValues: [[Double]] = [],
-                  replacing: (slot: Int, values: [Double])? = nil) -> [[Double]] {
-        let kernel = StepKernel<Double>(graph: neuron.graph, inputSlots: Array(columns.indices), outputs: outputs, frozen: frozen)
+    /// A kernel computing `outputs` from every variable of the samples' graph (and, after them,
+    /// the `frozen` stopGradient values, so that finite differences hold stopped paths fixed).
+    func kernel(_ outputs: [Sym], of neuron: CompiledNeuron, frozen: [Sym] = []) -> StepKernel<Double> {
+        StepKernel<Double>(graph: neuron.graph, inputSlots: Array(columns.indices), outputs: outputs, frozen: frozen)
+    }
+
+    /// `kernel`'s outputs at every sample (one array per output), all samples in one run;
+    /// `replacing` swaps one variable's column (a finite-difference step).
+    func evaluate(_ kernel: StepKernel<Double>, frozenValues: [[Double]] = [], replacing: (slot: Int, values: [Double])? = nil) -> [[Double]] {
         var inputs = columns + frozenValues
         if let replacing { inputs[replacing.slot] = replacing.values }
         var results: [[Double]] = []
         withPointers(inputs) { pointers in
-            results = withOutputArrays(outputs.count, count: count) { kernel.run(inputs: pointers, outputs: $0, count: count) }
+            results = withOutputArrays(kernel.outputCount, count: count) { kernel.run(inputs: pointers, outputs: $0, count: count) }
         }
         return results
     }
+
+    /// `outputs` at every sample.
+    func evaluate(_ outputs: [Sym], of neuron: CompiledNeuron) -> [[Double]] { evaluate(kernel(outputs, of: neuron)) }
 }
 
 /// Calls `body` with pointers to each array's storage.
