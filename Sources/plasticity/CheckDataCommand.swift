@@ -17,12 +17,8 @@ struct CheckData: ParsableCommand {
         // A file that declares more than memory holds fails here, not in the parent.
         var limit = rlimit(rlim_cur: rlim_t(IsolatedHDF5Screen.memoryLimit), rlim_max: rlim_t(IsolatedHDF5Screen.memoryLimit))
         setrlimit(Int32(RLIMIT_AS.rawValue), &limit)
-        ChildProcessCheck.say("stage reading it with libhdf5")
-        do {
+        ChildProcessCheck.answer(stage: "reading it with libhdf5") {
             _ = try SpikingHeidelbergDigits.readHDF5Arrays(URL(fileURLWithPath: path))
-            ChildProcessCheck.say("verdict ok")
-        } catch {
-            ChildProcessCheck.say("verdict refused \(error)")
         }
     }
 }

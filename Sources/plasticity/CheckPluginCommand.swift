@@ -21,10 +21,8 @@ struct CheckPlugin: ParsableCommand {
             last = kernel
             ChildProcessCheck.say("kernel \(kernel)")
         }
-        do {
-            ChildProcessCheck.say("stage opening the library and reading its models")
-            let loader = PluginLoader()
-            let (_, models) = try loader.open(path)
+        ChildProcessCheck.answer(stage: "opening the library and reading its models") {
+            let (_, models) = try PluginLoader().open(path)
             for model in models {
                 ChildProcessCheck.say("stage verifying model \(model.name)")
                 last = ""
@@ -32,9 +30,6 @@ struct CheckPlugin: ParsableCommand {
             }
             // The registry's own checks (names within the plugin) too.
             try ModelRegistry().register(models, from: path)
-            ChildProcessCheck.say("verdict ok")
-        } catch {
-            ChildProcessCheck.say("verdict refused \(error)")
         }
     }
 }

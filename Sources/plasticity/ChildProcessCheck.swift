@@ -115,6 +115,18 @@ struct ChildProcessCheck {
     static func say(_ line: String) {
         FileHandle.standardOutput.write(Data((line.replacingOccurrences(of: "\n", with: " ") + "\n").utf8))
     }
+
+    /// The child's side: `stage` said, then `body`, and its verdict — ok, or refused with the
+    /// error it threw. A crash or a hang inside says nothing more; the parent names it.
+    static func answer(stage: String, _ body: () throws -> Void) {
+        say("stage \(stage)")
+        do {
+            try body()
+            say("verdict ok")
+        } catch {
+            say("verdict refused \(error)")
+        }
+    }
 }
 
 /// What one reader thread read from a pipe; read by the caller after the reader finished.

@@ -54,13 +54,14 @@ enum ShardResultCoding {
                 return values[position..<(position + n)]
             }
             while position < values.count {
-                let header = take(5)
-                let index = Int(header[header.startIndex]), spikes = Int(header[header.startIndex + 2]), storage = Int(header[header.startIndex + 3])
-                let neuronSpikes = take(Int(header[header.startIndex + 4])).map { Int($0) }
+                // As `encode` wrote it: index, loss, spikes, storage, the neurons' spike counts,
+                // the readouts, the gradients.
+                let header = Array(take(5))
+                let neuronSpikes = take(Int(header[4])).map { Int($0) }
                 let readouts = take(Int(take(1).first!)).map { T($0) }
                 let gradients = ParameterSet<T>(layout.named.map { ($0.name, take($0.values.count).map { T($0) }) })
-                results[index] = GradientResult(loss: header[header.startIndex + 1], gradients: gradients, spikeCount: spikes, storageBytes: storage,
-                                                readouts: readouts, neuronSpikes: neuronSpikes)
+                results[Int(header[0])] = GradientResult(loss: header[1], gradients: gradients, spikeCount: Int(header[2]), storageBytes: Int(header[3]),
+                                                         readouts: readouts, neuronSpikes: neuronSpikes)
             }
         }
         return try results.enumerated().map { index, result in

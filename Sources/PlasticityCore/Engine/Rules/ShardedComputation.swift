@@ -48,13 +48,7 @@ public enum ShardedComputation {
                 }
             }
         }
-        let results: [GradientResult<T>]
-        if let distribution {
-            let contribution = ShardResultCoding.encode(computed.map { Array(zip(own, $0)).map { (index: $0.0, result: $0.1) } })
-            results = try ShardResultCoding.decode(try distribution.allGather(contribution), layout: parameters, count: ranges.count)
-        } else {
-            results = try computed.get()
-        }
+        let results = try everyShard(computed, own: own, count: ranges.count, layout: parameters, distribution: distribution)
         var gradients = results[0].gradients
         for result in results.dropFirst() { gradients.add(result.gradients) }
         var neuronSpikes = results[0].neuronSpikes
@@ -81,14 +75,18 @@ public enum ShardedComputation {
                 return GradientResult<T>(loss: outcome.loss, gradients: ParameterSet<T>([]), spikeCount: 0, storageBytes: 0, readouts: outcome.readouts)
             }
         }
-        let results: [GradientResult<T>]
-        if let distribution {
-            let contribution = ShardResultCoding.encode(computed.map { Array(zip(own, $0)).map { (index: $0.0, result: $0.1) } })
-            results = try ShardResultCoding.decode(try distribution.allGather(contribution), layout: ParameterSet<T>([]), count: ranges.count)
-        } else {
-            results = try computed.get()
-        }
+        let results = try everyShard(computed, own: own, count: ranges.count, layout: ParameterSet<T>([]), distribution: distribution)
         return (results.map(\.loss).reduce(0, +), merge(results.map(\.readouts), ranges: ranges, steps: batch.steps, batch: batch.batch))
+    }
+
+    /// Every shard's result in shard order: this process's `computed` results (of shards
+    /// `own`), and with a `distribution` the other ranks' too — exchanged even when this
+    /// process failed, so that no rank waits for it. Gradients have `layout`'s tensors.
+    private static func everyShard<T: KernelScalar>(_ computed: Result<[GradientResult<T>], Error>, own: [Int], count: Int, layout: ParameterSet<T>,
+                                                    distribution: (any ShardDistribution)?) throws -> [GradientResult<T>] {
+        guard let distribution else { return try computed.get() }
+        let contribution = ShardResultCoding.encode(computed.map { Array(zip(own, $0)).map { (index: $0.0, result: $0.1) } })
+        return try ShardResultCoding.decode(try distribution.allGather(contribution), layout: layout, count: count)
     }
 
     /// Readouts of the shards (each T×B_s×C) interleaved into T×B×C; empty if not recorded.
