@@ -83,12 +83,12 @@ extension SequenceDataset {
     public func summedReadoutAccuracy<T: KernelScalar>(readouts: [T], batch: SequenceBatch<T>) -> Double? {
         let loss = batch.loss
         guard loss.kind != .meanSquaredError else { return nil }
-        let outputs = loss.outputs
+        let outputs = loss.outputs, readouts = ScalarLoops.doubles(readouts)
         var correct = 0
         for b in 0..<batch.batch {
             var sums = [Double](repeating: 0, count: outputs)
             for t in 0..<batch.steps where loss.weight(step: t, sequence: b) != 0 {
-                for c in 0..<outputs { sums[c] += Double(readouts[(t * batch.batch + b) * outputs + c]) }
+                for c in 0..<outputs { sums[c] += readouts[(t * batch.batch + b) * outputs + c] }
             }
             let decision = sums.indices.max { sums[$0] < sums[$1] }!
             if decision == loss.label(sequence: b, step: batch.steps - 1) { correct += 1 }

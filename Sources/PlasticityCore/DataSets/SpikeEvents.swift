@@ -28,11 +28,17 @@ struct SpikeBinning {
     @inline(__always)
     func place(time: Double, unit: Double, source: @autoclosure () -> String) throws -> (bin: Int, channel: Int)? {
         try Self.check(time: time, unit: unit, channels: channels, source: source())
+        return place(checkedTime: time, unit: Int(unit))
+    }
+
+    /// `place` for a spike already checked: a finite non-negative time, a unit in range.
+    @inline(__always)
+    func place(checkedTime time: Double, unit: Int) -> (bin: Int, channel: Int)? {
         // Compared as a Double first: a time of 1e30 s, or a tiny bin width, is a late spike,
         // not an overflow.
         let position = time / binWidth
         guard position < Double(steps) else { return nil }
-        return (Int(position), pooled[Int(unit)])
+        return (Int(position), pooled[unit])
     }
 
     /// A sample's raster moved by whole bins and inputs (augmentation).
@@ -106,7 +112,7 @@ struct BinnedEvents {
     var bytes: Int { cells.count * 6 + (offsets.count + labels.count) * MemoryLayout<Int>.stride }
 
     /// Adds sample `index`'s counts, moved by `shift`, into sequence `b` of a time-major batch.
-    func add<T: KernelScalar>(sample index: Int, into inputs: inout [T], sequence b: Int, batch: Int, binning: SpikeBinning, shift: SpikeBinning.Shift) {
+    func add<T: KernelScalar>(sample index: Int, into inputs: UnsafeMutableBufferPointer<T>, sequence b: Int, batch: Int, binning: SpikeBinning, shift: SpikeBinning.Shift) {
         for entry in offsets[index]..<offsets[index + 1] {
             let (bin, channel) = Int(cells[entry]).quotientAndRemainder(dividingBy: binning.pooledChannels)
             if let position = binning.index(bin: bin, channel: channel, shift: shift, sequence: b, batch: batch) { inputs[position] += T(Int(counts[entry])) }
@@ -142,11 +148,23 @@ struct StoredEvents {
         let labels = try SpikeEventsChecks.integers(labelArray)
         let offsets = try SpikeEventsChecks.integers(offsetArray)
         try SpikeEventsChecks.check(offsets: offsets, labels: labels, spikes: times.count, classes: classes)
-        try times.scan { values in
-            for time in values { try SpikeBinning.check(time: time, unit: 0, channels: channels, source: url.path) }
+        try times.scan { raw in
+            let valid: Bool
+            switch times.dataType {
+            case .float32: valid = SpikeEventsChecks.areValid(times: raw.bindMemory(to: Float.self))
+            default: valid = SpikeEventsChecks.areValid(times: raw.bindMemory(to: Double.self))
+            }
+            // Found again value by value for the error that names it.
+            if !valid { for time in NumPyArray.doubles(raw, times.dataType) { try SpikeBinning.check(time: time, unit: 0, channels: channels, source: url.path) } }
         }
-        try units.scan { values in
-            for unit in values { try SpikeBinning.check(time: 0, unit: unit, channels: channels, source: url.path) }
+        try units.scan { raw in
+            let valid: Bool
+            switch units.dataType {
+            case .int32: valid = SpikeEventsChecks.areValid(units: raw.bindMemory(to: Int32.self), channels: channels)
+            case .int64: valid = SpikeEventsChecks.areValid(units: raw.bindMemory(to: Int64.self), channels: channels)
+            default: valid = SpikeEventsChecks.areValid(units: raw.bindMemory(to: UInt8.self), channels: channels)
+            }
+            if !valid { for unit in NumPyArray.doubles(raw, units.dataType) { try SpikeBinning.check(time: 0, unit: unit, channels: channels, source: url.path) } }
         }
         self.times = times
         self.units = units
@@ -157,16 +175,50 @@ struct StoredEvents {
     var bytes: Int { (offsets.count + labels.count) * MemoryLayout<Int>.stride }
 
     /// Reads sample `index`'s spikes and adds them, moved by `shift`, into sequence `b` of a
-    /// time-major batch.
-    func add<T: KernelScalar>(sample index: Int, into inputs: inout [T], sequence b: Int, batch: Int, binning: SpikeBinning, shift: SpikeBinning.Shift) throws {
+    /// time-major batch. `timeBytes` and `unitBytes` are buffers reused from sample to sample.
+    func add<T: KernelScalar>(sample index: Int, into inputs: UnsafeMutableBufferPointer<T>, sequence b: Int, batch: Int, binning: SpikeBinning,
+                              shift: SpikeBinning.Shift, timeBytes: inout [UInt8], unitBytes: inout [UInt8]) throws {
         let range = offsets[index]..<offsets[index + 1]
-        let sampleTimes = try times.doubles(range), sampleUnits = try units.doubles(range)
-        try inputs.withUnsafeMutableBufferPointer { inputs in
-            for spike in sampleTimes.indices {
-                if let place = try binning.place(time: sampleTimes[spike], unit: sampleUnits[spike], source: times.file.path),
-                   let position = binning.index(bin: place.bin, channel: place.channel, shift: shift, sequence: b, batch: batch) {
-                    inputs[position] += 1
+        try times.withElements(range, scratch: &timeBytes) { rawTimes in
+            try units.withElements(range, scratch: &unitBytes) { rawUnits in
+                let spikes = StoredSpikes(inputs: inputs, sequence: b, batch: batch, binning: binning, shift: shift, source: times.file.path)
+                switch times.dataType {
+                case .float32: try spikes.add(times: rawTimes.bindMemory(to: Float.self), units: rawUnits, stored: units.dataType)
+                default: try spikes.add(times: rawTimes.bindMemory(to: Double.self), units: rawUnits, stored: units.dataType)
                 }
+            }
+        }
+    }
+}
+
+/// Spikes read from a file in the types it stores them in (dtypes checked when it was opened),
+/// each pair compiled on its own: converting every spike to Double first cost more than
+/// binning it.
+struct StoredSpikes<T: KernelScalar> {
+    let inputs: UnsafeMutableBufferPointer<T>
+    let sequence: Int, batch: Int
+    let binning: SpikeBinning, shift: SpikeBinning.Shift
+    let source: String
+
+    func add<Time: BinaryFloatingPoint>(times: UnsafeBufferPointer<Time>, units raw: UnsafeRawBufferPointer, stored: NumPyArray.DataType) throws {
+        switch stored {
+        case .int32: try add(times: times, units: raw.bindMemory(to: Int32.self))
+        case .int64: try add(times: times, units: raw.bindMemory(to: Int64.self))
+        default: try add(times: times, units: raw.bindMemory(to: UInt8.self))
+        }
+    }
+
+    private func add<Time: BinaryFloatingPoint, Unit: BinaryInteger>(times: UnsafeBufferPointer<Time>, units: UnsafeBufferPointer<Unit>) throws {
+        for spike in times.indices {
+            let time = Double(times[spike]), unit = Int(truncatingIfNeeded: units[spike])
+            guard time.isFinite, time >= 0, unit >= 0, unit < binning.channels else {
+                // The file changed since it was checked: the error names the spike.
+                try SpikeBinning.check(time: time, unit: Double(units[spike]), channels: binning.channels, source: source)
+                continue
+            }
+            if let place = binning.place(checkedTime: time, unit: unit),
+               let position = binning.index(bin: place.bin, channel: place.channel, shift: shift, sequence: sequence, batch: batch) {
+                inputs[position] += 1
             }
         }
     }
@@ -174,6 +226,28 @@ struct StoredEvents {
 
 /// Checks shared by the ways a split is read.
 enum SpikeEventsChecks {
+    /// Whether every time is a finite non-negative number (a loop that vectorises: a whole
+    /// file is checked when it is opened).
+    static func areValid<Time: BinaryFloatingPoint>(times: UnsafeBufferPointer<Time>) -> Bool {
+        var poison: Time = 0, minimum: Time = 0
+        for time in times {
+            poison += time * 0
+            minimum = time < minimum ? time : minimum
+        }
+        return poison == 0 && minimum >= 0
+    }
+
+    /// Whether every unit is in 0..<channels.
+    static func areValid<Unit: BinaryInteger>(units: UnsafeBufferPointer<Unit>, channels: Int) -> Bool {
+        guard let first = units.first else { return true }
+        var minimum = first, maximum = first
+        for unit in units {
+            minimum = unit < minimum ? unit : minimum
+            maximum = unit > maximum ? unit : maximum
+        }
+        return minimum >= 0 && Int(maximum) < channels
+    }
+
     /// Every value of `array`, as integers.
     static func integers(_ array: StoredNumPyArray) throws -> [Int] {
         try NumPyArray(try array.doubles(0..<array.count), shape: [array.count]).integers(name: array.name)

@@ -209,20 +209,48 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
     /// The batch of `indices`, each sample's raster moved by `shifts(index)`.
     private func batch<T: KernelScalar>(_ split: Split, indices: [Int], shifts: (Int) -> SpikeBinning.Shift) throws -> SequenceBatch<T> {
         let events = split == .training ? training : testing, labels = events.labels
-        let batch = indices.count, channels = inputCount, steps = configuration.steps
-        var inputs = [T](repeating: 0, count: steps * batch * channels)
-        for (b, index) in indices.enumerated() {
-            guard labels.indices.contains(index) else {
-                throw PlasticityError.invalidConfiguration("SHD \(split.rawValue) has \(labels.count) samples, asked for index \(index)")
+        for index in indices where !labels.indices.contains(index) {
+            throw PlasticityError.invalidConfiguration("SHD \(split.rawValue) has \(labels.count) samples, asked for index \(index)")
+        }
+        let batch = indices.count, steps = configuration.steps
+        let inputs = try [T](unsafeUninitializedCapacity: steps * batch * inputCount) { cells, initialized in
+            // The protocol's witness runs this function unspecialised, a witness call per spike;
+            // the raster is therefore filled by a specialisation chosen here.
+            let raw = UnsafeMutableRawBufferPointer(cells)
+            if T.self == Float.self {
+                try fill(raw.bindMemory(to: Float.self), events: events, indices: indices, shifts: shifts)
+            } else if T.self == Double.self {
+                try fill(raw.bindMemory(to: Double.self), events: events, indices: indices, shifts: shifts)
+            } else {
+                try fill(cells, events: events, indices: indices, shifts: shifts)
             }
-            let shift = shifts(index)
-            switch events {
-            case .binned(let binned): binned.add(sample: index, into: &inputs, sequence: b, batch: batch, binning: binning, shift: shift)
-            case .stored(let stored): try stored.add(sample: index, into: &inputs, sequence: b, batch: batch, binning: binning, shift: shift)
-            }
+            initialized = cells.count
         }
         let loss = try Loss<T>(.crossEntropySummed, steps: steps, batch: batch, outputs: Self.classes, labels: indices.map { labels[$0] })
         return SequenceBatch(inputs: inputs, steps: steps, batch: batch, loss: loss)
+    }
+
+    /// Fills a time-major raster (uninitialised) with the spike counts of `indices` (sequence b:
+    /// sample indices[b]). Each sample is counted in a raster of its own, small enough to stay
+    /// in cache, and copied in by rows: counted straight into the batch, whose rows are B·I
+    /// values apart, most spikes missed the cache.
+    private func fill<T: KernelScalar>(_ cells: UnsafeMutableBufferPointer<T>, events: Events, indices: [Int], shifts: (Int) -> SpikeBinning.Shift) throws {
+        let steps = configuration.steps, width = inputCount, batch = indices.count
+        let sample = UnsafeMutableBufferPointer<T>.allocate(capacity: steps * width)
+        defer { sample.deallocate() }
+        var timeBytes: [UInt8] = [], unitBytes: [UInt8] = []
+        for (b, index) in indices.enumerated() {
+            let shift = shifts(index)
+            sample.initialize(repeating: 0)
+            switch events {
+            case .binned(let binned): binned.add(sample: index, into: sample, sequence: 0, batch: 1, binning: binning, shift: shift)
+            case .stored(let stored):
+                try stored.add(sample: index, into: sample, sequence: 0, batch: 1, binning: binning, shift: shift, timeBytes: &timeBytes, unitBytes: &unitBytes)
+            }
+            for t in 0..<steps {
+                (cells.baseAddress! + (t * batch + b) * width).initialize(from: sample.baseAddress! + t * width, count: width)
+            }
+        }
     }
 
     public func accuracy<T: KernelScalar>(readouts: [T], batch: SequenceBatch<T>) -> Double? {

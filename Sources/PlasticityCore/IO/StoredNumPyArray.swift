@@ -35,26 +35,36 @@ public struct StoredNumPyArray {
 
     /// Elements `range`, converted to Double.
     public func doubles(_ range: Range<Int>) throws -> [Double] {
+        var bytes: [UInt8] = []
+        return try withElements(range, scratch: &bytes) { NumPyArray.doubles($0, dataType) }
+    }
+
+    /// Calls `body` with elements `range` as stored (`dataType`, little-endian), read into
+    /// `scratch`, which grows as needed: a caller reading many ranges reuses one buffer.
+    public func withElements<R>(_ range: Range<Int>, scratch: inout [UInt8], _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard range.lowerBound >= 0, range.upperBound <= count else {
             throw PlasticityError.malformedArray(name: name, reason: "in \(file.path) has \(count) elements, asked for \(range)")
         }
-        let bytes = try file.bytes(at: dataOffset + range.lowerBound * dataType.size, count: range.count * dataType.size)
-        return bytes.withUnsafeBytes { NumPyArray.doubles($0, dataType) }
+        let byteCount = range.count * dataType.size
+        if scratch.count < byteCount { scratch = [UInt8](repeating: 0, count: byteCount) }
+        return try scratch.withUnsafeMutableBytes { buffer in
+            let bytes = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<byteCount])
+            try file.read(at: dataOffset + range.lowerBound * dataType.size, into: bytes)
+            return try body(UnsafeRawBufferPointer(bytes))
+        }
     }
 
-    /// Reads the whole member once, `chunk` elements at a time, handing each chunk (as Doubles)
-    /// to `body`, and checks the member against its CRC-32: a damaged
+    /// Reads the whole member once, `chunk` elements at a time, handing each chunk (as stored,
+    /// `dataType`) to `body`, and checks the member against its CRC-32: a damaged
     /// file is refused before it is trained on.
-    public func scan(chunk: Int = 1 << 20, _ body: (_ values: [Double]) throws -> Void) throws {
+    public func scan(chunk: Int = 1 << 20, _ body: (_ elements: UnsafeRawBufferPointer) throws -> Void) throws {
         var checksum = try file.bytes(at: member.dataOffset, count: dataOffset - member.dataOffset).withUnsafeBytes { ZipChecksum.update(0, with: $0) }
+        var scratch: [UInt8] = []
         for start in stride(from: 0, to: count, by: chunk) {
-            let end = Swift.min(count, start + chunk)
-            let bytes = try file.bytes(at: dataOffset + start * dataType.size, count: (end - start) * dataType.size)
-            let values = bytes.withUnsafeBytes { raw in
+            try withElements(start..<Swift.min(count, start + chunk), scratch: &scratch) { raw in
                 checksum = ZipChecksum.update(checksum, with: raw)
-                return NumPyArray.doubles(raw, dataType)
+                try body(raw)
             }
-            try body(values)
         }
         guard checksum == member.checksum else {
             throw PlasticityError.malformedArray(name: name, reason: "in \(file.path) fails its CRC-32 check: the file is damaged")

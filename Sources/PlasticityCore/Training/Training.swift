@@ -480,16 +480,19 @@ public final class Trainer {
         guard count > 0 else { return (.nan, nil) }
         let size = Swift.min(configuration.batchSize, count)
         var loss = 0.0, correct = 0.0, sequences = 0, batches = 0
+        // The next batch is made while this one runs, as in training.
+        let prefetcher = Prefetcher<Int, SequenceBatch<Float>>()
+        let make = { [dataset] (start: Int) in try dataset.batch(split, indices: Array(samples[start..<Swift.min(start + size, count)]), as: Float.self) }
         for start in stride(from: 0, to: count, by: size) {
-            let indices = Array(samples[start..<Swift.min(start + size, count)])
-            let batch = try dataset.batch(split, indices: indices, as: Float.self)
+            let batch = try prefetcher.value(for: start, make: make)
+            if start + size < count { prefetcher.prefetch(start + size, make: make) }
             let outcome = try ShardedComputation.evaluate(network: network, parameters: parameters ?? state.parameters, batch: batch,
                                                           shards: configuration.shards, threads: threads, distribution: distribution)
             loss += outcome.loss
             batches += 1
             if let accuracy = dataset.accuracy(readouts: outcome.readouts, batch: batch) {
-                correct += accuracy * Double(indices.count)
-                sequences += indices.count
+                correct += accuracy * Double(batch.batch)
+                sequences += batch.batch
             }
         }
         return (loss / Double(batches), sequences > 0 ? correct / Double(sequences) : nil)

@@ -106,9 +106,12 @@ public enum ShardedComputation {
     /// Workers that `count` shards run on with `threads` threads.
     static func workerCount(_ count: Int, threads: Int) -> Int { Swift.max(1, Swift.min(threads, count)) }
 
-    /// Runs `body(index, worker)` for indices 0..<count on up to `threads` workers (worker w
-    /// takes w, w + threads, …, one after another) and returns the results in index order; the
-    /// error of the lowest failing index is thrown.
+    /// Runs `body(index, worker)` for indices 0..<count on up to `threads` workers, each taking
+    /// the next index not yet taken, and returns the results in index order; the error of the
+    /// lowest failing index is thrown. Taken, not dealt out in advance: a worker that the system
+    /// interrupts (another process, the thread making the next batch) leaves its remaining
+    /// shards to the others instead of making every one wait for it. Which worker ran a shard
+    /// changes nothing in its result.
     static func perform<R>(_ count: Int, threads: Int, _ body: (_ index: Int, _ worker: Int) throws -> R) throws -> [R] {
         let workers = workerCount(count, threads: threads)
         var results = [Result<R, Error>?](repeating: nil, count: count)
@@ -116,8 +119,14 @@ public enum ShardedComputation {
             for index in 0..<count { results[index] = Result { try body(index, 0) } }
         } else {
             let lock = NSLock()
+            var next = 0
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                for index in stride(from: worker, to: count, by: workers) {
+                while true {
+                    let index = lock.withLock {
+                        defer { next += 1 }
+                        return next
+                    }
+                    guard index < count else { return }
                     let result = Result { try body(index, worker) }
                     lock.withLock { results[index] = result }
                 }

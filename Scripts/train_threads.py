@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""The speed-up of `plasticity train` per epoch from more threads, measured on a machine whose
+speed drifts: runs of one epoch with each thread count are alternated (the order reversed every
+round, so neither always runs on a warmer machine), and each round's ratio is taken between
+neighbouring runs. Prints every run's epoch time and the median and range of the ratios.
+
+    python3 Scripts/train_threads.py --rounds 5 --threads 1,2 -- \\
+        --model ALIF --hidden 256 --task shd --data DIR --pool 5 --rule bptt --shards 4
+
+Arguments after `--` go to `plasticity train` (with --epochs 1, a checkpoint in a temporary
+directory and the thread count added). Every run must print the same losses and accuracies
+(the result does not depend on the thread count); the script stops if they differ.
+Only the standard library is needed.
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+EPOCH = re.compile(r"^epoch 1: (?P<result>.*), (?P<seconds>[0-9.]+) s$", re.MULTILINE)
+
+
+def run(binary, threads, arguments, directory):
+    command = [binary, "train", "--epochs", "1", "--threads", str(threads), "--overwrite",
+               "--checkpoint", os.path.join(directory, f"checkpoint-{threads}.json")] + arguments
+    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    match = EPOCH.search(output)
+    if match is None:
+        sys.exit(f"no epoch line in the output of {' '.join(command)}:\n{output}")
+    return float(match["seconds"]), match["result"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tool", default=".build/release/plasticity")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts; ratios are against the first")
+    own, arguments = (sys.argv[1:sys.argv.index("--")], sys.argv[sys.argv.index("--") + 1:]) if "--" in sys.argv else (sys.argv[1:], [])
+    options = parser.parse_args(own)
+    counts = [int(value) for value in options.threads.split(",")]
+    if len(counts) < 2 or min(counts) < 1:
+        sys.exit("--threads needs at least two positive counts")
+    seconds = {count: [] for count in counts}
+    results = set()
+    with tempfile.TemporaryDirectory() as directory:
+        for round_index in range(options.rounds):
+            order = counts if round_index % 2 == 0 else list(reversed(counts))
+            for count in order:
+                time, result = run(options.tool, count, arguments, directory)
+                seconds[count].append(time)
+                results.add(result)
+                if len(results) > 1:
+                    sys.exit(f"runs disagree: {sorted(results)}")
+                print(f"round {round_index + 1}, {count} thread(s): {time:.1f} s", flush=True)
+    print(f"every run: {results.pop()}")
+    base = counts[0]
+    for count in counts[1:]:
+        ratios = [one / other for one, other in zip(seconds[base], seconds[count])]
+        print(f"{count} threads against {base}: median {statistics.median(ratios):.2f}×, range {min(ratios):.2f}–{max(ratios):.2f}× over {len(ratios)} rounds; "
+              f"epochs {statistics.median(seconds[base]):.1f} s and {statistics.median(seconds[count]):.1f} s (medians)")
+
+
+if __name__ == "__main__":
+    main()
