@@ -277,7 +277,10 @@ public final class Trainer {
     /// Each worker's rule, reused from batch to batch.
     private let workspaces = ShardWorkspaces<Float>()
     /// The next training batch, made while the current one trains.
-    private let prefetcher = Prefetcher<BatchPosition, SequenceBatch<Float>>()
+    private let prefetcher: Prefetcher<BatchPosition, SequenceBatch<Float>>
+    /// Checkpoints written during an epoch, while the next batch trains (by update count).
+    private let checkpointWriter: Prefetcher<Int, Void>
+    private var pendingSave: URL?
     private struct BatchPosition: Equatable { let epoch: Int, index: Int }
 
     /// A new run (weights from the seed) or, with `resumeFrom`, the run saved there.
@@ -291,6 +294,8 @@ public final class Trainer {
         }
         self.threads = threads
         self.distribution = distribution
+        prefetcher = Prefetcher(placement: .init(threads: threads))
+        checkpointWriter = Prefetcher(placement: .init(threads: threads))
         guard configuration.epochs > 0, configuration.batchSize > 0, configuration.learningRate > 0, configuration.checkpointEvery > 0 else {
             throw PlasticityError.invalidConfiguration("epochs, batch size, learning rate and checkpoint interval must be positive")
         }
@@ -369,28 +374,48 @@ public final class Trainer {
     /// Trains until the configured number of epochs; `stopAfterUpdates` ends early (as an
     /// interruption would) after that many updates in this call.
     public func run(stopAfterUpdates: Int? = nil, report: (TrainingEvent) -> Void = { _ in }) throws {
+        do {
+            try train(stopAfterUpdates: stopAfterUpdates, report: report)
+        } catch {
+            // A checkpoint being written is finished: what was saved stays saved.
+            try? finishSave(report)
+            throw error
+        }
+    }
+
+    private func train(stopAfterUpdates: Int?, report: (TrainingEvent) -> Void) throws {
         let perEpoch = Self.batchCount(split: split, batchSize: configuration.batchSize)
         let total = perEpoch * configuration.epochs
         var updatesThisCall = 0
         while state.epoch < configuration.epochs, !state.stoppedEarly {
             let epochStart = Date()
             let batches = self.batches(epoch: state.epoch)
+            // Jobs that run among the next batch's shards (with every core a worker): making the
+            // batch after it, writing a checkpoint.
+            var beside: [() -> Void] = []
             while state.batchInEpoch < batches.count {
-                if let stop = stopAfterUpdates, updatesThisCall >= stop { return }
+                if let stop = stopAfterUpdates, updatesThisCall >= stop {
+                    try finishSave(report)
+                    return
+                }
                 let position = BatchPosition(epoch: state.epoch, index: state.batchInEpoch)
                 let make = { [dataset, configuration] (position: BatchPosition) in
                     // A seed per epoch for the data set's augmentation, if it has one.
                     try dataset.trainingBatch(indices: batches[position.index], seed: configuration.seed &+ UInt64(position.epoch) &* 1_000_033, as: Float.self)
                 }
                 let batch = try prefetcher.value(for: position, make: make)
-                if position.index + 1 < batches.count { prefetcher.prefetch(BatchPosition(epoch: position.epoch, index: position.index + 1), make: make) }
-                try trainBatch(batch, total: total)
+                if position.index + 1 < batches.count, let next = prefetcher.prefetch(BatchPosition(epoch: position.epoch, index: position.index + 1), make: make) {
+                    beside.append(next)
+                }
+                try trainBatch(batch, total: total, alongside: beside)
+                beside = []
                 updatesThisCall += 1
                 report(.batch(epoch: state.epoch, batch: state.batchInEpoch, batches: batches.count, loss: state.epochLoss / Double(state.batchInEpoch),
                               accuracy: state.epochSequences > 0 ? state.epochCorrect / Double(state.epochSequences) : nil,
                               updates: state.updates, totalUpdates: total))
-                if state.updates % configuration.checkpointEvery == 0 { try saveCheckpoint(report) }
+                if state.updates % configuration.checkpointEvery == 0, let write = try startSave(report) { beside.append(write) }
             }
+            try finishSave(report)
             let held = split.validation.isEmpty ? try evaluate(.test) : try evaluate(.training, indices: split.validation)
             let validating = !split.validation.isEmpty
             let sequences = Double(Swift.max(1, state.epochSequences))
@@ -435,7 +460,8 @@ public final class Trainer {
         }
     }
 
-    private func trainBatch(_ batch: SequenceBatch<Float>, total: Int) throws {
+    /// One update from `batch`; `alongside` (making the next batch, writing a checkpoint) runs among its shards.
+    private func trainBatch(_ batch: SequenceBatch<Float>, total: Int, alongside: [() -> Void]) throws {
         let location = "update \(state.updates + 1) (epoch \(state.epoch + 1), batch \(state.batchInEpoch + 1))"
         var options = RuleOptions(feedback: configuration.feedback, deepFeedback: configuration.deepFeedback, recordReadouts: true)
         if configuration.rateRegularization > 0 {
@@ -447,7 +473,7 @@ public final class Trainer {
         do {
             result = try ShardedComputation.gradients(rule: configuration.rule, network: network, parameters: state.parameters, batch: batch,
                                                       options: options, shards: configuration.shards, threads: threads, workspaces: workspaces,
-                                                      distribution: distribution)
+                                                      distribution: distribution, alongside: alongside)
         } catch PlasticityError.nonFinite(let quantity, let value, let inner) {
             throw PlasticityError.nonFinite(quantity: quantity, value: value, location: "\(inner) of \(location)")
         }
@@ -481,13 +507,14 @@ public final class Trainer {
         let size = Swift.min(configuration.batchSize, count)
         var loss = 0.0, correct = 0.0, sequences = 0, batches = 0
         // The next batch is made while this one runs, as in training.
-        let prefetcher = Prefetcher<Int, SequenceBatch<Float>>()
+        let prefetcher = Prefetcher<Int, SequenceBatch<Float>>(placement: self.prefetcher.placement)
         let make = { [dataset] (start: Int) in try dataset.batch(split, indices: Array(samples[start..<Swift.min(start + size, count)]), as: Float.self) }
         for start in stride(from: 0, to: count, by: size) {
             let batch = try prefetcher.value(for: start, make: make)
-            if start + size < count { prefetcher.prefetch(start + size, make: make) }
+            let next = start + size < count ? prefetcher.prefetch(start + size, make: make) : nil
             let outcome = try ShardedComputation.evaluate(network: network, parameters: parameters ?? state.parameters, batch: batch,
-                                                          shards: configuration.shards, threads: threads, distribution: distribution)
+                                                          shards: configuration.shards, threads: threads, distribution: distribution,
+                                                          alongside: next.map { [$0] } ?? [])
             loss += outcome.loss
             batches += 1
             if let accuracy = dataset.accuracy(readouts: outcome.readouts, batch: batch) {
@@ -502,5 +529,25 @@ public final class Trainer {
         guard let checkpointURL, (distribution?.rank ?? 0) == 0 else { return }
         try state.write(to: checkpointURL)
         report(.checkpoint(checkpointURL))
+    }
+
+    /// Starts writing the checkpoint of the state as it is now while training goes on (a save
+    /// encodes every weight and Adam's moments as text: ~50 ms at SHD's size), after the one
+    /// before it has finished; returns the job to run among the next batch's shards, if it is
+    /// not written on the background thread.
+    private func startSave(_ report: (TrainingEvent) -> Void) throws -> (() -> Void)? {
+        guard let checkpointURL, (distribution?.rank ?? 0) == 0 else { return nil }
+        try finishSave(report)
+        let snapshot = state
+        pendingSave = checkpointURL
+        return checkpointWriter.prefetch(state.updates) { _ in try snapshot.write(to: checkpointURL) }
+    }
+
+    /// Waits for the checkpoint being written, if any, and throws its error.
+    private func finishSave(_ report: (TrainingEvent) -> Void) throws {
+        guard let url = pendingSave else { return }
+        pendingSave = nil
+        try checkpointWriter.settle()
+        report(.checkpoint(url))
     }
 }

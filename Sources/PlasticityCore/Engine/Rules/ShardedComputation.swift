@@ -27,18 +27,20 @@ public enum ShardedComputation {
     /// One batch's loss and gradients with `rule`, sharded over `threads` workers. With
     /// `workspaces` each shard reuses the rule it built for earlier batches. With a
     /// `distribution` this process computes its rank's shards and receives the others'.
+    /// `alongside` runs on one of the workers too (`perform`).
     @_specialize(exported: true, where T == Float)
     @_specialize(exported: true, where T == Double)
     public static func gradients<T: KernelScalar>(rule: LearningRuleKind, network: Network, parameters: ParameterSet<T>, batch: SequenceBatch<T>,
                                                   options: RuleOptions = .init(), shards: Int = defaultShards, threads: Int,
-                                                  workspaces: ShardWorkspaces<T> = .init(), distribution: (any ShardDistribution)? = nil) throws -> GradientResult<T> {
+                                                  workspaces: ShardWorkspaces<T> = .init(), distribution: (any ShardDistribution)? = nil,
+                                                  alongside: [() -> Void] = []) throws -> GradientResult<T> {
         // Checked whole, so that an error names the sequence in the batch.
         try GradientComputation.check(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss, network: network)
         let ranges = Self.shards(batch: batch.batch, count: shards)
         let own = distribution?.ownShards(of: ranges.count) ?? Array(ranges.indices)
-        let workers = workspaces.prepare(count: workerCount(own.count, threads: threads))
+        let workers = workspaces.prepare(count: workerCount(own.count + alongside.count, threads: threads))
         let computed = Result {
-            try perform(own.count, threads: threads) { position, worker in
+            try perform(own.count, threads: threads, alongside: alongside) { position, worker in
                 let index = own[position], shard = batch.sequences(ranges[index])
                 do {
                     return try workers[worker].run(rule: rule, network: network, parameters: parameters, inputs: shard.inputs, steps: shard.steps,
@@ -64,13 +66,14 @@ public enum ShardedComputation {
     /// with a `distribution`, over its ranks).
     @_specialize(exported: true, where T == Float)
     public static func evaluate<T: KernelScalar>(network: Network, parameters: ParameterSet<T>, batch: SequenceBatch<T>, shards: Int = defaultShards,
-                                                 threads: Int, distribution: (any ShardDistribution)? = nil) throws -> (loss: Double, readouts: [T]) {
+                                                 threads: Int, distribution: (any ShardDistribution)? = nil,
+                                                 alongside: [() -> Void] = []) throws -> (loss: Double, readouts: [T]) {
         try GradientComputation.check(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss, network: network)
         let ranges = Self.shards(batch: batch.batch, count: shards)
         let own = distribution?.ownShards(of: ranges.count) ?? Array(ranges.indices)
         // As results without gradients, to share the gradients' exchange.
         let computed = Result {
-            try perform(own.count, threads: threads) { position, _ in
+            try perform(own.count, threads: threads, alongside: alongside) { position, _ in
                 let outcome = try Evaluation.run(network: network, parameters: parameters, batch: batch.sequences(ranges[own[position]]))
                 return GradientResult<T>(loss: outcome.loss, gradients: ParameterSet<T>([]), spikeCount: 0, storageBytes: 0, readouts: outcome.readouts)
             }
@@ -111,24 +114,31 @@ public enum ShardedComputation {
     /// lowest failing index is thrown. Taken, not dealt out in advance: a worker that the system
     /// interrupts (another process, the thread making the next batch) leaves its remaining
     /// shards to the others instead of making every one wait for it. Which worker ran a shard
-    /// changes nothing in its result.
-    static func perform<R>(_ count: Int, threads: Int, _ body: (_ index: Int, _ worker: Int) throws -> R) throws -> [R] {
-        let workers = workerCount(count, threads: threads)
+    /// changes nothing in its result. `alongside` are more jobs taken the same way (first),
+    /// whose work the results do not depend on: the next batch being made, a checkpoint written.
+    static func perform<R>(_ count: Int, threads: Int, alongside: [() -> Void] = [], _ body: (_ index: Int, _ worker: Int) throws -> R) throws -> [R] {
+        let jobs = count + alongside.count, first = alongside.count
+        let workers = workerCount(jobs, threads: threads)
         var results = [Result<R, Error>?](repeating: nil, count: count)
         if workers == 1 {
             for index in 0..<count { results[index] = Result { try body(index, 0) } }
+            for job in alongside { job() }
         } else {
             let lock = NSLock()
             var next = 0
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 while true {
-                    let index = lock.withLock {
+                    let job = lock.withLock {
                         defer { next += 1 }
                         return next
                     }
-                    guard index < count else { return }
-                    let result = Result { try body(index, worker) }
-                    lock.withLock { results[index] = result }
+                    guard job < jobs else { return }
+                    guard job >= first else {
+                        alongside[job]()
+                        continue
+                    }
+                    let result = Result { try body(job - first, worker) }
+                    lock.withLock { results[job - first] = result }
                 }
             }
         }
