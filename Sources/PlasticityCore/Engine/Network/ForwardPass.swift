@@ -97,15 +97,13 @@ public final class ForwardPass<T: KernelScalar> {
     /// The first state value that is NaN or infinite, named by model, population, state
     /// variable, neuron and batch element; nil if every state is finite. A model whose state
     /// breaks down would otherwise go silent (a NaN never crosses threshold) and train on.
-    /// Cheap enough for every step: one multiply-add per state value, and the search only on
-    /// failure.
+    /// Cheap enough for every step: a vectorised test of the exponent bits, and the search only
+    /// on failure.
     public func firstNonFiniteState() -> (description: String, value: Double)? {
         for population in populations {
             for (variable, buffer) in population.state.enumerated() {
-                var probe = T.zero
                 let values = buffer.pointer
-                for index in 0..<buffer.count { probe += values[index] * T.zero }
-                guard !probe.isFinite, let bad = (0..<buffer.count).first(where: { !values[$0].isFinite }) else { continue }
+                guard !ScalarLoops.allFinite(UnsafeBufferPointer(start: values, count: buffer.count)), let bad = (0..<buffer.count).first(where: { !values[$0].isFinite }) else { continue }
                 let n = population.size
                 return ("state \(population.neuron.stateNames[variable]) of neuron \(bad % n) (batch element \(bad / n)) in population '\(population.population.name)' (model \(population.neuron.name))",
                         Double(values[bad]))

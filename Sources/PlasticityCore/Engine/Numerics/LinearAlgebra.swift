@@ -112,12 +112,30 @@ enum LinearAlgebra {
         }
     }
 
-    /// out[b][k] = Σ_m input[b][m] · weights[m][k]   (weights M×K: a transposed product).
-    @inline(__always)
+    /// out[b][k] = Σ_m input[b][m] · weights[m][k]   (weights M×K: a transposed product), for
+    /// a dense input (an error δ): four rows of the weights at a time, so each value of `out`
+    /// is loaded and stored once per four products — one product per load and store limited
+    /// the learning signal δ·W_out (B×C by C×N) to a fifth of LIF e-prop's step at N = 1024.
+    /// Zero blocks of the input (steps without an error) are skipped.
     static func transposedProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
                                                    batch: Int, rows: Int, columns: Int) {
         out.update(repeating: 0, count: batch * columns)
-        accumulateSparseProduct(into: out, weights: weights, input: input, batch: batch, rows: rows, columns: columns)
+        for b in 0..<batch {
+            let o = out + b * columns, x = input + b * rows
+            var m = 0
+            while m + 4 <= rows {
+                let s0 = x[m], s1 = x[m + 1], s2 = x[m + 2], s3 = x[m + 3]
+                if s0 != 0 || s1 != 0 || s2 != 0 || s3 != 0 {
+                    let w0 = weights + m * columns, w1 = w0 + columns, w2 = w1 + columns, w3 = w2 + columns
+                    for k in 0..<columns { o[k] += (s0 * w0[k] + s1 * w1[k]) + (s2 * w2[k] + s3 * w3[k]) }
+                }
+                m += 4
+            }
+            for m in m..<rows where x[m] != 0 {
+                let scale = x[m], w = weights + m * columns
+                for k in 0..<columns { o[k] += scale * w[k] }
+            }
+        }
     }
 }
 
