@@ -120,20 +120,25 @@ enum LinearAlgebra {
     static func transposedProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
                                                    batch: Int, rows: Int, columns: Int) {
         out.update(repeating: 0, count: batch * columns)
-        for b in 0..<batch {
-            let o = out + b * columns, x = input + b * rows
-            var m = 0
-            while m + 4 <= rows {
-                let s0 = x[m], s1 = x[m + 1], s2 = x[m + 2], s3 = x[m + 3]
-                if s0 != 0 || s1 != 0 || s2 != 0 || s3 != 0 {
-                    let w0 = weights + m * columns, w1 = w0 + columns, w2 = w1 + columns, w3 = w2 + columns
-                    for k in 0..<columns { o[k] += (s0 * w0[k] + s1 * w1[k]) + (s2 * w2[k] + s3 * w3[k]) }
+        // Blocks of columns small enough that the weights' block stays in L1 for every row b.
+        let width = Swift.max(16, (16 << 10) / Swift.max(1, rows * MemoryLayout<T>.stride)) & ~15
+        for first in stride(from: 0, to: columns, by: width) {
+            let count = Swift.min(width, columns - first)
+            for b in 0..<batch {
+                let o = out + b * columns + first, x = input + b * rows
+                var m = 0
+                while m + 4 <= rows {
+                    let s0 = x[m], s1 = x[m + 1], s2 = x[m + 2], s3 = x[m + 3]
+                    if s0 != 0 || s1 != 0 || s2 != 0 || s3 != 0 {
+                        let w0 = weights + m * columns + first, w1 = w0 + columns, w2 = w1 + columns, w3 = w2 + columns
+                        for k in 0..<count { o[k] += (s0 * w0[k] + s1 * w1[k]) + (s2 * w2[k] + s3 * w3[k]) }
+                    }
+                    m += 4
                 }
-                m += 4
-            }
-            for m in m..<rows where x[m] != 0 {
-                let scale = x[m], w = weights + m * columns
-                for k in 0..<columns { o[k] += scale * w[k] }
+                for m in m..<rows where x[m] != 0 {
+                    let scale = x[m], w = weights + m * columns + first
+                    for k in 0..<count { o[k] += scale * w[k] }
+                }
             }
         }
     }
