@@ -66,6 +66,48 @@ struct ShardingTests {
         }
     }
 
+    /// What lets the trainer make a batch in parts on several threads: the parts side by side
+    /// are the batch of all their indices, bit for bit — inputs, labels, mask and the
+    /// normalisation by the whole batch — and so are the gradients computed on them.
+    @Test("a batch made in parts and put side by side is the batch itself (SHD augmented, evidence)")
+    func batchInParts() throws {
+        var configuration = SpikingHeidelbergDigits.Configuration()
+        configuration.steps = 40
+        configuration.channelPooling = 5
+        configuration.augmentation.timeShift = 3
+        configuration.augmentation.channelShift = 2
+        let shd = try SpikingHeidelbergDigits(directory: DatasetTests.fixtures, configuration: configuration)
+        let evidence = try TrainingTests.smallEvidence()
+        let indices = [5, 0, 13, 7, 2, 11, 6]
+        let cases: [(any SequenceDataset, ([Int]) throws -> SequenceBatch<Float>)] = [
+            (shd, { try shd.trainingBatch(indices: $0, seed: 9, as: Float.self) }),
+            (evidence, { try evidence.batch(.training, indices: $0, as: Float.self) }),
+        ]
+        for (dataset, make) in cases {
+            #expect(dataset.makesSequencesIndependently)
+            let whole = try make(indices)
+            for count in [2, 3, 7] {
+                let joined = SequenceBatch.concatenating(try ShardedComputation.shards(batch: indices.count, count: count).map { try make(Array(indices[$0])) })
+                #expect(joined.inputs == whole.inputs && joined.batch == whole.batch && joined.steps == whole.steps, "\(dataset.name), \(count) parts")
+                #expect(joined.loss.normalization == whole.loss.normalization && joined.loss.kind == whole.loss.kind)
+                for b in 0..<whole.batch {
+                    for t in 0..<whole.steps {
+                        #expect(joined.loss.label(sequence: b, step: t) == whole.loss.label(sequence: b, step: t))
+                        #expect(joined.loss.weight(step: t, sequence: b) == whole.loss.weight(step: t, sequence: b))
+                    }
+                }
+                let network = try Network(shape: NetworkShape(inputs: dataset.inputCount, hidden: 6, outputs: dataset.outputCount, recurrent: true, bias: true),
+                                          neuron: TestPlugins.compile("LIF"))
+                let parameters = ParameterSet<Float>(randomFor: network, seed: 3, inputGain: 2)
+                let gradient = { (batch: SequenceBatch<Float>) in
+                    try ShardedComputation.gradients(rule: .bptt, network: network, parameters: parameters, batch: batch, shards: 1, threads: 1)
+                }
+                let (a, b) = (try gradient(joined), try gradient(whole))
+                #expect(a.gradients == b.gradients && a.loss == b.loss)
+            }
+        }
+    }
+
     @Test("evaluation and training are bit-identical for any thread count")
     func training() throws {
         let task = try TrainingTests.smallEvidence()

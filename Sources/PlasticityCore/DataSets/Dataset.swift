@@ -33,11 +33,17 @@ public protocol SequenceDataset {
     /// Bytes the data set holds in memory between batches (0 for tasks generated per batch):
     /// reported beside the learning rule's memory.
     var residentBytes: Int { get }
+    /// Whether a batch's sequence b depends on indices[b] alone (and, in training batches, the
+    /// seed): batches put side by side (`SequenceBatch.concatenating`) are then the batch of
+    /// their indices together, and the trainer may make a batch in parts on several threads.
+    /// False unless a data set says so.
+    var makesSequencesIndependently: Bool { get }
 }
 
 extension SequenceDataset {
     public var settings: [String: String] { [:] }
     public var residentBytes: Int { 0 }
+    public var makesSequencesIndependently: Bool { false }
     public func trainingBatch<T: KernelScalar>(indices: [Int], seed: UInt64, as type: T.Type) throws -> SequenceBatch<T> {
         try batch(.training, indices: indices, as: type)
     }
@@ -87,7 +93,7 @@ extension SequenceDataset {
         var correct = 0
         for b in 0..<batch.batch {
             var sums = [Double](repeating: 0, count: outputs)
-            for t in 0..<batch.steps where loss.weight(step: t, sequence: b) != 0 {
+            for t in 0..<batch.steps where loss.reads(step: t, sequence: b) {
                 for c in 0..<outputs { sums[c] += readouts[(t * batch.batch + b) * outputs + c] }
             }
             let decision = sums.indices.max { sums[$0] < sums[$1] }!

@@ -95,6 +95,9 @@ public struct EvidenceAccumulation: SequenceDataset {
         return SequenceBatch(inputs: inputs, steps: steps, batch: batch, loss: loss)
     }
 
+    /// Each sequence is its own example's, by index.
+    public var makesSequencesIndependently: Bool { true }
+
     public func accuracy<T: KernelScalar>(readouts: [T], batch: SequenceBatch<T>) -> Double? {
         summedReadoutAccuracy(readouts: readouts, batch: batch)
     }

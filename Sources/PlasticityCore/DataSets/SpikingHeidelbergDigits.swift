@@ -183,6 +183,9 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
     /// read from their files a batch at a time.
     public var residentBytes: Int { training.bytes + testing.bytes }
 
+    /// Each sample is binned on its own, its augmentation drawn from the seed and its index.
+    public var makesSequencesIndependently: Bool { true }
+
     /// The labels of a split.
     public func labels(_ split: Split) -> [Int] { (split == .training ? training : testing).labels }
 

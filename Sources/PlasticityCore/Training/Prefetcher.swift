@@ -14,32 +14,39 @@ import Foundation
 final class Prefetcher<Key: Equatable, Value>: @unchecked Sendable {
     private final class Slot: @unchecked Sendable {
         let key: Key
-        private let make: () -> Result<Value, Error>
+        /// Parts made by separate jobs, then put together.
+        private let parts: [() -> Result<Value, Error>]
+        private let assemble: ([Value]) -> Value
         private let lock = NSLock()
-        private var started = false
+        private var started: [Bool]
         private let done = DispatchGroup()
-        private var result: Result<Value, Error>?
+        private var results: [Result<Value, Error>?]
 
-        init(key: Key, make: @escaping () -> Result<Value, Error>) {
+        init(key: Key, parts: [() -> Result<Value, Error>], assemble: @escaping ([Value]) -> Value) {
             self.key = key
-            self.make = make
-            done.enter()
+            self.parts = parts
+            self.assemble = assemble
+            started = parts.map { _ in false }
+            results = parts.map { _ in nil }
+            for _ in parts { done.enter() }
         }
 
-        /// Makes the value unless it has been started already (by whoever ran the job first).
-        func run() {
+        /// Makes part `index` unless it has been started already (by whoever ran its job first).
+        func run(_ index: Int) {
             guard lock.withLock({ () -> Bool in
-                defer { started = true }
-                return !started
+                defer { started[index] = true }
+                return !started[index]
             }) else { return }
-            result = make()
+            let result = parts[index]()
+            lock.withLock { results[index] = result }
             done.leave()
         }
 
+        /// Every part, made now if its job has not run, put together; the first part's error.
         func value() throws -> Value {
-            run()
+            for index in parts.indices { run(index) }
             done.wait()
-            return try result!.get()
+            return assemble(try lock.withLock { results }.map { try $0!.get() })
         }
     }
 
@@ -71,15 +78,22 @@ final class Prefetcher<Key: Equatable, Value>: @unchecked Sendable {
 
     /// Starts making the value for `key` (replacing any other made ahead): on the background
     /// thread, or — `.besideWork` — returns the job for the caller to run beside its work.
-    func prefetch(_ key: Key, make: @escaping (Key) throws -> Value) -> (() -> Void)? {
-        let slot = Slot(key: key) { Result { try make(key) } }
+    func prefetch(_ key: Key, make: @escaping (Key) throws -> Value) -> [() -> Void] {
+        prefetch(key, parts: [{ try make(key) }]) { $0[0] }
+    }
+
+    /// The same for a value made in parts, each by a job of its own (beside the work, several
+    /// workers can take them at once), and then put together by `assemble`.
+    func prefetch(_ key: Key, parts: [() throws -> Value], assemble: @escaping ([Value]) -> Value) -> [() -> Void] {
+        let slot = Slot(key: key, parts: parts.map { part in { Result { try part() } } }, assemble: assemble)
         ahead = slot
+        let jobs = parts.indices.map { index in { slot.run(index) } }
         switch placement {
         case .backgroundThread:
-            queue.async { slot.run() }
-            return nil
+            queue.async { jobs.forEach { $0() } }
+            return []
         case .besideWork:
-            return { slot.run() }
+            return jobs
         }
     }
 }

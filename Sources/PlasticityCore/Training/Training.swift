@@ -399,13 +399,12 @@ public final class Trainer {
                     return
                 }
                 let position = BatchPosition(epoch: state.epoch, index: state.batchInEpoch)
-                let make = { [dataset, configuration] (position: BatchPosition) in
-                    // A seed per epoch for the data set's augmentation, if it has one.
-                    try dataset.trainingBatch(indices: batches[position.index], seed: configuration.seed &+ UInt64(position.epoch) &* 1_000_033, as: Float.self)
-                }
-                let batch = try prefetcher.value(for: position, make: make)
-                if position.index + 1 < batches.count, let next = prefetcher.prefetch(BatchPosition(epoch: position.epoch, index: position.index + 1), make: make) {
-                    beside.append(next)
+                // A seed per epoch for the data set's augmentation, if it has one.
+                let seed = configuration.seed &+ UInt64(position.epoch) &* 1_000_033
+                let make = { [dataset] (indices: [Int]) in try dataset.trainingBatch(indices: indices, seed: seed, as: Float.self) }
+                let batch = try prefetcher.value(for: position) { try make(batches[$0.index]) }
+                if position.index + 1 < batches.count {
+                    beside += prefetch(BatchPosition(epoch: position.epoch, index: position.index + 1), of: batches[position.index + 1], with: prefetcher, make: make)
                 }
                 try trainBatch(batch, total: total, alongside: beside)
                 beside = []
@@ -508,13 +507,13 @@ public final class Trainer {
         var loss = 0.0, correct = 0.0, sequences = 0, batches = 0
         // The next batch is made while this one runs, as in training.
         let prefetcher = Prefetcher<Int, SequenceBatch<Float>>(placement: self.prefetcher.placement)
-        let make = { [dataset] (start: Int) in try dataset.batch(split, indices: Array(samples[start..<Swift.min(start + size, count)]), as: Float.self) }
+        let make = { [dataset] (indices: [Int]) in try dataset.batch(split, indices: indices, as: Float.self) }
+        let indices = { (start: Int) in Array(samples[start..<Swift.min(start + size, count)]) }
         for start in stride(from: 0, to: count, by: size) {
-            let batch = try prefetcher.value(for: start, make: make)
-            let next = start + size < count ? prefetcher.prefetch(start + size, make: make) : nil
+            let batch = try prefetcher.value(for: start) { try make(indices($0)) }
+            let next = start + size < count ? prefetch(start + size, of: indices(start + size), with: prefetcher, make: make) : []
             let outcome = try ShardedComputation.evaluate(network: network, parameters: parameters ?? state.parameters, batch: batch,
-                                                          shards: configuration.shards, threads: threads, distribution: distribution,
-                                                          alongside: next.map { [$0] } ?? [])
+                                                          shards: configuration.shards, threads: threads, distribution: distribution, alongside: next)
             loss += outcome.loss
             batches += 1
             if let accuracy = dataset.accuracy(readouts: outcome.readouts, batch: batch) {
@@ -523,6 +522,19 @@ public final class Trainer {
             }
         }
         return (loss / Double(batches), sequences > 0 ? correct / Double(sequences) : nil)
+    }
+
+    /// Starts making the batch of `indices` ahead; returns the jobs to run among the current
+    /// batch's shards. Beside the work, a data set whose sequences are made independently makes
+    /// it in one part per thread (the parts side by side are the same batch, bit for bit), so
+    /// that no worker is left making a whole batch while the others wait at the batch's end.
+    private func prefetch<Key>(_ key: Key, of indices: [Int], with prefetcher: Prefetcher<Key, SequenceBatch<Float>>,
+                               make: @escaping ([Int]) throws -> SequenceBatch<Float>) -> [() -> Void] {
+        let inParts = prefetcher.placement == .besideWork && dataset.makesSequencesIndependently
+        let ranges = ShardedComputation.shards(batch: indices.count, count: inParts ? threads : 1)
+        return prefetcher.prefetch(key, parts: ranges.map { range in { try make(Array(indices[range])) } }) { parts in
+            parts.count == 1 ? parts[0] : SequenceBatch.concatenating(parts)
+        }
     }
 
     private func saveCheckpoint(_ report: (TrainingEvent) -> Void) throws {
@@ -540,7 +552,7 @@ public final class Trainer {
         try finishSave(report)
         let snapshot = state
         pendingSave = checkpointURL
-        return checkpointWriter.prefetch(state.updates) { _ in try snapshot.write(to: checkpointURL) }
+        return checkpointWriter.prefetch(state.updates) { _ in try snapshot.write(to: checkpointURL) }.first
     }
 
     /// Waits for the checkpoint being written, if any, and throws its error.

@@ -28,9 +28,8 @@ public enum GradientComputation {
     }
 
     private static func checkFinite<T: KernelScalar>(_ inputs: [T], batch: Int, width: Int) throws {
-        // A count without an early exit vectorises: every batch's inputs pass through here.
-        let nonFinite = inputs.withUnsafeBufferPointer { values in values.reduce(0) { $0 &+ ($1.isFinite ? 0 : 1) } }
-        guard nonFinite > 0, let bad = inputs.firstIndex(where: { !$0.isFinite }) else { return }
+        // Every batch's inputs pass through here, on the thread the workers wait for.
+        guard !inputs.withUnsafeBufferPointer({ ScalarLoops.allFinite($0) }), let bad = inputs.firstIndex(where: { !$0.isFinite }) else { return }
         let (t, rest) = bad.quotientAndRemainder(dividingBy: batch * width)
         throw PlasticityError.nonFinite(quantity: "input x[t=\(t), b=\(rest / width), i=\(rest % width)]", value: "\(inputs[bad])",
                                         location: "time step \(t)")

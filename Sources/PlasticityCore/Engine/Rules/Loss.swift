@@ -78,6 +78,25 @@ public struct Loss<T: KernelScalar> {
                     mask: mask.map { perStep($0, width: 1) }, normalization: normalization)
     }
 
+    /// The loss of whole batches `parts` (each normalised by its own size) side by side, as
+    /// one batch normalised by their total: the inverse of cutting a batch with `sequences`.
+    public static func concatenating(_ parts: [Loss]) -> Loss {
+        let first = parts[0], batches = parts.map(\.batch)
+        precondition(parts.allSatisfy { $0.kind == first.kind && $0.steps == first.steps && $0.outputs == first.outputs && $0.normalization == $0.batch
+                                        && ($0.mask == nil) == (first.mask == nil) }, "parts of one batch")
+        func perStep<V>(_ values: [[V]], width: Int) -> [V] { timeMajorConcatenation(values, batches: batches, steps: first.steps, width: width) }
+        let labels: [Int]
+        switch first.kind {
+        case .crossEntropyEveryStep: labels = perStep(parts.map(\.labels), width: 1)
+        case .crossEntropyLastStep, .crossEntropySummed: labels = parts.flatMap(\.labels)
+        case .meanSquaredError: labels = []
+        }
+        let total = batches.reduce(0, +)
+        return Loss(parts: first.kind, steps: first.steps, batch: total, outputs: first.outputs, labels: labels,
+                    targets: first.kind == .meanSquaredError ? perStep(parts.map(\.targets), width: first.outputs) : [],
+                    mask: first.mask == nil ? nil : perStep(parts.map { $0.mask! }, width: 1), normalization: total)
+    }
+
     private static func check(_ name: String, _ count: Int, _ expected: String, _ expectedCount: Int) throws {
         guard count == expectedCount else {
             throw PlasticityError.shapeMismatch(name: name, expected: expected, found: "\(count) values")
@@ -90,6 +109,16 @@ public struct Loss<T: KernelScalar> {
         case .crossEntropyLastStep: return t == steps - 1 ? 1 : 0
         case .crossEntropySummed: return 1
         case .crossEntropyEveryStep, .meanSquaredError: return mask?[t * batch + b] ?? 1
+        }
+    }
+
+    /// Whether the loss reads step t of sequence b (`weight` ≠ 0), without arithmetic in T:
+    /// per-batch accuracy loops reach it through a protocol, unspecialised.
+    public func reads(step t: Int, sequence b: Int) -> Bool {
+        switch kind {
+        case .crossEntropyLastStep: return t == steps - 1
+        case .crossEntropySummed: return true
+        case .crossEntropyEveryStep, .meanSquaredError: return weight(step: t, sequence: b) != 0
         }
     }
 

@@ -156,6 +156,28 @@ extension SequenceBatch {
     }
 }
 
+extension SequenceBatch {
+    /// Whole batches side by side as one (their losses normalised by the total): a batch made
+    /// in parts on several threads.
+    @_specialize(exported: true, where T == Float)
+    public static func concatenating(_ parts: [SequenceBatch]) -> SequenceBatch {
+        let steps = parts[0].steps, batches = parts.map(\.batch)
+        let width = parts[0].inputs.count / Swift.max(1, steps * parts[0].batch)
+        return SequenceBatch(inputs: timeMajorConcatenation(parts.map(\.inputs), batches: batches, steps: steps, width: width), steps: steps,
+                             batch: batches.reduce(0, +), loss: Loss.concatenating(parts.map(\.loss)))
+    }
+}
+
+/// Time-major arrays (T × B_p × `width` each) side by side: T × ΣB_p × `width`.
+func timeMajorConcatenation<V>(_ parts: [[V]], batches: [Int], steps: Int, width: Int) -> [V] {
+    var joined: [V] = []
+    joined.reserveCapacity(steps * batches.reduce(0, +) * width)
+    for t in 0..<steps {
+        for (part, batch) in zip(parts, batches) { joined.append(contentsOf: part[(t * batch * width)..<((t + 1) * batch * width)]) }
+    }
+    return joined
+}
+
 /// Sequences `range` of a time-major array (T × B × `width`): T × range.count × `width`.
 func timeMajorSequences<V>(_ values: [V], steps: Int, batch: Int, width: Int, range: Range<Int>) -> [V] {
     var slice: [V] = []
