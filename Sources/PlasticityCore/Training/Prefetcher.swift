@@ -77,7 +77,8 @@ final class Prefetcher<Key: Equatable, Value>: @unchecked Sendable {
     }
 
     /// Starts making the value for `key` (replacing any other made ahead): on the background
-    /// thread, or — `.besideWork` — returns the job for the caller to run beside its work.
+    /// thread (and returns no jobs), or — `.besideWork` — returns the job for the caller to run
+    /// beside its work.
     func prefetch(_ key: Key, make: @escaping (Key) throws -> Value) -> [() -> Void] {
         prefetch(key, parts: [{ try make(key) }]) { $0[0] }
     }
