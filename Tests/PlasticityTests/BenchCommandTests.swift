@@ -41,6 +41,18 @@ struct BenchCommandTests {
         #expect(storage("bptt").count == 2 && storage("bptt")[1] > storage("bptt")[0])
     }
 
+    @Test("threads reports a row per rule and thread count, the first at 1.00×, from interleaved repetitions")
+    func threads() throws {
+        let result = try runTool(["bench", "threads", "--hidden", "6", "--steps", "4", "--batch", "4", "--inputs", "5", "--outputs", "3",
+                                  "--shards", "2", "--thread-counts", "1,2", "--repetitions", "3", "--rules", "eprop,bptt"])
+        #expect(result.status == 0, "\(result.error)")
+        // Columns are separated by at least two spaces ("12.3 µs" is one).
+        let rows = result.output.split(separator: "\n").map { $0.split(separator: #/ {2,}/#).map(String.init) }.filter { ["eprop", "bptt"].contains($0.first) }
+        #expect(rows.map { [$0[0], $0[3]] } == [["eprop", "1"], ["eprop", "2"], ["bptt", "1"], ["bptt", "2"]])
+        #expect(rows.filter { $0[3] == "1" }.allSatisfy { $0.contains("1.00×") }, "the first thread count is the reference")
+        #expect(result.output.contains("median of the ratios within a round of interleaved repetitions"))
+    }
+
     @Test("side-by-side times every model under every rule and reports ratios to the first model")
     func sideBySide() throws {
         let report = try Self.json(["side-by-side", "--models", "LIF,TextLIF", "--sizes", "8", "--steps", "5",

@@ -201,29 +201,25 @@ struct BenchRunner {
     /// `sharding` cuts it into shards run on threads (`ShardedComputation`).
     func measure(rule: LearningRuleKind, network: Network, steps: Int, checkpointInterval: Int?,
                  sharding: (shards: Int, threads: Int)? = nil) throws -> (times: [Double], storage: Int, spikes: Int) {
-        let parameters = ParameterSet<Float>(randomFor: network, seed: 1, inputGain: 4)
+        let measurement = try prepare(rule: rule, network: network, steps: steps, checkpointInterval: checkpointInterval, sharding: sharding)
+        var times: [Double] = []
+        for _ in 0..<options.repetitions { times.append(try measurement.run()) }
+        return (times.sorted(), measurement.storage, measurement.spikes)
+    }
+
+    /// A point ready to be timed one repetition at a time, so that several points' repetitions
+    /// can be interleaved.
+    func prepare(rule: LearningRuleKind, network: Network, steps: Int, checkpointInterval: Int?,
+                 sharding: (shards: Int, threads: Int)? = nil) throws -> TimedRule {
         var generator = SeededGenerator(seed: 2)
         let batch = options.batch
         let inputs = (0..<(steps * batch * network.inputs)).map { _ in Double.random(in: 0..<1, using: &generator) < options.inputRate ? Float(1) : 0 }
         let labelCount = options.loss == .crossEntropyEveryStep ? steps * batch : batch
         let labels = (0..<labelCount).map { _ in Int.random(in: 0..<network.outputs, using: &generator) }
         let loss = try Loss<Float>(options.loss, steps: steps, batch: batch, outputs: network.outputs, labels: labels)
-        var times: [Double] = []
-        var storage = 0, spikes = 0
-        // Rules reused from one repetition to the next, as training reuses them from batch to
-        // batch: the fastest repetition is the steady state.
-        let workspaces = ShardWorkspaces<Float>(), (shards, threads) = sharding ?? (1, 1)
-        for _ in 0..<options.repetitions {
-            let start = DispatchTime.now().uptimeNanoseconds
-            let result = try ShardedComputation.gradients(rule: rule, network: network, parameters: parameters,
-                                                          batch: SequenceBatch(inputs: inputs, steps: steps, batch: batch, loss: loss),
-                                                          options: RuleOptions(checkpointInterval: checkpointInterval), shards: shards, threads: threads,
-                                                          workspaces: workspaces)
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(steps))
-            storage = result.storageBytes
-            spikes = result.spikeCount
-        }
-        return (times.sorted(), storage, spikes)
+        return TimedRule(rule: rule, network: network, parameters: ParameterSet<Float>(randomFor: network, seed: 1, inputGain: 4),
+                         batch: SequenceBatch(inputs: inputs, steps: steps, batch: batch, loss: loss), checkpointInterval: checkpointInterval,
+                         sharding: sharding ?? (1, 1))
     }
 }
 

@@ -32,21 +32,27 @@ struct BenchThreads: ParsableCommand {
         let network = try runner.network(hidden: hidden)
         let counts = threadCounts?.values ?? Array(1...ShardedComputation.availableThreads)
         var rows = [["rule", "batch whole", "shards", "threads", "time/step", "speed-up", "vs whole batch"]]
+        let median = { (values: [Double]) in values.sorted()[values.count / 2] }
         for rule in options.selectedRules() {
-            let whole = try runner.measure(rule: rule, network: network, steps: steps, checkpointInterval: nil).times
-            let wholeMedian = whole[whole.count / 2]
-            var single: Double?
-            for threads in counts {
-                let times = try runner.measure(rule: rule, network: network, steps: steps, checkpointInterval: nil, sharding: (shards, threads)).times
-                let median = times[times.count / 2]
-                if single == nil { single = median }
-                rows.append([rule.rawValue, formatDuration(wholeMedian), "\(shards)", "\(threads)", formatDuration(median),
-                             String(format: "%.2f×", single! / median), String(format: "%.2f×", wholeMedian / median)])
+            // Repetitions interleaved across the points and speed-ups taken within each round,
+            // so that a machine whose speed drifts slows every point of a round alike.
+            let whole = try runner.prepare(rule: rule, network: network, steps: steps, checkpointInterval: nil)
+            let sharded = try counts.map { try runner.prepare(rule: rule, network: network, steps: steps, checkpointInterval: nil, sharding: (shards, $0)) }
+            var wholeTimes: [Double] = [], times = counts.map { _ in [Double]() }
+            for _ in 0..<options.repetitions {
+                wholeTimes.append(try whole.run())
+                for index in sharded.indices { times[index].append(try sharded[index].run()) }
+            }
+            for (index, threads) in counts.enumerated() {
+                let speedUp = median(zip(times[0], times[index]).map { $0 / $1 }), vsWhole = median(zip(wholeTimes, times[index]).map { $0 / $1 })
+                rows.append([rule.rawValue, formatDuration(median(wholeTimes)), "\(shards)", "\(threads)", formatDuration(median(times[index])),
+                             String(format: "%.2f×", speedUp), String(format: "%.2f×", vsWhole)])
             }
         }
         print("\(options.describe(model: runner.model.name)) N=\(hidden) B=\(options.batch) T=\(steps)\(options.recurrent ? " with W_rec" : ""), "
               + "\(ProcessInfo.processInfo.activeProcessorCount) cores, median of \(options.repetitions)")
         alignedColumns(rows).forEach { print($0) }
-        print("speed-up: against the first thread count with the same shards; vs whole batch: against the batch unsharded on one thread")
+        print("speed-up: against the first thread count with the same shards; vs whole batch: against the batch unsharded on one thread; "
+              + "each the median of the ratios within a round of interleaved repetitions")
     }
 }
