@@ -4,6 +4,7 @@ import PlasticityCore
 
 extension OptimizerKind: @retroactive ExpressibleByArgument {}
 extension SelectionMetric: @retroactive ExpressibleByArgument {}
+extension ShardExchange: @retroactive ExpressibleByArgument {}
 
 /// The optimisation options of a training run.
 struct OptimizationOptions: ParsableArguments {
@@ -144,6 +145,9 @@ struct Train: ParsableCommand {
     @OptionGroup var pluginOptions: PluginOptions
     @OptionGroup var threadOptions: ThreadOptions
 
+    @Option(help: "Under mpirun: how the ranks combine their shards' results. gather: every rank receives every shard's and adds them in order, bit-identical to one process; sum: each rank adds its own and MPI sums the ranks' (what a rank receives does not grow with the shards; agrees with one process to rounding).")
+    var exchange: ShardExchange = .gather
+
     func run() throws {
         // Under `mpirun -np K` every rank runs this; each computes its shards of every batch,
         // rank 0 alone prints and writes. A rank that fails ends the whole job.
@@ -178,6 +182,10 @@ struct Train: ParsableCommand {
         let network = try graph.build(model: model, settings: try settings.settings(), registry: try pluginOptions.loadRegistry(), shape: shape)
         var configuration = optimization.configuration()
         configuration.shards = threadOptions.shards
+        if let job, exchange == .sum {
+            job.exchange = .sum
+            configuration.exchange = .sum
+        }
         // The planner prices a batch as the run will see it: inputs and spikes as dense as in
         // the first batch under the initial weights.
         try Trainer.checkBatch(dataset: dataset, batchSize: configuration.batchSize)

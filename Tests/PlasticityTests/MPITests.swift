@@ -46,6 +46,35 @@ struct MPITests {
         }
     }
 
+    /// `--exchange sum`: each rank adds its own shards and MPI sums the ranks' sums, in Double,
+    /// in its own order — so the weights agree with one process's to rounding, not bit for bit.
+    @Test("with --exchange sum, 2 and 3 ranks end within 1e-6 of one process's weights (relative to each tensor's largest), and a resume must keep it")
+    func summedExchange() throws {
+        guard Self.mpirun != nil else {
+            #expect(!Self.required, "PLASTICITY_REQUIRE_MPI=1 but mpirun is not on PATH")
+            return
+        }
+        let directory = try temporaryDirectory()
+        let single = directory.appendingPathComponent("single.json")
+        #expect(try runTool(Self.arguments(checkpoint: single, epochs: 2)).status == 0)
+        let expected = try TrainingCheckpoint.read(from: single).parameters
+        for ranks in [2, 3] {
+            let checkpoint = directory.appendingPathComponent("sum-\(ranks).json")
+            let run = try Self.mpi(ranks, Self.arguments(checkpoint: checkpoint, epochs: 2) + ["--exchange", "sum"])
+            #expect(run.status == 0, "\(run.error)")
+            let found = try TrainingCheckpoint.read(from: checkpoint)
+            #expect(found.configuration.exchange == .sum)
+            for (mine, reference) in zip(found.parameters.named, expected.named) {
+                let scale = reference.values.map { Swift.abs(Double($0)) }.max() ?? 0
+                let difference = zip(mine.values, reference.values).map { Swift.abs(Double($0) - Double($1)) }.max() ?? 0
+                #expect(difference <= 1e-6 * scale, "\(ranks) ranks, \(mine.name): \(difference) against \(scale)")
+            }
+        }
+        // The exchange is part of the run: resuming the summed run with the gathering one is refused.
+        let resumed = try Self.mpi(2, Self.arguments(checkpoint: directory.appendingPathComponent("sum-2.json"), epochs: 3) + ["--resume"])
+        #expect(resumed.status != 0 && (resumed.error + resumed.output).contains("exchange"), "\(resumed.error)")
+    }
+
     @Test("a rank killed mid-run ends the job with an error, never a hang; every rank resumes from the intact checkpoint and ends with one process's weights")
     func killedRank() throws {
         guard let mpirun = Self.mpirun else {

@@ -12,7 +12,10 @@ public final class MPIJob: ShardDistribution, @unchecked Sendable {
     public let size: Int
     /// The library's name, and which implementation it is.
     public let library: String
+    /// How the ranks combine their shards' results (`--exchange`); set before training.
+    public var exchange = ShardExchange.gather
     private let allGatherDoubles: (UnsafeRawPointer, Int32, UnsafeMutableRawPointer, Int32) -> Int32
+    private let allReduceDoubles: (UnsafeRawPointer, UnsafeMutableRawPointer, Int32) -> Int32
     private let abortJob: (Int32) -> Int32
     private let finalizeJob: () -> Int32
 
@@ -54,27 +57,34 @@ public final class MPIJob: ShardDistribution, @unchecked Sendable {
         typealias Finalize = @convention(c) () -> Int32
         guard try symbol("MPI_Init", Initialize.self)(nil, nil) == 0 else { throw PlasticityError.invalidConfiguration("MPI_Init failed in \(library.name)") }
         var rank: Int32 = 0, size: Int32 = 0
-        if let world = library.address(of: "ompi_mpi_comm_world"), let double = library.address(of: "ompi_mpi_double") {
+        if let world = library.address(of: "ompi_mpi_comm_world"), let double = library.address(of: "ompi_mpi_double"),
+           let sum = library.address(of: "ompi_mpi_op_sum") {
             // Open MPI: MPI_Comm and MPI_Datatype are pointers to these globals.
             typealias Rank = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<Int32>) -> Int32
             typealias AllGather = @convention(c) (UnsafeRawPointer, Int32, UnsafeMutableRawPointer, UnsafeMutableRawPointer, Int32, UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Int32
             typealias Abort = @convention(c) (UnsafeMutableRawPointer, Int32) -> Int32
             _ = try symbol("MPI_Comm_rank", Rank.self)(world, &rank)
             _ = try symbol("MPI_Comm_size", Rank.self)(world, &size)
+            typealias AllReduce = @convention(c) (UnsafeRawPointer, UnsafeMutableRawPointer, Int32, UnsafeMutableRawPointer, UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Int32
             let gather = try symbol("MPI_Allgather", AllGather.self), abort = try symbol("MPI_Abort", Abort.self)
+            let reduce = try symbol("MPI_Allreduce", AllReduce.self)
             allGatherDoubles = { send, count, receive, each in gather(send, count, double, receive, each, double, world) }
+            allReduceDoubles = { send, receive, count in reduce(send, receive, count, double, sum, world) }
             abortJob = { abort(world, $0) }
             self.library = "\(library.name) (Open MPI)"
         } else {
-            // MPICH's binary interface: MPI_COMM_WORLD and MPI_DOUBLE are fixed integers.
-            let world: Int32 = 0x4400_0000, double: Int32 = 0x4C00_080B
+            // MPICH's binary interface: MPI_COMM_WORLD, MPI_DOUBLE and MPI_SUM are fixed integers.
+            let world: Int32 = 0x4400_0000, double: Int32 = 0x4C00_080B, sum: Int32 = 0x5800_0003
             typealias Rank = @convention(c) (Int32, UnsafeMutablePointer<Int32>) -> Int32
             typealias AllGather = @convention(c) (UnsafeRawPointer, Int32, Int32, UnsafeMutableRawPointer, Int32, Int32, Int32) -> Int32
             typealias Abort = @convention(c) (Int32, Int32) -> Int32
             _ = try symbol("MPI_Comm_rank", Rank.self)(world, &rank)
             _ = try symbol("MPI_Comm_size", Rank.self)(world, &size)
+            typealias AllReduce = @convention(c) (UnsafeRawPointer, UnsafeMutableRawPointer, Int32, Int32, Int32, Int32) -> Int32
             let gather = try symbol("MPI_Allgather", AllGather.self), abort = try symbol("MPI_Abort", Abort.self)
+            let reduce = try symbol("MPI_Allreduce", AllReduce.self)
             allGatherDoubles = { send, count, receive, each in gather(send, count, double, receive, each, double, world) }
+            allReduceDoubles = { send, receive, count in reduce(send, receive, count, double, sum, world) }
             abortJob = { abort(world, $0) }
             self.library = "\(library.name) (MPICH interface)"
         }
@@ -95,6 +105,22 @@ public final class MPIJob: ShardDistribution, @unchecked Sendable {
         let padded = contribution + [Double](repeating: 0, count: longest - contribution.count)
         receivedBytes += longest * size * MemoryLayout<Double>.size
         return zip(try gather(padded, each: longest), lengths).map { Array($0.prefix($1)) }
+    }
+
+    /// The element-wise sum of every rank's `values` (`MPI_Allreduce` with `MPI_SUM`).
+    public func allReduceSum(_ values: [Double]) throws -> [Double] {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { exchangeSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        guard values.count < Int(Int32.max) else { throw PlasticityError.invalidConfiguration("a sum of \(values.count) values is more than MPI counts") }
+        var sums = [Double](repeating: 0, count: Swift.max(1, values.count))
+        let status = values.withUnsafeBytes { send in
+            sums.withUnsafeMutableBytes { receive in
+                allReduceDoubles(send.baseAddress ?? UnsafeRawPointer(bitPattern: 8)!, receive.baseAddress!, Int32(values.count))
+            }
+        }
+        guard status == 0 else { throw PlasticityError.invalidConfiguration("MPI_Allreduce failed (error \(status)) on rank \(rank) of \(size)") }
+        receivedBytes += values.count * MemoryLayout<Double>.size
+        return Array(sums.prefix(values.count))
     }
 
     private func gather(_ values: [Double], each count: Int) throws -> [[Double]] {

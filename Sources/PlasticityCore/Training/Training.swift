@@ -48,6 +48,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// The fixed shards each batch is cut into (`ShardedComputation`): at most this many
     /// threads work on a batch; the results depend on it, not on the threads.
     public var shards = ShardedComputation.defaultShards
+    /// How MPI ranks combine their shards (nil: one process, or `.gather`, bit-identical to it).
+    public var exchange: ShardExchange?
     public init() {}
 
     /// The weights a new run starts from (drawn from `seed` with the gains).

@@ -7,9 +7,25 @@ import PlasticityBase
 public protocol ShardDistribution: AnyObject, Sendable {
     var rank: Int { get }
     var size: Int { get }
+    /// How the ranks' results meet.
+    var exchange: ShardExchange { get }
     /// Every rank's `contribution`, in rank order, on every rank (a collective: every rank
     /// calls it, in the same order).
     func allGather(_ contribution: [Double]) throws -> [[Double]]
+    /// The element-wise sum of every rank's `values` (all of one length), on every rank, in an
+    /// order the library chooses (a collective).
+    func allReduceSum(_ values: [Double]) throws -> [Double]
+}
+
+/// How the ranks of a job combine their shards' results.
+public enum ShardExchange: String, Sendable, CaseIterable, Codable {
+    /// Every shard's result reaches every rank (`allGather`), which adds them in shard order:
+    /// bit-identical to one process, but each rank receives every shard's gradients.
+    case gather
+    /// Each rank adds its own shards, and the ranks' sums are added by the library
+    /// (`allReduceSum`, in Double): what each rank receives does not grow with the shards, and
+    /// the results agree with one process's to rounding, not bit for bit.
+    case sum
 }
 
 extension ShardDistribution {
@@ -68,5 +84,53 @@ enum ShardResultCoding {
             guard let result else { throw PlasticityError.invalidConfiguration("no rank computed shard \(index)") }
             return result
         }
+    }
+}
+
+/// The `.sum` exchange: a rank's own shards added in shard order, then every rank's sum added
+/// by the library. Every rank sends one vector of the same length — a flag per rank (set by a
+/// rank that failed, so that none waits for it), the loss, the spike counts, the readouts in
+/// their place in the batch (zero elsewhere: the sum puts every shard's in place) and the
+/// gradients.
+enum ShardSum {
+    static func reduce<T: KernelScalar>(_ computed: Result<[GradientResult<T>], Error>, own: [Int], ranges: [Range<Int>], steps: Int, batch: Int,
+                                        outputs: Int?, neurons: Int, layout: ParameterSet<T>, distribution: any ShardDistribution) throws -> GradientResult<T> {
+        let gradientCount = layout.named.map(\.values.count).reduce(0, +), readoutCount = outputs.map { steps * batch * $0 } ?? 0
+        let size = distribution.size
+        // Where each part starts.
+        let loss = size, spikes = size + 1, neuronStart = size + 2, readoutStart = neuronStart + neurons, gradientStart = readoutStart + readoutCount
+        var values = [Double](repeating: 0, count: gradientStart + gradientCount)
+        switch computed {
+        case .failure:
+            values[distribution.rank] = 1
+        case .success(let results):
+            for (index, result) in zip(own, results) {
+                values[loss] += result.loss
+                values[spikes] += Double(result.spikeCount)
+                for (neuron, count) in result.neuronSpikes.enumerated() where neuron < neurons { values[neuronStart + neuron] += Double(count) }
+                if let outputs, !result.readouts.isEmpty {
+                    let range = ranges[index], width = range.count * outputs
+                    for t in 0..<steps {
+                        let target = readoutStart + (t * batch + range.lowerBound) * outputs, source = t * width
+                        for k in 0..<width { values[target + k] = Double(result.readouts[source + k]) }
+                    }
+                }
+                for (offset, value) in result.gradients.flattened.enumerated() { values[gradientStart + offset] += Double(value) }
+            }
+        }
+        let sums = try distribution.allReduceSum(values)
+        if let failed = (0..<size).first(where: { sums[$0] != 0 }) {
+            // The failing rank reports its own error; the others learn only that it failed.
+            try computed.get()
+            throw PlasticityError.distributedFailure(rank: failed, message: "failed (its own output says why)")
+        }
+        var position = gradientStart
+        let gradients = ParameterSet<T>(layout.named.map { tensor in
+            defer { position += tensor.values.count }
+            return (tensor.name, sums[position..<(position + tensor.values.count)].map { T($0) })
+        })
+        let readouts = sums[readoutStart..<gradientStart].map { T($0) }, neuronSpikes = sums[neuronStart..<readoutStart].map { Int($0) }
+        return GradientResult(loss: sums[loss], gradients: gradients, spikeCount: Int(sums[spikes]), storageBytes: 0, readouts: readouts,
+                              neuronSpikes: neuronSpikes)
     }
 }

@@ -50,6 +50,13 @@ public enum ShardedComputation {
                 }
             }
         }
+        if let distribution, distribution.exchange == .sum {
+            var summed = try ShardSum.reduce(computed, own: own, ranges: ranges, steps: batch.steps, batch: batch.batch,
+                                              outputs: options.recordReadouts ? network.outputs : nil, neurons: network.neuronCount,
+                                              layout: parameters, distribution: distribution)
+            summed.storageBytes = try computed.get().map(\.storageBytes).sorted(by: >).prefix(Swift.max(1, threads)).reduce(0, +)
+            return summed
+        }
         let results = try everyShard(computed, own: own, count: ranges.count, layout: parameters, distribution: distribution)
         var gradients = results[0].gradients
         for result in results.dropFirst() { gradients.add(result.gradients) }
@@ -77,6 +84,11 @@ public enum ShardedComputation {
                 let outcome = try Evaluation.run(network: network, parameters: parameters, batch: batch.sequences(ranges[own[position]]))
                 return GradientResult<T>(loss: outcome.loss, gradients: ParameterSet<T>([]), spikeCount: 0, storageBytes: 0, readouts: outcome.readouts)
             }
+        }
+        if let distribution, distribution.exchange == .sum {
+            let summed = try ShardSum.reduce(computed, own: own, ranges: ranges, steps: batch.steps, batch: batch.batch, outputs: network.outputs,
+                                             neurons: 0, layout: ParameterSet<T>([]), distribution: distribution)
+            return (summed.loss, summed.readouts)
         }
         let results = try everyShard(computed, own: own, count: ranges.count, layout: ParameterSet<T>([]), distribution: distribution)
         return (results.map(\.loss).reduce(0, +), merge(results.map(\.readouts), ranges: ranges, steps: batch.steps, batch: batch.batch))
