@@ -67,6 +67,8 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Processes sharing each batch's shards (mpirun -np K), each with --threads workers.")
     var ranks = 1
 
+    @OptionGroup var exchangeOption: ExchangeOption
+
     @OptionGroup var network: NetworkOptions
     @OptionGroup var graph: GraphOptions
     @OptionGroup var planOptions: PlanOptions
@@ -89,7 +91,7 @@ struct PlanCommand: ParsableCommand {
         let workload = Workload(batch: batch, steps: steps, deferredLoss: loss == .crossEntropySummed, inputDensity: inputDensity, spikeDensity: spikeDensity)
         let plan = try Planner.plan(network: built, workload: workload,
                                     memoryBudget: try MemorySize.parse(planOptions.memory), policy: planOptions.policy,
-                                    parallelism: threadOptions.parallelism(ranks: ranks))
+                                    parallelism: threadOptions.parallelism(ranks: ranks, exchange: exchangeOption.exchange))
         if json {
             try printJSON(plan)
         } else {

@@ -11,7 +11,7 @@ struct ThreadOptions: ParsableArguments {
     var shards: Int = ShardedComputation.defaultShards
 
     /// These options for a job of `ranks` processes, as the planner prices them.
-    func parallelism(ranks: Int) -> Parallelism { Parallelism(shards: shards, threads: threads, ranks: ranks) }
+    func parallelism(ranks: Int, exchange: ShardExchange = .gather) -> Parallelism { Parallelism(shards: shards, threads: threads, ranks: ranks, exchange: exchange) }
 
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1, got \(threads)") }

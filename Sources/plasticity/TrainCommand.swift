@@ -4,7 +4,6 @@ import PlasticityCore
 
 extension OptimizerKind: @retroactive ExpressibleByArgument {}
 extension SelectionMetric: @retroactive ExpressibleByArgument {}
-extension ShardExchange: @retroactive ExpressibleByArgument {}
 
 /// The optimisation options of a training run.
 struct OptimizationOptions: ParsableArguments {
@@ -144,9 +143,7 @@ struct Train: ParsableCommand {
     @OptionGroup var settings: ModelSettings
     @OptionGroup var pluginOptions: PluginOptions
     @OptionGroup var threadOptions: ThreadOptions
-
-    @Option(help: "Under mpirun: how the ranks combine their shards' results. gather: every rank receives every shard's and adds them in order, bit-identical to one process; sum: each rank adds its own and MPI sums the ranks' (what a rank receives does not grow with the shards; agrees with one process to rounding).")
-    var exchange: ShardExchange = .gather
+    @OptionGroup var exchangeOption: ExchangeOption
 
     func run() throws {
         // Under `mpirun -np K` every rank runs this; each computes its shards of every batch,
@@ -182,7 +179,7 @@ struct Train: ParsableCommand {
         let network = try graph.build(model: model, settings: try settings.settings(), registry: try pluginOptions.loadRegistry(), shape: shape)
         var configuration = optimization.configuration()
         configuration.shards = threadOptions.shards
-        if let job, exchange == .sum {
+        if let job, exchangeOption.exchange == .sum {
             job.exchange = .sum
             configuration.exchange = .sum
         }
@@ -191,7 +188,7 @@ struct Train: ParsableCommand {
         try Trainer.checkBatch(dataset: dataset, batchSize: configuration.batchSize)
         let first = try dataset.batch(.training, indices: Array(0..<Swift.min(configuration.batchSize, dataset.count(.training))), as: Float.self)
         let workload = try Workload.measured(network: network, parameters: configuration.initialParameters(for: network), batch: first)
-        let (rule, options) = try ruleSettings.resolve(network: network, workload: workload, parallelism: threadOptions.parallelism(ranks: job?.size ?? 1))
+        let (rule, options) = try ruleSettings.resolve(network: network, workload: workload, parallelism: threadOptions.parallelism(ranks: job?.size ?? 1, exchange: exchangeOption.exchange))
         (configuration.rule, configuration.feedback, configuration.deepFeedback) = (rule, options.feedback, options.deepFeedback)
         let trainer = try Trainer(network: network, dataset: dataset, configuration: configuration,
                                   checkpoint: URL(fileURLWithPath: checkpoint), resume: resume, threads: threadOptions.threads, distribution: job)

@@ -90,6 +90,22 @@ struct PlannerTests {
         #expect(limited.assessments.first { $0.cost.rule == .eprop }!.fitsBudget == false)
     }
 
+    /// Gathering, a rank holds every shard's result; summing, one vector each way of the
+    /// gradients, the batch's readouts and the spike counts, whatever the shards.
+    @Test("the summed exchange's buffers do not grow with the shards; the gathering one's do")
+    func exchangeBuffers() throws {
+        let network = try Network(shape: Self.shape(hidden: 32, recurrent: true), neuron: TestPlugins.compile("ALIF"))
+        let workload = Workload(batch: 32, steps: 50)
+        let gradients = network.tensors.reduce(0) { $0 + $1.count }
+        func bytes(_ exchange: ShardExchange, shards: Int) -> Int {
+            Parallelism(shards: shards, threads: 2, ranks: 4, exchange: exchange).exchangeBytes(network: network, workload: workload)
+        }
+        let summed = 2 * (4 + 2 + network.neuronCount + 50 * 32 * network.outputs + gradients) * 8
+        #expect(bytes(.sum, shards: 4) == summed && bytes(.sum, shards: 32) == summed)
+        #expect(bytes(.gather, shards: 32) > 4 * bytes(.gather, shards: 4) / 2 && bytes(.gather, shards: 32) > summed)
+        #expect(Parallelism(shards: 8, threads: 2, ranks: 1, exchange: .sum).exchangeBytes(network: network, workload: workload) == 0, "one process exchanges nothing")
+    }
+
     @Test("e-prop when it is exact and cheapest")
     func choosesEProp() throws {
         let plan = try Self.plan("LIF", hidden: 256, recurrent: false, memory: "4GiB", policy: .exact)

@@ -7,14 +7,17 @@ public struct Parallelism: Sendable, Codable, Equatable {
     public var shards: Int
     public var threads: Int
     public var ranks: Int
+    /// How the ranks combine their shards' results.
+    public var exchange: ShardExchange
 
     /// One worker, one process, the batch whole.
     public static let single = Parallelism(shards: 1, threads: 1, ranks: 1)
 
-    public init(shards: Int, threads: Int, ranks: Int = 1) {
+    public init(shards: Int, threads: Int, ranks: Int = 1, exchange: ShardExchange = .gather) {
         self.shards = Swift.max(1, shards)
         self.threads = Swift.max(1, threads)
         self.ranks = Swift.max(1, ranks)
+        self.exchange = exchange
     }
 
     /// Sequences in the largest shard of a batch of `batch` (shards differ by at most one).
@@ -49,13 +52,22 @@ public struct Parallelism: Sendable, Codable, Equatable {
         return shard
     }
 
-    /// Bytes a process holds for the exchange between ranks (none in one process): its shards'
-    /// results sent, and every shard's received, each result the gradients, the readouts of
-    /// its sequences and a spike count per neuron, as Double.
+    /// Bytes a process holds for the exchange between ranks (none in one process), as Double:
+    /// gathering, its shards' results sent and every shard's received, each result the
+    /// gradients, the readouts of its sequences and a spike count per neuron; summing, one
+    /// vector of the gradients, the whole batch's readouts and the spike counts sent and one
+    /// received, whatever the shards.
     public func exchangeBytes(network: Network, workload: Workload) -> Int {
         guard ranks > 1 else { return 0 }
-        let perShard = network.tensors.reduce(0) { $0 + $1.count } + workload.steps * shardBatch(workload.batch) * network.outputs + network.neuronCount + 8
-        let received = ranks * shardsPerProcess(workload.batch) * perShard
-        return (received + shardsPerProcess(workload.batch) * perShard) * MemoryLayout<Double>.size
+        let gradients = network.tensors.reduce(0) { $0 + $1.count }
+        switch exchange {
+        case .gather:
+            let perShard = gradients + workload.steps * shardBatch(workload.batch) * network.outputs + network.neuronCount + 8
+            let received = ranks * shardsPerProcess(workload.batch) * perShard
+            return (received + shardsPerProcess(workload.batch) * perShard) * MemoryLayout<Double>.size
+        case .sum:
+            let vector = ranks + 2 + network.neuronCount + workload.steps * workload.batch * network.outputs + gradients
+            return 2 * vector * MemoryLayout<Double>.size
+        }
     }
 }
