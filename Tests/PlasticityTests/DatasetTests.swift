@@ -242,7 +242,9 @@ struct DatasetTests {
         return loads
     }()
 
-    static var hdf5Required: Bool { ProcessInfo.processInfo.environment["PLASTICITY_REQUIRE_HDF5"] == "1" }
+    static func hdf5Present(sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        optionalDependency(present: hdf5Loads, requiredBy: "PLASTICITY_REQUIRE_HDF5", "libhdf5 could not be loaded", sourceLocation: sourceLocation)
+    }
 
     /// Reads SHD from `directory` and returns the error's text, or nil if it loaded.
     static func loadError(_ directory: URL) -> String? {
@@ -266,10 +268,7 @@ struct DatasetTests {
 
     @Test("HDF5 files with flipped bytes that crash libhdf5 are refused by a read in a separate process, naming the file; the tool exits cleanly and caches the verdict")
     func damagedHDF5InSeparateProcess() throws {
-        guard Self.hdf5Loads else {
-            #expect(!Self.hdf5Required, "PLASTICITY_REQUIRE_HDF5=1 but libhdf5 could not be loaded")
-            return
-        }
+        guard Self.hdf5Present() else { return }
         let original = try Data(contentsOf: Self.publishedHDF5.appendingPathComponent("shd_train.h5"))
         let directory = try temporaryDirectory(), cache = try temporaryDirectory().path
         // Flips that made libhdf5 1.10 (Debian's libhdf5-103-1) fault in H5HG_read when read in process.
@@ -292,8 +291,7 @@ struct DatasetTests {
 
     @Test("the published HDF5 files read like the .npz form, in their own dtypes too (with the optional libhdf5)")
     func shdHDF5() throws {
-        guard Self.hdf5Loads else {
-            #expect(!Self.hdf5Required, "PLASTICITY_REQUIRE_HDF5=1 but libhdf5 could not be loaded")
+        guard Self.hdf5Present() else {
             let error = try #require(Self.loadError(Self.fixtures.appendingPathComponent("shd_h5")))
             #expect(error.contains("reading HDF5 needs libhdf5") && error.contains("apt install libhdf5-103-1") && error.contains("shd_to_npz.py"), "\(error)")
             return
@@ -344,10 +342,9 @@ struct DatasetTests {
         }
         try FileManager.default.copyItem(at: good.appendingPathComponent("shd_test.h5"), to: directory.appendingPathComponent("shd_test.h5"))
         let error = try #require(Self.loadError(directory), "\(fault) must be refused")
-        if Self.hdf5Loads {
+        if Self.hdf5Present() {
             #expect(error.contains(expected), "\(error)")
         } else {
-            #expect(!Self.hdf5Required)
             #expect(error.contains("reading HDF5 needs libhdf5"), "\(error)")
         }
     }

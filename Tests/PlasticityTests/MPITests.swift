@@ -8,7 +8,10 @@ import Testing
 struct MPITests {
     static let mpirun: String? = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
         .map { "\($0)/mpirun" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    static var required: Bool { ProcessInfo.processInfo.environment["PLASTICITY_REQUIRE_MPI"] == "1" }
+    /// Whether mpirun is here (CI requires it).
+    static func mpirunPresent(sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+        optionalDependency(present: mpirun != nil, requiredBy: "PLASTICITY_REQUIRE_MPI", "mpirun is not on PATH", sourceLocation: sourceLocation)
+    }
     /// Open MPI refuses to run as root without these; CI runs as root.
     static let environment = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "PLASTICITY_CACHE_DIR": toolCacheDirectory]
     static var tool: String { URL(fileURLWithPath: PluginLoader.executableDirectory()).appendingPathComponent("plasticity").path }
@@ -24,10 +27,7 @@ struct MPITests {
 
     @Test("2 and 3 ranks end with one process's weights bit for bit (the shards are reduced in one order)")
     func sameWeights() throws {
-        guard Self.mpirun != nil else {
-            #expect(!Self.required, "PLASTICITY_REQUIRE_MPI=1 but mpirun is not on PATH")
-            return
-        }
+        guard Self.mpirunPresent() else { return }
         let directory = try temporaryDirectory()
         let single = directory.appendingPathComponent("single.json")
         let reference = try runTool(Self.arguments(checkpoint: single, epochs: 2))
@@ -50,10 +50,7 @@ struct MPITests {
     /// in its own order — so the weights agree with one process's to rounding, not bit for bit.
     @Test("with --exchange sum, 2 and 3 ranks end within 1e-6 of one process's weights (relative to each tensor's largest), and a resume must keep it")
     func summedExchange() throws {
-        guard Self.mpirun != nil else {
-            #expect(!Self.required, "PLASTICITY_REQUIRE_MPI=1 but mpirun is not on PATH")
-            return
-        }
+        guard Self.mpirunPresent() else { return }
         let directory = try temporaryDirectory()
         let single = directory.appendingPathComponent("single.json")
         #expect(try runTool(Self.arguments(checkpoint: single, epochs: 2)).status == 0)
@@ -77,10 +74,7 @@ struct MPITests {
 
     @Test("a rank killed mid-run ends the job with an error, never a hang; every rank resumes from the intact checkpoint and ends with one process's weights")
     func killedRank() throws {
-        guard let mpirun = Self.mpirun else {
-            #expect(!Self.required, "PLASTICITY_REQUIRE_MPI=1 but mpirun is not on PATH")
-            return
-        }
+        guard Self.mpirunPresent(), let mpirun = Self.mpirun else { return }
         let directory = try temporaryDirectory(), checkpoint = directory.appendingPathComponent("job.json")
         let job = Process()
         job.executableURL = URL(fileURLWithPath: mpirun)

@@ -1,5 +1,6 @@
 import Foundation
 import PlasticityCore
+import Testing
 
 /// A small, fast, seedable generator so every random test input is reproducible.
 struct SplitMix64: RandomNumberGenerator {
@@ -128,4 +129,14 @@ final class Buffer<T: BinaryFloatingPoint> {
     deinit { pointer.deallocate() }
     subscript(_ index: Int) -> T { pointer[index] }
     var readOnly: UnsafePointer<T> { UnsafePointer(pointer) }
+}
+
+/// Whether an optional system dependency a test needs is `present`. Missing, the test is
+/// skipped — unless `variable` is set to 1 (CI installs the dependency and sets it), when its
+/// absence is the test's failure, recorded where the test asked.
+func optionalDependency(present: Bool, requiredBy variable: String, _ missing: String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+    if !present {
+        #expect(ProcessInfo.processInfo.environment[variable] != "1", "\(variable)=1 but \(missing)", sourceLocation: sourceLocation)
+    }
+    return present
 }

@@ -62,10 +62,10 @@ public final class MPIJob: ShardDistribution, @unchecked Sendable {
             // Open MPI: MPI_Comm and MPI_Datatype are pointers to these globals.
             typealias Rank = @convention(c) (UnsafeMutableRawPointer, UnsafeMutablePointer<Int32>) -> Int32
             typealias AllGather = @convention(c) (UnsafeRawPointer, Int32, UnsafeMutableRawPointer, UnsafeMutableRawPointer, Int32, UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Int32
+            typealias AllReduce = @convention(c) (UnsafeRawPointer, UnsafeMutableRawPointer, Int32, UnsafeMutableRawPointer, UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Int32
             typealias Abort = @convention(c) (UnsafeMutableRawPointer, Int32) -> Int32
             _ = try symbol("MPI_Comm_rank", Rank.self)(world, &rank)
             _ = try symbol("MPI_Comm_size", Rank.self)(world, &size)
-            typealias AllReduce = @convention(c) (UnsafeRawPointer, UnsafeMutableRawPointer, Int32, UnsafeMutableRawPointer, UnsafeMutableRawPointer, UnsafeMutableRawPointer) -> Int32
             let gather = try symbol("MPI_Allgather", AllGather.self), abort = try symbol("MPI_Abort", Abort.self)
             let reduce = try symbol("MPI_Allreduce", AllReduce.self)
             allGatherDoubles = { send, count, receive, each in gather(send, count, double, receive, each, double, world) }
@@ -77,10 +77,10 @@ public final class MPIJob: ShardDistribution, @unchecked Sendable {
             let world: Int32 = 0x4400_0000, double: Int32 = 0x4C00_080B, sum: Int32 = 0x5800_0003
             typealias Rank = @convention(c) (Int32, UnsafeMutablePointer<Int32>) -> Int32
             typealias AllGather = @convention(c) (UnsafeRawPointer, Int32, Int32, UnsafeMutableRawPointer, Int32, Int32, Int32) -> Int32
+            typealias AllReduce = @convention(c) (UnsafeRawPointer, UnsafeMutableRawPointer, Int32, Int32, Int32, Int32) -> Int32
             typealias Abort = @convention(c) (Int32, Int32) -> Int32
             _ = try symbol("MPI_Comm_rank", Rank.self)(world, &rank)
             _ = try symbol("MPI_Comm_size", Rank.self)(world, &size)
-            typealias AllReduce = @convention(c) (UnsafeRawPointer, UnsafeMutableRawPointer, Int32, Int32, Int32, Int32) -> Int32
             let gather = try symbol("MPI_Allgather", AllGather.self), abort = try symbol("MPI_Abort", Abort.self)
             let reduce = try symbol("MPI_Allreduce", AllReduce.self)
             allGatherDoubles = { send, count, receive, each in gather(send, count, double, receive, each, double, world) }

@@ -1,4 +1,5 @@
 import Foundation
+import PlasticityEngine
 
 /// Makes the next value (the next batch) while the caller works on the current one: reading
 /// and binning a batch of SHD from its file took a sixth of an epoch on one thread when it was
@@ -105,6 +106,6 @@ enum PrefetchPlacement {
 
     /// Beside the work when `threads` workers leave no core free.
     init(threads: Int) {
-        self = threads >= ProcessInfo.processInfo.activeProcessorCount && threads > 1 ? .besideWork : .backgroundThread
+        self = threads >= ShardedComputation.availableThreads && threads > 1 ? .besideWork : .backgroundThread
     }
 }

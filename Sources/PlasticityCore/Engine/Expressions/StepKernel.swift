@@ -311,9 +311,8 @@ public final class StepKernel<T: KernelScalar> {
         let o = registers[instruction.output]
         let args = instruction.arguments
         switch instruction.operation {
-        case .builtin(let op):
-            let a = registers[args[0]]
-            Self.run(op, o, a, args.count > 1 ? registers[args[1]] : a, args.count > 2 ? registers[args[2]] : a, n)
+        case .builtin:
+            preconditionFailure("built-in operations run from their Step")
         case .smoothSpike(let surrogate):
             let a = registers[args[0]]
             for i in 0..<n { o[i] = T(surrogate.antiderivative(Double(a[i]))) }

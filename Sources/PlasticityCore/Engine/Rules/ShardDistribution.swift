@@ -104,24 +104,22 @@ enum ShardSum {
         case .failure:
             values[distribution.rank] = 1
         case .success(let results):
+            // Other ranks' shards' readouts are zeros here.
+            var readouts = ranges.map { [Double](repeating: 0, count: steps * $0.count * (outputs ?? 0)) }
             for (index, result) in zip(own, results) {
                 values[loss] += result.loss
                 values[spikes] += Double(result.spikeCount)
                 for (neuron, count) in result.neuronSpikes.enumerated() where neuron < neurons { values[neuronStart + neuron] += Double(count) }
-                if let outputs, !result.readouts.isEmpty {
-                    let range = ranges[index], width = range.count * outputs
-                    for t in 0..<steps {
-                        let target = readoutStart + (t * batch + range.lowerBound) * outputs, source = t * width
-                        for k in 0..<width { values[target + k] = Double(result.readouts[source + k]) }
-                    }
-                }
+                if outputs != nil, !result.readouts.isEmpty { readouts[index] = result.readouts.map { Double($0) } }
                 for (offset, value) in result.gradients.flattened.enumerated() { values[gradientStart + offset] += Double(value) }
             }
+            values.replaceSubrange(readoutStart..<gradientStart,
+                                   with: timeMajorConcatenation(readouts, batches: ranges.map(\.count), steps: steps, width: outputs ?? 0))
         }
         let sums = try distribution.allReduceSum(values)
         if let failed = (0..<size).first(where: { sums[$0] != 0 }) {
             // The failing rank reports its own error; the others learn only that it failed.
-            try computed.get()
+            _ = try computed.get()
             throw PlasticityError.distributedFailure(rank: failed, message: "failed (its own output says why)")
         }
         var position = gradientStart

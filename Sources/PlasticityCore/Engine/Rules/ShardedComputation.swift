@@ -65,7 +65,7 @@ public enum ShardedComputation {
         // Peak memory: the largest shards, as many as run at once (in one process).
         let concurrent = own.map { results[$0].storageBytes }.sorted(by: >).prefix(Swift.max(1, threads)).reduce(0, +)
         return GradientResult(loss: results.map(\.loss).reduce(0, +), gradients: gradients, spikeCount: results.map(\.spikeCount).reduce(0, +),
-                              storageBytes: concurrent, readouts: merge(results.map(\.readouts), ranges: ranges, steps: batch.steps, batch: batch.batch),
+                              storageBytes: concurrent, readouts: merge(results.map(\.readouts), ranges: ranges, steps: batch.steps),
                               neuronSpikes: neuronSpikes)
     }
 
@@ -91,7 +91,7 @@ public enum ShardedComputation {
             return (summed.loss, summed.readouts)
         }
         let results = try everyShard(computed, own: own, count: ranges.count, layout: ParameterSet<T>([]), distribution: distribution)
-        return (results.map(\.loss).reduce(0, +), merge(results.map(\.readouts), ranges: ranges, steps: batch.steps, batch: batch.batch))
+        return (results.map(\.loss).reduce(0, +), merge(results.map(\.readouts), ranges: ranges, steps: batch.steps))
     }
 
     /// Every shard's result in shard order: this process's `computed` results (of shards
@@ -104,18 +104,11 @@ public enum ShardedComputation {
         return try ShardResultCoding.decode(try distribution.allGather(contribution), layout: layout, count: count)
     }
 
-    /// Readouts of the shards (each T×B_s×C) interleaved into T×B×C; empty if not recorded.
-    private static func merge<T: KernelScalar>(_ parts: [[T]], ranges: [Range<Int>], steps: Int, batch: Int) -> [T] {
+    /// Readouts of the shards (each T×B_s×C, in shard order) side by side as T×B×C; empty if
+    /// not recorded.
+    private static func merge<T: KernelScalar>(_ parts: [[T]], ranges: [Range<Int>], steps: Int) -> [T] {
         guard let first = parts.first, !first.isEmpty else { return [] }
-        let outputs = first.count / (steps * ranges[0].count)
-        var merged = [T](repeating: 0, count: steps * batch * outputs)
-        for (part, range) in zip(parts, ranges) {
-            for t in 0..<steps {
-                let source = t * range.count * outputs, target = (t * batch + range.lowerBound) * outputs
-                merged.replaceSubrange(target..<(target + range.count * outputs), with: part[source..<(source + range.count * outputs)])
-            }
-        }
-        return merged
+        return timeMajorConcatenation(parts, batches: ranges.map(\.count), steps: steps, width: first.count / (steps * ranges[0].count))
     }
 
     /// Workers that `count` shards run on with `threads` threads.
