@@ -46,6 +46,36 @@ struct MPITests {
         }
     }
 
+    /// SHD can give a sequence's label without reading its spikes, so each rank reads and bins
+    /// only its own shards' samples (`BatchParts`); a rank that binned the wrong ones would train
+    /// on zeros and end elsewhere.
+    @Test("on SHD, where each rank reads only its own shards' samples, 2 and 3 ranks end with one process's weights and test scores bit for bit")
+    func ownSamplesOnly() throws {
+        guard Self.mpirunPresent() else { return }
+        let directory = try temporaryDirectory()
+        let arguments = { (checkpoint: URL) in
+            ["train", "--model", "ALIF", "--task", "shd", "--data", DatasetTests.fixtures.path, "--hidden", "16", "--epochs", "2", "--batch-size", "8",
+             "--threads", "1", "--shards", "4", "--seed", "3", "--checkpoint", checkpoint.path]
+        }
+        let single = directory.appendingPathComponent("single.json")
+        let reference = try runTool(arguments(single))
+        #expect(reference.status == 0, "\(reference.error)")
+        let expected = try TrainingCheckpoint.read(from: single)
+        for ranks in [2, 3] {
+            let checkpoint = directory.appendingPathComponent("mpi-\(ranks).json")
+            let run = try Self.mpi(ranks, arguments(checkpoint))
+            #expect(run.status == 0, "\(run.error)")
+            let found = try TrainingCheckpoint.read(from: checkpoint)
+            #expect(found.parameters == expected.parameters, "\(ranks) ranks")
+            #expect(Self.scores(found) == Self.scores(expected), "\(ranks) ranks")
+        }
+    }
+
+    /// Each epoch's losses and accuracies (training and test).
+    static func scores(_ checkpoint: TrainingCheckpoint) -> [[Double?]] {
+        checkpoint.history.map { [$0.trainingLoss, $0.trainingAccuracy, $0.testLoss, $0.testAccuracy] }
+    }
+
     /// `--exchange sum`: each rank adds its own shards and MPI sums the ranks' sums, in Double,
     /// in its own order — so the weights agree with one process's to rounding, not bit for bit.
     @Test("with --exchange sum, 2 and 3 ranks end within 1e-6 of one process's weights (relative to each tensor's largest), and a resume must keep it")

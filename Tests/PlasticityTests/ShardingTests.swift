@@ -108,6 +108,63 @@ struct ShardingTests {
         }
     }
 
+    /// Under MPI a rank computes only its shards, so it makes only their sequences whole: the
+    /// others' inputs are never read, but the loss and accuracy need their labels.
+    @Test("a rank makes its own shards' sequences whole and the others' targets alone: the batch's labels and normalisation, its own inputs bit for bit")
+    func rankMakesOwnShards() throws {
+        var configuration = SpikingHeidelbergDigits.Configuration()
+        configuration.steps = 40
+        configuration.channelPooling = 5
+        configuration.augmentation.timeShift = 3
+        let shd = try SpikingHeidelbergDigits(directory: DatasetTests.fixtures, configuration: configuration)
+        let evidence = try TrainingTests.smallEvidence()
+        let indices = [5, 0, 13, 7, 2, 11, 6, 9, 1]
+        let cases: [(any SequenceDataset, ([Int]) throws -> SequenceBatch<Float>, ([Int]) throws -> SequenceBatch<Float>?)] = [
+            (shd, { try shd.trainingBatch(indices: $0, seed: 9, as: Float.self) }, { try shd.targetsOnly(.training, indices: $0, as: Float.self) }),
+            // Its labels come from the sequences it generates: it has no targets alone, and every part is made whole.
+            (evidence, { try evidence.batch(.training, indices: $0, as: Float.self) }, { try evidence.targetsOnly(.training, indices: $0, as: Float.self) }),
+        ]
+        for (dataset, make, targetsOnly) in cases {
+            let whole = try make(indices)
+            let width = whole.inputs.count / (whole.steps * whole.batch)
+            for (size, shards, threads) in [(2, 4, 1), (3, 4, 1), (2, 3, 2), (3, 9, 4)] {
+                for rank in 0..<size {
+                    let job = OneRank(rank: rank, size: size)
+                    let plan = BatchParts(batch: indices.count, independent: true, threads: threads, shards: shards, distribution: job)
+                    let ranges = ShardedComputation.shards(batch: indices.count, count: shards), own = job.ownShards(of: ranges.count)
+                    // The parts cover the batch in order, and exactly the own shards' sequences are made whole.
+                    #expect(plan.parts.first?.sequences.lowerBound == 0 && plan.parts.last?.sequences.upperBound == indices.count)
+                    #expect(zip(plan.parts, plan.parts.dropFirst()).allSatisfy { $0.sequences.upperBound == $1.sequences.lowerBound })
+                    #expect(Set(plan.parts.filter(\.inputs).flatMap(\.sequences)) == Set(own.flatMap { ranges[$0] }), "rank \(rank) of \(size)")
+                    #expect(plan.parts.filter(\.inputs).count >= Swift.min(threads, own.flatMap { ranges[$0] }.count))
+                    let batch = BatchParts.assemble(try plan.jobs(indices: indices, make: make, targetsOnly: targetsOnly).map { try $0() })
+                    #expect(batch.batch == whole.batch && batch.steps == whole.steps && batch.loss.normalization == whole.loss.normalization)
+                    for b in 0..<whole.batch {
+                        for t in 0..<whole.steps {
+                            #expect(batch.loss.label(sequence: b, step: t) == whole.loss.label(sequence: b, step: t))
+                            #expect(batch.loss.weight(step: t, sequence: b) == whole.loss.weight(step: t, sequence: b))
+                        }
+                    }
+                    let madeWhole = Set(plan.parts.filter(\.inputs).flatMap(\.sequences))
+                    let hasTargetsAlone = try targetsOnly([indices[0]]) != nil
+                    for b in 0..<whole.batch {
+                        let mine = batch.sequences(b..<(b + 1)).inputs, reference = whole.sequences(b..<(b + 1)).inputs
+                        if madeWhole.contains(b) || !hasTargetsAlone {
+                            #expect(mine == reference, "\(dataset.name), rank \(rank) of \(size), sequence \(b)")
+                        } else {
+                            #expect(mine.allSatisfy { $0 == 0 } && mine.count == whole.steps * width)
+                            #expect(reference.contains { $0 != 0 }, "the fixture's sequence \(b) has spikes, so the test can tell")
+                        }
+                    }
+                }
+            }
+        }
+        // One process: its parts are made whole, one per thread.
+        let single = BatchParts(batch: 9, independent: true, threads: 3, shards: 4, distribution: nil)
+        #expect(single.parts.map(\.sequences) == ShardedComputation.shards(batch: 9, count: 3) && single.parts.allSatisfy(\.inputs))
+        #expect(BatchParts(batch: 9, independent: false, threads: 3, shards: 4, distribution: OneRank(rank: 1, size: 2)).parts == [.init(sequences: 0..<9, inputs: true)])
+    }
+
     @Test("evaluation and training are bit-identical for any thread count")
     func training() throws {
         let task = try TrainingTests.smallEvidence()
@@ -129,4 +186,13 @@ struct ShardingTests {
         #expect(one.state.history.map(\.testLoss) == two.state.history.map(\.testLoss))
         #expect(one.state.history.map(\.trainingAccuracy) == five.state.history.map(\.trainingAccuracy))
     }
+}
+
+/// One rank of a job, for what depends only on its rank and size: the collectives are not used.
+private final class OneRank: ShardDistribution {
+    let rank: Int, size: Int
+    let exchange = ShardExchange.gather
+    init(rank: Int, size: Int) { (self.rank, self.size) = (rank, size) }
+    func allGather(_ contribution: [Double]) throws -> [[Double]] { throw PlasticityError.invalidConfiguration("one rank alone exchanges nothing") }
+    func allReduceSum(_ values: [Double]) throws -> [Double] { throw PlasticityError.invalidConfiguration("one rank alone exchanges nothing") }
 }

@@ -38,12 +38,20 @@ public protocol SequenceDataset {
     /// their indices together, and the trainer may make a batch in parts on several threads.
     /// False unless a data set says so.
     var makesSequencesIndependently: Bool { get }
+    /// The sequences `indices` of `split` with their targets (labels, masks: the loss `batch`
+    /// and `trainingBatch` give them) but no inputs — zeros — or nil if the data set cannot
+    /// tell a sequence's targets without making it. A process that computes only some of a
+    /// batch's shards (an MPI rank) makes the rest this way: their inputs are never read, but
+    /// the loss and the accuracy count every sequence. Only asked of data sets that make
+    /// sequences independently. Nil unless a data set says otherwise.
+    func targetsOnly<T: KernelScalar>(_ split: Split, indices: [Int], as type: T.Type) throws -> SequenceBatch<T>?
 }
 
 extension SequenceDataset {
     public var settings: [String: String] { [:] }
     public var residentBytes: Int { 0 }
     public var makesSequencesIndependently: Bool { false }
+    public func targetsOnly<T: KernelScalar>(_ split: Split, indices: [Int], as type: T.Type) throws -> SequenceBatch<T>? { nil }
     public func trainingBatch<T: KernelScalar>(indices: [Int], seed: UInt64, as type: T.Type) throws -> SequenceBatch<T> {
         try batch(.training, indices: indices, as: type)
     }

@@ -209,12 +209,28 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
         }
     }
 
-    /// The batch of `indices`, each sample's raster moved by `shifts(index)`.
-    private func batch<T: KernelScalar>(_ split: Split, indices: [Int], shifts: (Int) -> SpikeBinning.Shift) throws -> SequenceBatch<T> {
-        let events = split == .training ? training : testing, labels = events.labels
+    /// Labels are all a sequence's targets: a rank that does not compute a sequence reads its
+    /// label and none of its spikes.
+    public func targetsOnly<T: KernelScalar>(_ split: Split, indices: [Int], as type: T.Type) throws -> SequenceBatch<T>? {
+        let steps = configuration.steps
+        return SequenceBatch(inputs: [T](repeating: 0, count: steps * indices.count * inputCount), steps: steps, batch: indices.count,
+                             loss: try loss(split, indices: indices))
+    }
+
+    /// The loss of the samples `indices` of `split`: cross-entropy of the readouts summed over time against their labels.
+    private func loss<T: KernelScalar>(_ split: Split, indices: [Int]) throws -> Loss<T> {
+        let labels = self.labels(split)
         for index in indices where !labels.indices.contains(index) {
             throw PlasticityError.invalidConfiguration("SHD \(split.rawValue) has \(labels.count) samples, asked for index \(index)")
         }
+        return try Loss<T>(.crossEntropySummed, steps: configuration.steps, batch: indices.count, outputs: Self.classes, labels: indices.map { labels[$0] })
+    }
+
+    /// The batch of `indices`, each sample's raster moved by `shifts(index)`.
+    private func batch<T: KernelScalar>(_ split: Split, indices: [Int], shifts: (Int) -> SpikeBinning.Shift) throws -> SequenceBatch<T> {
+        let events = split == .training ? training : testing
+        // Checks the indices before the raster is filled.
+        let loss: Loss<T> = try loss(split, indices: indices)
         let batch = indices.count, steps = configuration.steps
         let inputs = try [T](unsafeUninitializedCapacity: steps * batch * inputCount) { cells, initialized in
             // The protocol's witness runs this function unspecialised, a witness call per spike;
@@ -229,7 +245,6 @@ public struct SpikingHeidelbergDigits: SequenceDataset {
             }
             initialized = cells.count
         }
-        let loss = try Loss<T>(.crossEntropySummed, steps: steps, batch: batch, outputs: Self.classes, labels: indices.map { labels[$0] })
         return SequenceBatch(inputs: inputs, steps: steps, batch: batch, loss: loss)
     }
 

@@ -403,10 +403,15 @@ public final class Trainer {
                 let position = BatchPosition(epoch: state.epoch, index: state.batchInEpoch)
                 // A seed per epoch for the data set's augmentation, if it has one.
                 let seed = configuration.seed &+ UInt64(position.epoch) &* 1_000_033
-                let make = { [dataset] (indices: [Int]) in try dataset.trainingBatch(indices: indices, seed: seed, as: Float.self) }
-                let batch = try prefetcher.value(for: position) { try make(batches[$0.index]) }
+                let jobs = { [dataset] (index: Int) in
+                    self.batchJobs(of: batches[index], placement: self.prefetcher.placement,
+                                   make: { try dataset.trainingBatch(indices: $0, seed: seed, as: Float.self) },
+                                   targetsOnly: { try dataset.targetsOnly(.training, indices: $0, as: Float.self) })
+                }
+                let batch = try prefetcher.value(for: position) { BatchParts.assemble(try jobs($0.index).map { try $0() }) }
                 if position.index + 1 < batches.count {
-                    beside += prefetch(BatchPosition(epoch: position.epoch, index: position.index + 1), of: batches[position.index + 1], with: prefetcher, make: make)
+                    beside += prefetcher.prefetch(BatchPosition(epoch: position.epoch, index: position.index + 1), parts: jobs(position.index + 1),
+                                                  assemble: BatchParts.assemble)
                 }
                 try trainBatch(batch, total: total, alongside: beside)
                 beside = []
@@ -509,11 +514,14 @@ public final class Trainer {
         var loss = 0.0, correct = 0.0, sequences = 0, batches = 0
         // The next batch is made while this one runs, as in training.
         let prefetcher = Prefetcher<Int, SequenceBatch<Float>>(placement: self.prefetcher.placement)
-        let make = { [dataset] (indices: [Int]) in try dataset.batch(split, indices: indices, as: Float.self) }
-        let indices = { (start: Int) in Array(samples[start..<Swift.min(start + size, count)]) }
+        let jobs = { [dataset] (start: Int) in
+            self.batchJobs(of: Array(samples[start..<Swift.min(start + size, count)]), placement: prefetcher.placement,
+                           make: { try dataset.batch(split, indices: $0, as: Float.self) },
+                           targetsOnly: { try dataset.targetsOnly(split, indices: $0, as: Float.self) })
+        }
         for start in stride(from: 0, to: count, by: size) {
-            let batch = try prefetcher.value(for: start) { try make(indices($0)) }
-            let next = start + size < count ? prefetch(start + size, of: indices(start + size), with: prefetcher, make: make) : []
+            let batch = try prefetcher.value(for: start) { BatchParts.assemble(try jobs($0).map { try $0() }) }
+            let next = start + size < count ? prefetcher.prefetch(start + size, parts: jobs(start + size), assemble: BatchParts.assemble) : []
             let outcome = try ShardedComputation.evaluate(network: network, parameters: parameters ?? state.parameters, batch: batch,
                                                           shards: configuration.shards, threads: threads, distribution: distribution, alongside: next)
             loss += outcome.loss
@@ -526,17 +534,15 @@ public final class Trainer {
         return (loss / Double(batches), sequences > 0 ? correct / Double(sequences) : nil)
     }
 
-    /// Starts making the batch of `indices` ahead; returns the jobs to run among the current
-    /// batch's shards. Beside the work, a data set whose sequences are made independently makes
-    /// it in one part per thread (the parts side by side are the same batch, bit for bit), so
-    /// that no worker is left making a whole batch while the others wait at the batch's end.
-    private func prefetch<Key>(_ key: Key, of indices: [Int], with prefetcher: Prefetcher<Key, SequenceBatch<Float>>,
-                               make: @escaping ([Int]) throws -> SequenceBatch<Float>) -> [() -> Void] {
-        let inParts = prefetcher.placement == .besideWork && dataset.makesSequencesIndependently
-        let ranges = ShardedComputation.shards(batch: indices.count, count: inParts ? threads : 1)
-        return prefetcher.prefetch(key, parts: ranges.map { range in { try make(Array(indices[range])) } }) { parts in
-            parts.count == 1 ? parts[0] : SequenceBatch.concatenating(parts)
-        }
+    /// The jobs that make the batch of `indices` (`BatchParts`), made `placement`'s way: in
+    /// one part per thread beside the work (no worker is then left making a whole batch while
+    /// the others wait at the batch's end); under a distribution the other ranks' sequences with
+    /// their targets only.
+    private func batchJobs(of indices: [Int], placement: PrefetchPlacement, make: @escaping ([Int]) throws -> SequenceBatch<Float>,
+                           targetsOnly: @escaping ([Int]) throws -> SequenceBatch<Float>?) -> [() throws -> SequenceBatch<Float>] {
+        BatchParts(batch: indices.count, independent: dataset.makesSequencesIndependently, threads: placement == .besideWork ? threads : 1,
+                   shards: configuration.shards, distribution: distribution)
+            .jobs(indices: indices, make: make, targetsOnly: targetsOnly)
     }
 
     private func saveCheckpoint(_ report: (TrainingEvent) -> Void) throws {

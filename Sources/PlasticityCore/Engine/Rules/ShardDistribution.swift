@@ -30,7 +30,7 @@ public enum ShardExchange: String, Sendable, CaseIterable, Codable {
 
 extension ShardDistribution {
     /// The shards of `count` this rank computes.
-    func ownShards(of count: Int) -> [Int] { Array(stride(from: rank, to: count, by: size)) }
+    public func ownShards(of count: Int) -> [Int] { Array(stride(from: rank, to: count, by: size)) }
 }
 
 /// One shard's result as numbers for the exchange: Float gradients and readouts, counts and
