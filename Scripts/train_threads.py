@@ -8,7 +8,9 @@ neighbouring runs. Prints every run's epoch time and the median and range of the
         --model ALIF --hidden 256 --task shd --data DIR --pool 5 --rule bptt --shards 4
 
 Arguments after `--` go to `plasticity train` (with --epochs 1, a checkpoint in a temporary
-directory and the thread count added). Every run must print the same losses and accuracies
+directory and the thread count added). With `--one-core`, runs with the first thread count are
+held to one core (Linux affinity): `--threads 1` alone makes the next batch on a free core, so
+this is the speed-up against training on one core, as before data parallelism. Every run must print the same losses and accuracies
 (the result does not depend on the thread count); the script stops if they differ.
 Only the standard library is needed.
 """
@@ -23,10 +25,12 @@ import tempfile
 EPOCH = re.compile(r"^epoch 1: (?P<result>.*), (?P<seconds>[0-9.]+) s$", re.MULTILINE)
 
 
-def run(binary, threads, arguments, directory):
+def run(binary, threads, arguments, directory, one_core=False):
     command = [binary, "train", "--epochs", "1", "--threads", str(threads), "--overwrite",
                "--checkpoint", os.path.join(directory, f"checkpoint-{threads}.json")] + arguments
-    output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+    core = min(os.sched_getaffinity(0))
+    pin = (lambda: os.sched_setaffinity(0, {core})) if one_core else None
+    output = subprocess.run(command, check=True, capture_output=True, text=True, preexec_fn=pin).stdout
     match = EPOCH.search(output)
     if match is None:
         sys.exit(f"no epoch line in the output of {' '.join(command)}:\n{output}")
@@ -38,6 +42,7 @@ def main():
     parser.add_argument("--tool", default=".build/release/plasticity")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts; ratios are against the first")
+    parser.add_argument("--one-core", action="store_true", help="hold the runs with the first thread count to one core")
     own, arguments = (sys.argv[1:sys.argv.index("--")], sys.argv[sys.argv.index("--") + 1:]) if "--" in sys.argv else (sys.argv[1:], [])
     options = parser.parse_args(own)
     counts = [int(value) for value in options.threads.split(",")]
@@ -49,12 +54,13 @@ def main():
         for round_index in range(options.rounds):
             order = counts if round_index % 2 == 0 else list(reversed(counts))
             for count in order:
-                time, result = run(options.tool, count, arguments, directory)
+                time, result = run(options.tool, count, arguments, directory, one_core=options.one_core and count == counts[0])
                 seconds[count].append(time)
                 results.add(result)
                 if len(results) > 1:
                     sys.exit(f"runs disagree: {sorted(results)}")
-                print(f"round {round_index + 1}, {count} thread(s): {time:.1f} s", flush=True)
+                pinned = " on one core" if options.one_core and count == counts[0] else ""
+                print(f"round {round_index + 1}, {count} thread(s){pinned}: {time:.1f} s", flush=True)
     print(f"every run: {results.pop()}")
     base = counts[0]
     for count in counts[1:]:

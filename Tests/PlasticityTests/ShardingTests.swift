@@ -66,6 +66,34 @@ struct ShardingTests {
         }
     }
 
+    /// A reused rule skips setting weights it was last set from (the same storage): weights
+    /// changed in place, as an optimiser changes them, must still reach it.
+    @Test("a reused rule follows weights changed in place, and skips only the very same ones")
+    func reuseAfterInPlaceUpdate() throws {
+        let network = try GraphCase.stacked.network()
+        let fixture = try RuleFixture(network: network, lossKind: .crossEntropyEveryStep, steps: 12, batch: 6, seed: 4)
+        let batch = SequenceBatch(inputs: fixture.inputs, steps: fixture.steps, batch: fixture.batch, loss: fixture.loss)
+        let workspaces = ShardWorkspaces<Double>()
+        var parameters = fixture.parameters
+        let kept = parameters
+        #expect(kept.sharesStorage(with: parameters))
+        let gradients = { (parameters: ParameterSet<Double>, workspaces: ShardWorkspaces<Double>) in
+            try ShardedComputation.gradients(rule: .eprop, network: network, parameters: parameters, batch: batch, shards: 3, threads: 1, workspaces: workspaces)
+        }
+        let before = try gradients(parameters, workspaces)
+        parameters.updateTensors(with: []) { values, _ in
+            for index in values.indices { values[index] *= 1.25 }
+        }
+        #expect(!kept.sharesStorage(with: parameters), "changed in place, so copied first")
+        let after = try gradients(parameters, workspaces), fresh = try gradients(parameters, ShardWorkspaces<Double>())
+        #expect(after.gradients == fresh.gradients && after.loss == fresh.loss)
+        #expect(after.gradients != before.gradients)
+        // Equal values in other storage are set again (and give the same result).
+        let copied = ParameterSet(parameters.names.map { name in (name: name, values: parameters[name].map { $0 }) })
+        #expect(!copied.sharesStorage(with: parameters))
+        #expect(try gradients(copied, workspaces).gradients == fresh.gradients)
+    }
+
     /// What lets the trainer make a batch in parts on several threads: the parts side by side
     /// are the batch of all their indices, bit for bit — inputs, labels, mask and the
     /// normalisation by the whole batch — and so are the gradients computed on them.

@@ -95,6 +95,15 @@ public struct ParameterSet<T: KernelScalar>: Equatable {
         }
     }
 
+    /// Whether every tensor of `other` is this set's very storage, not merely equal values
+    /// (O(tensors)). While either set is kept, its storage is neither reused nor changed in
+    /// place (a change copies it first), so the same storage means the same values, bit for bit.
+    public func sharesStorage(with other: ParameterSet) -> Bool {
+        names == other.names && zip(values, other.values).allSatisfy { mine, theirs in
+            mine.count == theirs.count && mine.withUnsafeBufferPointer { a in theirs.withUnsafeBufferPointer { a.baseAddress == $0.baseAddress } }
+        }
+    }
+
     /// Whether `other` has the same names and sizes in the same order.
     public func hasLayout(of other: ParameterSet) -> Bool {
         names == other.names && zip(values, other.values).allSatisfy { $0.count == $1.count }
