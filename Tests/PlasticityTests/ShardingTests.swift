@@ -94,17 +94,33 @@ struct ShardingTests {
         #expect(try gradients(copied, workspaces).gradients == fresh.gradients)
     }
 
-    /// What lets the trainer make a batch in parts on several threads: the parts side by side
-    /// are the batch of all their indices, bit for bit — inputs, labels, mask and the
-    /// normalisation by the whole batch — and so are the gradients computed on them.
-    @Test("a batch made in parts and put side by side is the batch itself (SHD augmented, evidence)")
-    func batchInParts() throws {
+    /// The SHD fixture in 40 bins with augmentation on (shifts in time and channel).
+    static func augmentedSHD() throws -> SpikingHeidelbergDigits {
         var configuration = SpikingHeidelbergDigits.Configuration()
         configuration.steps = 40
         configuration.channelPooling = 5
         configuration.augmentation.timeShift = 3
         configuration.augmentation.channelShift = 2
-        let shd = try SpikingHeidelbergDigits(directory: DatasetTests.fixtures, configuration: configuration)
+        return try SpikingHeidelbergDigits(directory: DatasetTests.fixtures, configuration: configuration)
+    }
+
+    /// Expects `found` to have `expected`'s labels, weights per step and normalisation.
+    static func expectSameTargets(_ found: SequenceBatch<Float>, _ expected: SequenceBatch<Float>, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(found.loss.normalization == expected.loss.normalization, sourceLocation: sourceLocation)
+        for b in 0..<expected.batch {
+            for t in 0..<expected.steps {
+                #expect(found.loss.label(sequence: b, step: t) == expected.loss.label(sequence: b, step: t), sourceLocation: sourceLocation)
+                #expect(found.loss.weight(step: t, sequence: b) == expected.loss.weight(step: t, sequence: b), sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    /// What lets the trainer make a batch in parts on several threads: the parts side by side
+    /// are the batch of all their indices, bit for bit — inputs, labels, mask and the
+    /// normalisation by the whole batch — and so are the gradients computed on them.
+    @Test("a batch made in parts and put side by side is the batch itself (SHD augmented, evidence)")
+    func batchInParts() throws {
+        let shd = try Self.augmentedSHD()
         let evidence = try TrainingTests.smallEvidence()
         let indices = [5, 0, 13, 7, 2, 11, 6]
         let cases: [(any SequenceDataset, ([Int]) throws -> SequenceBatch<Float>)] = [
@@ -117,13 +133,8 @@ struct ShardingTests {
             for count in [2, 3, 7] {
                 let joined = SequenceBatch.concatenating(try ShardedComputation.shards(batch: indices.count, count: count).map { try make(Array(indices[$0])) })
                 #expect(joined.inputs == whole.inputs && joined.batch == whole.batch && joined.steps == whole.steps, "\(dataset.name), \(count) parts")
-                #expect(joined.loss.normalization == whole.loss.normalization && joined.loss.kind == whole.loss.kind)
-                for b in 0..<whole.batch {
-                    for t in 0..<whole.steps {
-                        #expect(joined.loss.label(sequence: b, step: t) == whole.loss.label(sequence: b, step: t))
-                        #expect(joined.loss.weight(step: t, sequence: b) == whole.loss.weight(step: t, sequence: b))
-                    }
-                }
+                #expect(joined.loss.kind == whole.loss.kind)
+                Self.expectSameTargets(joined, whole)
                 let network = try Network(shape: NetworkShape(inputs: dataset.inputCount, hidden: 6, outputs: dataset.outputCount, recurrent: true, bias: true),
                                           neuron: TestPlugins.compile("LIF"))
                 let parameters = ParameterSet<Float>(randomFor: network, seed: 3, inputGain: 2)
@@ -140,11 +151,7 @@ struct ShardingTests {
     /// others' inputs are never read, but the loss and accuracy need their labels.
     @Test("a rank makes its own shards' sequences whole and the others' targets alone: the batch's labels and normalisation, its own inputs bit for bit")
     func rankMakesOwnShards() throws {
-        var configuration = SpikingHeidelbergDigits.Configuration()
-        configuration.steps = 40
-        configuration.channelPooling = 5
-        configuration.augmentation.timeShift = 3
-        let shd = try SpikingHeidelbergDigits(directory: DatasetTests.fixtures, configuration: configuration)
+        let shd = try Self.augmentedSHD()
         let evidence = try TrainingTests.smallEvidence()
         let indices = [5, 0, 13, 7, 2, 11, 6, 9, 1]
         let cases: [(any SequenceDataset, ([Int]) throws -> SequenceBatch<Float>, ([Int]) throws -> SequenceBatch<Float>?)] = [
@@ -166,13 +173,8 @@ struct ShardingTests {
                     #expect(Set(plan.parts.filter(\.inputs).flatMap(\.sequences)) == Set(own.flatMap { ranges[$0] }), "rank \(rank) of \(size)")
                     #expect(plan.parts.filter(\.inputs).count >= Swift.min(threads, own.flatMap { ranges[$0] }.count))
                     let batch = BatchParts.assemble(try plan.jobs(indices: indices, make: make, targetsOnly: targetsOnly).map { try $0() })
-                    #expect(batch.batch == whole.batch && batch.steps == whole.steps && batch.loss.normalization == whole.loss.normalization)
-                    for b in 0..<whole.batch {
-                        for t in 0..<whole.steps {
-                            #expect(batch.loss.label(sequence: b, step: t) == whole.loss.label(sequence: b, step: t))
-                            #expect(batch.loss.weight(step: t, sequence: b) == whole.loss.weight(step: t, sequence: b))
-                        }
-                    }
+                    #expect(batch.batch == whole.batch && batch.steps == whole.steps)
+                    Self.expectSameTargets(batch, whole)
                     let madeWhole = Set(plan.parts.filter(\.inputs).flatMap(\.sequences))
                     let hasTargetsAlone = try targetsOnly([indices[0]]) != nil
                     for b in 0..<whole.batch {
