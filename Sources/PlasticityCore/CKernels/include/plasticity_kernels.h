@@ -9,4 +9,8 @@
 long plasticity_find_nonzero_float(const float *row, long count, int32_t *positions);
 long plasticity_find_nonzero_double(const double *row, long count, int32_t *positions);
 
+/// out[b][k] = Σ_m input[b][m] · weights[m][k] (out B×K, weights M×K, input B×M, all row-major):
+/// LinearAlgebra.transposedProduct for Float, in the same order of operations.
+void plasticity_transposed_product_float(float *out, const float *weights, const float *input, long batch, long rows, long columns);
+
 #endif

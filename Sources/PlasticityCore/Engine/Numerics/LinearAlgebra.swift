@@ -1,3 +1,4 @@
+import CKernels
 import PlasticityBase
 
 /// The dense products the network needs, written for the layouts used throughout:
@@ -119,6 +120,12 @@ enum LinearAlgebra {
     /// Zero blocks of the input (steps without an error) are skipped.
     static func transposedProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
                                                    batch: Int, rows: Int, columns: Int) {
+        if T.self == Float.self {
+            // The same loop in C, at the CPU's full vector width (this build's is SSE2's).
+            return plasticity_transposed_product_float(UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self),
+                                                       UnsafeRawPointer(weights).assumingMemoryBound(to: Float.self),
+                                                       UnsafeRawPointer(input).assumingMemoryBound(to: Float.self), batch, rows, columns)
+        }
         out.update(repeating: 0, count: batch * columns)
         // Blocks of columns small enough that the weights' block stays in L1 for every row b.
         let width = Swift.max(16, (16 << 10) / Swift.max(1, rows * MemoryLayout<T>.stride)) & ~15
