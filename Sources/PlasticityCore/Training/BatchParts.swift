@@ -47,7 +47,7 @@ public struct BatchParts: Equatable, Sendable {
     /// The jobs that make the batch of `indices` part by part: `make` makes sequences whole,
     /// `targetsOnly` with their targets alone (nil: the data set cannot, and they are made whole).
     public func jobs(indices: [Int], make: @escaping ([Int]) throws -> SequenceBatch<Float>,
-              targetsOnly: @escaping ([Int]) throws -> SequenceBatch<Float>?) -> [() throws -> SequenceBatch<Float>] {
+                     targetsOnly: @escaping ([Int]) throws -> SequenceBatch<Float>?) -> [() throws -> SequenceBatch<Float>] {
         parts.map { part in
             let slice = Array(indices[part.sequences])
             return part.inputs ? { try make(slice) } : { try targetsOnly(slice) ?? make(slice) }

@@ -117,11 +117,13 @@ enum LinearAlgebra {
     /// a dense input (an error δ): four rows of the weights at a time, so each value of `out`
     /// is loaded and stored once per four products — one product per load and store limited
     /// the learning signal δ·W_out (B×C by C×N) to a fifth of LIF e-prop's step at N = 1024.
-    /// Zero blocks of the input (steps without an error) are skipped.
+    /// Zero blocks of the input (steps without an error) are skipped. Float runs in C
+    /// (`plasticity_transposed_product_float`): the same operations on each value in the same
+    /// order, four sequences at a time in registers, at the CPU's full vector width.
     static func transposedProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
                                                    batch: Int, rows: Int, columns: Int) {
         if T.self == Float.self {
-            // The same loop in C, at the CPU's full vector width (this build's is SSE2's).
+            // This build's vectors are SSE2's (every x86-64); the C kernel is cloned for wider ones.
             return plasticity_transposed_product_float(UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self),
                                                        UnsafeRawPointer(weights).assumingMemoryBound(to: Float.self),
                                                        UnsafeRawPointer(input).assumingMemoryBound(to: Float.self), batch, rows, columns)
