@@ -1,23 +1,7 @@
 #include "plasticity_kernels.h"
+#include "wide_clones.h"
 
 #include <string.h>
-
-// The operations and their order are those of the Swift loop (which still serves Double), value
-// for value, and no product is fused with its sum (an FMA rounds once, not twice): so every clone
-// below gives the bits that loop gives, on any x86-64.
-#pragma STDC FP_CONTRACT OFF
-
-// The build targets every x86-64 (SSE2: four floats per instruction); this loop, the learning
-// signal δ·W of every e-prop step, runs at the CPU's full width through a clone chosen when
-// the library is loaded. Other architectures compile it once, for their own target.
-#if defined(__x86_64__) && defined(__linux__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define PLASTICITY_WIDE_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#endif
-#endif
-#ifndef PLASTICITY_WIDE_CLONES
-#define PLASTICITY_WIDE_CLONES
-#endif
 
 // Four rows of out (sequences b) and `chunk` of its columns, summed over every row m of the
 // weights in registers: each value of the weights is loaded once for four sequences, and out is

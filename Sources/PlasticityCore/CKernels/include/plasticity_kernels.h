@@ -13,4 +13,8 @@ long plasticity_find_nonzero_double(const double *row, long count, int32_t *posi
 /// LinearAlgebra.transposedProduct for Float, in the same order of operations.
 void plasticity_transposed_product_float(float *out, const float *weights, const float *input, long batch, long rows, long columns);
 
+/// For each of the `count` positions i: target[i·n + j] += values[i] · row[j] for j < n (rows of
+/// target are n apart and do not overlap `row`): e-prop's chunked traces for Float.
+void plasticity_add_scaled_rows_float(float *target, const float *row, long n, const float *values, const int32_t *positions, long count);
+
 #endif

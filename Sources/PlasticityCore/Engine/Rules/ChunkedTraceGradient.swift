@@ -1,3 +1,4 @@
+import CKernels
 import PlasticityBase
 
 /// e-prop's gradient over chunks of steps. Per element (b, j) the traced components of a
@@ -335,6 +336,15 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         let x = inputs.pointer + step * batch * presynapticCount, n = hidden
         for b in 0..<batch {
             let row = coefficient + b * n
+            if T.self == Float.self {
+                // The same loop in C, cloned for the CPU's vector width (this build's is SSE2's).
+                let positions = activeInputs[step].positions(inRow: b)
+                plasticity_add_scaled_rows_float(UnsafeMutableRawPointer(target + b * batchStride).assumingMemoryBound(to: Float.self),
+                                                 UnsafeRawPointer(row).assumingMemoryBound(to: Float.self), n,
+                                                 UnsafeRawPointer(x + b * presynapticCount).assumingMemoryBound(to: Float.self),
+                                                 positions.baseAddress, positions.count)
+                continue
+            }
             for i in activeInputs[step].positions(inRow: b) {
                 let value = x[b * presynapticCount + Int(i)]
                 let out = target + b * batchStride + Int(i) * n
