@@ -55,6 +55,34 @@ struct LearningRuleTests {
         #expect(error < 1e-4, "relative error \(error)")
     }
 
+    /// In Float, δ·W (the learning signal, BPTT's readout adjoint) and e-prop's rows per input
+    /// run in C kernels cloned per vector width, four sequences and sixteen columns at a time;
+    /// Double runs the Swift loops. Sizes that leave remainders everywhere (7 sequences, 37
+    /// neurons, 7 classes), the same spikes in both precisions: the same gradients to Float's
+    /// precision, for both rules.
+    @Test("Float's C kernels give Double's gradients to 1e-4 for e-prop and BPTT (sizes with remainders, the same spikes)")
+    func floatKernelsAgreeWithDouble() throws {
+        for decay in [0.0, 0.5] {
+            let fixture = try RuleFixture(model: "LIF", recurrent: false, readoutDecay: decay, hidden: 37, inputs: 23, outputs: 7, steps: 20, batch: 7,
+                                          seed: 5, spikeInputDensity: 0.3)
+            let parameters = ParameterSet<Float>(fixture.parameters.names.map { (name: $0, values: fixture.parameters[$0].map(Float.init)) })
+            // The fixture's loss (labels and mask at every step, time-major) in Float.
+            let cells = (0..<(fixture.steps * fixture.batch)).map { (sequence: $0 % fixture.batch, step: $0 / fixture.batch) }
+            let loss = try Loss<Float>(fixture.loss.kind, steps: fixture.steps, batch: fixture.batch, outputs: fixture.network.outputs,
+                                       labels: cells.map { fixture.loss.label(sequence: $0.sequence, step: $0.step) },
+                                       mask: cells.map { Float(fixture.loss.weight(step: $0.step, sequence: $0.sequence)) })
+            for rule in [LearningRuleKind.eprop, .bptt] {
+                let single = try GradientComputation.run(rule: rule, network: fixture.network, parameters: parameters, inputs: fixture.inputs.map(Float.init),
+                                                         steps: fixture.steps, batch: fixture.batch, loss: loss)
+                let double = try fixture.gradients(rule)
+                #expect(single.spikeCount > 0 && single.neuronSpikes == double.neuronSpikes, "the premise: the same spikes")
+                let (a, b) = (double.gradients.flattened, single.gradients.flattened.map(Double.init))
+                let error = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot() / a.map { $0 * $0 }.reduce(0, +).squareRoot()
+                #expect(error < 1e-4, "\(rule), κ=\(decay): relative error \(error)")
+            }
+        }
+    }
+
     @Test("e-prop equals BPTT without W_rec, leaky and non-leaky readouts, every loss", arguments: RuleCase.all)
     func epropExactWithoutRecurrence(_ ruleCase: RuleCase) throws {
         for decay in [0.0, 0.8] {
