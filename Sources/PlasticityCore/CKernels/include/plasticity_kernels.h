@@ -17,4 +17,9 @@ void plasticity_transposed_product_float(float *out, const float *weights, const
 /// target are n apart and do not overlap `row`): e-prop's chunked traces for Float.
 void plasticity_add_scaled_rows_float(float *target, const float *row, long n, const float *values, const int32_t *positions, long count);
 
+/// Adam's step on Float weights from its updated moments, in Double, as `Adam.update` computes
+/// it: w − rate·(m/c1)/(√(v/c2) + ε) − rate·decay·w.
+void plasticity_adam_weights_float(float *weights, const float *means, const float *variances, long count, double rate, double correction1,
+                                   double correction2, double epsilon, double decay);
+
 #endif
