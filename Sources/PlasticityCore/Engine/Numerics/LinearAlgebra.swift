@@ -124,9 +124,7 @@ enum LinearAlgebra {
                                                    batch: Int, rows: Int, columns: Int) {
         if T.self == Float.self {
             // This build's vectors are SSE2's (every x86-64); the C kernel is cloned for wider ones.
-            return plasticity_transposed_product_float(UnsafeMutableRawPointer(out).assumingMemoryBound(to: Float.self),
-                                                       UnsafeRawPointer(weights).assumingMemoryBound(to: Float.self),
-                                                       UnsafeRawPointer(input).assumingMemoryBound(to: Float.self), batch, rows, columns)
+            return plasticity_transposed_product_float(out.floats, weights.floats, input.floats, batch, rows, columns)
         }
         out.update(repeating: 0, count: batch * columns)
         // Blocks of columns small enough that the weights' block stays in L1 for every row b.

@@ -339,9 +339,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
             if T.self == Float.self {
                 // The same loop in C, cloned for the CPU's vector width (this build's is SSE2's).
                 let positions = activeInputs[step].positions(inRow: b)
-                plasticity_add_scaled_rows_float(UnsafeMutableRawPointer(target + b * batchStride).assumingMemoryBound(to: Float.self),
-                                                 UnsafeRawPointer(row).assumingMemoryBound(to: Float.self), n,
-                                                 UnsafeRawPointer(x + b * presynapticCount).assumingMemoryBound(to: Float.self),
+                plasticity_add_scaled_rows_float((target + b * batchStride).floats, row.floats, n, (x + b * presynapticCount).floats,
                                                  positions.baseAddress, positions.count)
                 continue
             }

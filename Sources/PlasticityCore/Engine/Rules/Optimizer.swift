@@ -82,9 +82,8 @@ public struct Adam<T: KernelScalar>: Optimizer, Codable {
                 // The same operations in C, at the CPU's vector width: two divisions and a square
                 // root per weight in scalar Double were ~1 ms an update at SHD's size, serial
                 // between batches however many threads train.
-                let float = { (buffer: UnsafeBufferPointer<T>) in UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: Float.self) }
-                return plasticity_adam_weights_float(UnsafeMutableRawPointer(weights.baseAddress!).assumingMemoryBound(to: Float.self), float(means),
-                                                     float(variances), weights.count, rate, correction1, correction2, epsilon, decay)
+                return plasticity_adam_weights_float(weights.baseAddress!.floats, means.baseAddress!.floats, variances.baseAddress!.floats, weights.count,
+                                                     rate, correction1, correction2, epsilon, decay)
             }
             for i in weights.indices {
                 let w = Double(weights[i])
