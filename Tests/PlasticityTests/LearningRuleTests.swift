@@ -55,9 +55,10 @@ struct LearningRuleTests {
         #expect(error < 1e-4, "relative error \(error)")
     }
 
-    /// In Float, δ·W (the learning signal, BPTT's readout adjoint) and e-prop's rows per input
-    /// run in C kernels cloned per vector width, four sequences and sixteen columns at a time;
-    /// Double runs the Swift loops. Sizes that leave remainders everywhere (7 sequences, 37
+    /// In Float, δ·W (the learning signal, BPTT's readout adjoint), the products of weights
+    /// with spikes and inputs, the rows added per spike or input (e-prop's traces, the readout's
+    /// gradient, BPTT's adjoints) and the neuron step's exact operations run in C kernels cloned
+    /// per vector width; Double runs the Swift loops. Sizes that leave remainders everywhere (7 sequences, 37
     /// neurons, 7 classes), the same spikes in both precisions: the same gradients to Float's
     /// precision, for both rules.
     @Test("Float's C kernels give Double's gradients to 1e-4 for e-prop and BPTT (sizes with remainders, the same spikes)")

@@ -108,4 +108,39 @@ struct SparseADTests {
         check(Double.self, tolerance: 1e-14)
         check(Float.self, tolerance: 1e-5)
     }
+
+    /// In Float the exactly rounded operations run in a C kernel cloned per vector width; they
+    /// must choose as Swift does where IEEE leaves room (min and max of ±0 and NaN) and give its
+    /// bits. Every pair of special values, then random ones, across chunk boundaries.
+    @Test("Float kernels of the exact operations give Swift's bits, for ±0, ±∞, NaN, subnormals and random values")
+    func exactOperationsGiveSwiftsBits() {
+        let special: [Float] = [0, -0, 1, -1, .infinity, -.infinity, .nan, .leastNonzeroMagnitude, -.leastNormalMagnitude, .greatestFiniteMagnitude, 0.5, 3]
+        let pairs = special.flatMap { a in special.map { (a, $0) } }
+        let count = StepKernel<Float>.chunkSize * 2 + 13
+        var rng = SplitMix64(seed: 9)
+        let columns: [[Float]] = (0..<count).map { i in
+            let random = { Float(Double.random(in: -4...4, using: &rng)) }
+            guard i < pairs.count else { return [random(), random(), random()] }
+            return [pairs[i].0, pairs[i].1, special[i % special.count]]
+        }
+        let reference: [(Sym, (Float, Float, Float) -> Float)] = [
+            (x + y, { a, b, _ in a + b }), (x - y, { a, b, _ in a - b }), (x * y, { a, b, _ in a * b }), (x / y, { a, b, _ in a / b }),
+            (min(x, y), { a, b, _ in Swift.min(a, b) }), (max(x, y), { a, b, _ in Swift.max(a, b) }),
+            (x < y, { a, b, _ in a < b ? 1 : 0 }), (x <= y, { a, b, _ in a <= b ? 1 : 0 }),
+            (x > y, { a, b, _ in a > b ? 1 : 0 }), (x >= y, { a, b, _ in a >= b ? 1 : 0 }),
+            (-x, { a, _, _ in -a }), (abs(x), { a, _, _ in Swift.abs(a) }), (heaviside(x), { a, _, _ in a > 0 ? 1 : 0 }),
+            (stopGradient(x) * y, { a, b, _ in a * b }), (select(x, y, w), { a, b, c in a != 0 ? b : c }),
+        ]
+        let kernel = StepKernel<Float>(graph: graph, inputSlots: [0, 1, 2], outputs: reference.map(\.0))
+        let inputs = (0..<3).map { v in Buffer(columns.map { $0[v] }) }
+        let results = reference.map { _ in Buffer<Float>(count: count) }
+        kernel.run(inputs: inputs.map(\.readOnly), outputs: results.map(\.pointer), count: count)
+        for (o, (expression, evaluate)) in reference.enumerated() {
+            for i in 0..<count {
+                let (got, expected) = (results[o][i], evaluate(columns[i][0], columns[i][1], columns[i][2]))
+                #expect(got.bitPattern == expected.bitPattern || (got.isNaN && expected.isNaN),
+                        "\(expression) at \(columns[i]): \(got), Swift gives \(expected)")
+            }
+        }
+    }
 }

@@ -17,6 +17,22 @@ void plasticity_transposed_product_float(float *out, const float *weights, const
 /// target are n apart and do not overlap `row`): e-prop's chunked traces for Float.
 void plasticity_add_scaled_rows_float(float *target, const float *row, long n, const float *values, const int32_t *positions, long count);
 
+/// For each of the `count` positions m: out[k] += values[m] · weights[m·n + k] for k < n (`out`
+/// does not overlap `weights`): one sequence's share of a product of weights with mostly-zero
+/// inputs (LinearAlgebra.accumulateSparseProduct for Float, in the same order of operations).
+void plasticity_sparse_product_float(float *out, const float *weights, long n, const float *values, const int32_t *positions, long count);
+
+/// The exact element-wise operations of a neuron's step program (BuiltinOp), for Float.
+enum plasticity_elementwise_op {
+    PLASTICITY_ADD, PLASTICITY_SUBTRACT, PLASTICITY_MULTIPLY, PLASTICITY_DIVIDE, PLASTICITY_MINIMUM, PLASTICITY_MAXIMUM,
+    PLASTICITY_LESS, PLASTICITY_LESS_OR_EQUAL, PLASTICITY_GREATER, PLASTICITY_GREATER_OR_EQUAL,
+    PLASTICITY_NEGATE, PLASTICITY_ABS, PLASTICITY_HEAVISIDE, PLASTICITY_COPY, PLASTICITY_SELECT
+};
+
+/// o[i] = op(a[i], b[i], c[i]) for i < n, as BuiltinOp.evaluate computes it for Float (arguments
+/// the operation does not take are not read; `o` may be one of them).
+void plasticity_elementwise_float(int op, float *o, const float *a, const float *b, const float *c, long n);
+
 /// Adam's step on Float weights from its updated moments, in Double, as `Adam.update` computes
 /// it: w − rate·(m/c1)/(√(v/c2) + ε) − rate·decay·w.
 void plasticity_adam_weights_float(float *weights, const float *means, const float *variances, long count, double rate, double correction1,

@@ -1,3 +1,4 @@
+import CKernels
 import RealModule
 import PlasticityBase
 
@@ -34,6 +35,9 @@ public final class StepKernel<T: KernelScalar> {
     struct Step {
         /// nil: run `instructions[index]`.
         let builtin: BuiltinOp?
+        /// The built-in operation's code for the Float kernel in C, if it has one (it has for
+        /// every exactly rounded operation, not for exp, log and the like).
+        let elementwise: plasticity_elementwise_op?
         let index: Int
         let output: Int
         /// The first three argument registers (0 where there are fewer).
@@ -41,6 +45,7 @@ public final class StepKernel<T: KernelScalar> {
 
         init(_ instruction: Instruction, index: Int) {
             if case .builtin(let op) = instruction.operation { builtin = op } else { builtin = nil }
+            elementwise = builtin?.elementwise
             self.index = index
             output = instruction.output
             let arguments = instruction.arguments + [0, 0, 0]
@@ -265,7 +270,12 @@ public final class StepKernel<T: KernelScalar> {
             program.steps.withUnsafeBufferPointer { steps in
                 registers.withUnsafeBufferPointer { registers in
                     for step in steps {
-                        if let op = step.builtin {
+                        if T.self == Float.self, let code = step.elementwise {
+                            // The same operation in C, cloned for the CPU's vector width (this
+                            // build's is SSE2's).
+                            plasticity_elementwise_float(Int32(code.rawValue), registers[step.output].floats, registers[step.a].floats,
+                                                         registers[step.b].floats, registers[step.c].floats, n)
+                        } else if let op = step.builtin {
                             Self.run(op, registers[step.output], registers[step.a], registers[step.b], registers[step.c], n)
                         } else {
                             execute(program.instructions[step.index], n)
@@ -352,5 +362,30 @@ public final class StepKernel<T: KernelScalar> {
     @inline(__always)
     private static func unary(_ o: UnsafeMutablePointer<T>, _ a: UnsafeMutablePointer<T>, _ n: Int, _ f: (T) -> T) {
         for i in 0..<n { o[i] = f(a[i]) }
+    }
+}
+
+private extension BuiltinOp {
+    /// This operation's code for `plasticity_elementwise_float`: the operations that round
+    /// exactly, so that C at any vector width gives `evaluate`'s bits.
+    var elementwise: plasticity_elementwise_op? {
+        switch self {
+        case .add: return PLASTICITY_ADD
+        case .subtract: return PLASTICITY_SUBTRACT
+        case .multiply: return PLASTICITY_MULTIPLY
+        case .divide: return PLASTICITY_DIVIDE
+        case .minimum: return PLASTICITY_MINIMUM
+        case .maximum: return PLASTICITY_MAXIMUM
+        case .less: return PLASTICITY_LESS
+        case .lessOrEqual: return PLASTICITY_LESS_OR_EQUAL
+        case .greater: return PLASTICITY_GREATER
+        case .greaterOrEqual: return PLASTICITY_GREATER_OR_EQUAL
+        case .negate: return PLASTICITY_NEGATE
+        case .abs: return PLASTICITY_ABS
+        case .heaviside: return PLASTICITY_HEAVISIDE
+        case .stopGradient: return PLASTICITY_COPY
+        case .select: return PLASTICITY_SELECT
+        case .exp, .log, .tanh, .sigmoid, .atan, .sqrt: return nil
+        }
     }
 }

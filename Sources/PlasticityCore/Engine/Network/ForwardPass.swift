@@ -96,7 +96,10 @@ public final class ForwardPass<T: KernelScalar> {
         }
         pointAtReadSpikes()
         let decay = T(network.readoutDecay), outputs = network.outputs
-        for index in 0..<(batch * outputs) { readout[index] = decay * readout[index] + readoutBias[index % outputs] }
+        for b in 0..<batch {
+            let row = readout.pointer + b * outputs
+            for c in 0..<outputs { row[c] = decay * row[c] + readoutBias[c] }
+        }
         LinearAlgebra.accumulateSparseProduct(into: readout.pointer, weights: readoutWeightsTransposed.pointer, input: readSpikes,
                                               nonZero: activeReadSpikes, rows: network.readNeuronCount, columns: outputs)
     }

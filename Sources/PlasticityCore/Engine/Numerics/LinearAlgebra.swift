@@ -47,14 +47,22 @@ enum LinearAlgebra {
         }
     }
 
-    /// The same with the non-zero values of `right` found beforehand.
+    /// The same with the non-zero values of `right` found beforehand; with a `batchStride`, each
+    /// sequence b has a K×M matrix of its own at out + b·batchStride (e-prop's per-synapse traces).
     @inline(__always)
     static func accumulateSparseOuterProducts<T: KernelScalar>(intoTransposed out: UnsafeMutablePointer<T>, left: UnsafePointer<T>,
-                                                               right: UnsafePointer<T>, nonZero: NonZeroEntries<T>, rows: Int, columns: Int) {
+                                                               right: UnsafePointer<T>, nonZero: NonZeroEntries<T>, rows: Int, columns: Int,
+                                                               batchStride: Int = 0) {
         for b in 0..<nonZero.batch {
-            let l = left + b * rows, r = right + b * columns
+            let l = left + b * rows, r = right + b * columns, target = out + b * batchStride
+            if T.self == Float.self {
+                // The same loop in C, cloned for the CPU's vector width (this build's is SSE2's).
+                let positions = nonZero.positions(inRow: b)
+                plasticity_add_scaled_rows_float(target.floats, l.floats, rows, r.floats, positions.baseAddress, positions.count)
+                continue
+            }
             for k in nonZero.positions(inRow: b) {
-                let scale = r[Int(k)], o = out + Int(k) * rows
+                let scale = r[Int(k)], o = target + Int(k) * rows
                 for m in 0..<rows { o[m] += scale * l[m] }
             }
         }
@@ -106,6 +114,12 @@ enum LinearAlgebra {
         }
         for b in 0..<nonZero.batch {
             let o = out + b * columns
+            if T.self == Float.self {
+                // The same loop in C, cloned for the CPU's vector width (this build's is SSE2's).
+                let positions = nonZero.positions(inRow: b)
+                plasticity_sparse_product_float(o.floats, weights.floats, columns, (input + b * rows).floats, positions.baseAddress, positions.count)
+                continue
+            }
             for m in nonZero.positions(inRow: b) {
                 let scale = input[b * rows + Int(m)], w = weights + Int(m) * columns
                 for k in 0..<columns { o[k] += scale * w[k] }

@@ -1,4 +1,3 @@
-import CKernels
 import PlasticityBase
 
 /// e-prop's gradient over chunks of steps. Per element (b, j) the traced components of a
@@ -137,10 +136,10 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
             + activeInputs.map(\.bytes).reduce(0, +)
     }
 
-    /// Records one step: x̂ (B×P), the step's blocks, L and R (B×N), and w_s (deferred sums).
+    /// Records one step: x̂ (B×P) and where it is non-zero, the step's blocks, L and R (B×N), and w_s (deferred sums).
     /// `previousShared(m)` is the shared trace ε̃_{t−1} of component m ([b][i]), read when a
     /// chunk starts.
-    func record(presynaptic x: UnsafePointer<T>, blocks: BlockValues<T>, signal: UnsafePointer<T>, spikeError: UnsafePointer<T>?,
+    func record(presynaptic x: UnsafePointer<T>, nonZero: NonZeroEntries<T>, blocks: BlockValues<T>, signal: UnsafePointer<T>, spikeError: UnsafePointer<T>?,
                 deferredWeight: T, previousShared: (Int) -> UnsafePointer<T>) {
         let e = elements, bp = batch * presynapticCount
         if pendingSteps == 0 {
@@ -150,7 +149,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         }
         let step = pendingSteps
         (inputs.pointer + step * bp).update(from: x, count: bp)
-        activeInputs[step].find(in: inputs.pointer + step * bp)
+        activeInputs[step].copy(from: nonZero)
         for (r, m) in components.enumerated() {
             for (c, n) in components.enumerated() { blocks.writeTotal(m, n, into: recurrence(step, r, c), count: e) }
             blocks.currentGain[m].write(into: gain(step, r), count: e)
@@ -333,22 +332,8 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     /// For each non-zero x̂_step^{bi}: target[b·batchStride + i·N + j] += x̂ · coefficient[b][j]
     /// (batchStride 0: one P×N target for the whole batch, the gradient).
     private func addRows(of coefficient: UnsafePointer<T>, for step: Int, into target: UnsafeMutablePointer<T>, batchStride: Int) {
-        let x = inputs.pointer + step * batch * presynapticCount, n = hidden
-        for b in 0..<batch {
-            let row = coefficient + b * n
-            if T.self == Float.self {
-                // The same loop in C, cloned for the CPU's vector width (this build's is SSE2's).
-                let positions = activeInputs[step].positions(inRow: b)
-                plasticity_add_scaled_rows_float((target + b * batchStride).floats, row.floats, n, (x + b * presynapticCount).floats,
-                                                 positions.baseAddress, positions.count)
-                continue
-            }
-            for i in activeInputs[step].positions(inRow: b) {
-                let value = x[b * presynapticCount + Int(i)]
-                let out = target + b * batchStride + Int(i) * n
-                for j in 0..<n { out[j] += value * row[j] }
-            }
-        }
+        LinearAlgebra.accumulateSparseOuterProducts(intoTransposed: target, left: coefficient, right: inputs.pointer + step * batch * presynapticCount,
+                                                    nonZero: activeInputs[step], rows: hidden, columns: presynapticCount, batchStride: batchStride)
     }
 
     /// out = Σ_r weights[r] ⊙ values[r] over the traced components ([r][e] each).

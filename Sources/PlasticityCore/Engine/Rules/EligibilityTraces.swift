@@ -68,9 +68,9 @@ final class EligibilityTraces<T: KernelScalar> {
         (shared + sharedPrevious + [gradient]).map(\.bytes).reduce(0, +) + (chunked?.bytes ?? 0)
     }
 
-    /// One step: x̂ (B×P), the step's blocks, the learning signal L (B×N) that reaches the
+    /// One step: x̂ (B×P) and where it is non-zero, the step's blocks, the learning signal L (B×N) that reaches the
     /// readout (filtered by κ), and an optional error R (B×N) directly on the spikes (not filtered).
-    func step(presynaptic x: UnsafePointer<T>, blocks: BlockValues<T>, signal: UnsafePointer<T>, spikeError: UnsafePointer<T>?) {
+    func step(presynaptic x: UnsafePointer<T>, nonZero: NonZeroEntries<T>, blocks: BlockValues<T>, signal: UnsafePointer<T>, spikeError: UnsafePointer<T>?) {
         updateSharedTraces(x, blocks)
         stepsTaken += 1
         var deferredWeight: T = 1
@@ -78,7 +78,7 @@ final class EligibilityTraces<T: KernelScalar> {
             let kappa = Double(decay)
             deferredWeight = T((1 - Foundation.pow(kappa, Double(steps - stepsTaken + 1))) / (1 - kappa))
         }
-        chunked?.record(presynaptic: x, blocks: blocks, signal: signal, spikeError: spikeError, deferredWeight: deferredWeight,
+        chunked?.record(presynaptic: x, nonZero: nonZero, blocks: blocks, signal: signal, spikeError: spikeError, deferredWeight: deferredWeight,
                         previousShared: { UnsafePointer(self.sharedPrevious[$0].pointer) })
     }
 
