@@ -38,6 +38,12 @@ enum LinearAlgebra {
                                                                right: UnsafePointer<T>, batch: Int, rows: Int, columns: Int) {
         for b in 0..<batch {
             let l = left + b * rows, r = right + b * columns
+            if T.self == Float.self {
+                withNonZeroPositions(of: r, count: columns) { positions in
+                    plasticity_add_scaled_rows_float(out.floats, l.floats, rows, r.floats, positions.baseAddress, positions.count)
+                }
+                continue
+            }
             for k in 0..<columns {
                 let scale = r[k]
                 if scale == 0 { continue }
@@ -68,6 +74,17 @@ enum LinearAlgebra {
         }
     }
 
+    /// The positions of the non-zero values of `row` (Float), found by the C kernel into
+    /// scratch on the stack: the Float loops that skip zeros hand them to the C kernels cloned
+    /// per vector width, which visit the same values in the same order.
+    private static func withNonZeroPositions<T: KernelScalar>(of row: UnsafePointer<T>, count: Int, _ body: (UnsafeBufferPointer<Int32>) -> Void) {
+        guard count > 0 else { return }
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: count) { positions in
+            let found = plasticity_find_nonzero_float(row.floats, count, positions.baseAddress!)
+            body(UnsafeBufferPointer(rebasing: positions[..<found]))
+        }
+    }
+
     /// out[c][r] += source[r][c] for the R×C matrix `source`, which is then zeroed: hands a
     /// gradient accumulated transposed (so that sparse updates touch contiguous rows) over to
     /// the layout the rules return.
@@ -94,9 +111,15 @@ enum LinearAlgebra {
     static func accumulateSparseProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
                                                          batch: Int, rows: Int, columns: Int) {
         for b in 0..<batch {
-            let o = out + b * columns
+            let o = out + b * columns, x = input + b * rows
+            if T.self == Float.self {
+                withNonZeroPositions(of: x, count: rows) { positions in
+                    plasticity_sparse_product_float(o.floats, weights.floats, columns, x.floats, positions.baseAddress, positions.count)
+                }
+                continue
+            }
             for m in 0..<rows {
-                let scale = input[b * rows + m]
+                let scale = x[m]
                 if scale == 0 { continue }
                 let w = weights + m * columns
                 for k in 0..<columns { o[k] += scale * w[k] }
