@@ -41,6 +41,18 @@ struct SpikeBinning {
         return (Int(position), pooled[unit])
     }
 
+    /// Each channel's input after pooling and `shift` (−1 where the shift moves it out of the
+    /// raster), for one sample's spikes.
+    func withShiftedChannels<R>(_ shift: Shift, _ body: (UnsafeBufferPointer<Int32>) throws -> R) rethrows -> R {
+        try withUnsafeTemporaryAllocation(of: Int32.self, capacity: channels) { table in
+            for unit in 0..<channels {
+                let channel = pooled[unit] + shift.channels
+                table[unit] = channel >= 0 && channel < pooledChannels ? Int32(channel) : -1
+            }
+            return try body(UnsafeBufferPointer(table))
+        }
+    }
+
     /// A sample's raster moved by whole bins and inputs (augmentation).
     struct Shift {
         let bins: Int, channels: Int
@@ -208,17 +220,26 @@ struct StoredSpikes<T: KernelScalar> {
         }
     }
 
+    /// `SpikeBinning.place` and `index` for every spike, written out with what they look up
+    /// hoisted and each unit's shifted channel taken from a table: this loop is most of making
+    /// a batch of SHD, which the workers share with training.
     private func add<Time: BinaryFloatingPoint, Unit: BinaryInteger>(times: UnsafeBufferPointer<Time>, units: UnsafeBufferPointer<Unit>) throws {
-        for spike in times.indices {
-            let time = Double(times[spike]), unit = Int(truncatingIfNeeded: units[spike])
-            guard time.isFinite, time >= 0, unit >= 0, unit < binning.channels else {
-                // The file changed since it was checked: the error names the spike.
-                try SpikeBinning.check(time: time, unit: Double(units[spike]), channels: binning.channels, source: source)
-                continue
-            }
-            if let place = binning.place(checkedTime: time, unit: unit),
-               let position = binning.index(bin: place.bin, channel: place.channel, shift: shift, sequence: sequence, batch: batch) {
-                inputs[position] += 1
+        let channels = binning.channels, steps = binning.steps, window = Double(steps), width = binning.binWidth
+        let rowStride = batch * binning.pooledChannels, first = sequence * binning.pooledChannels, bins = shift.bins
+        try binning.withShiftedChannels(shift) { channelOf in
+            for spike in times.indices {
+                let time = Double(times[spike]), unit = Int(truncatingIfNeeded: units[spike])
+                guard time.isFinite, time >= 0, unit >= 0, unit < channels else {
+                    // The file changed since it was checked: the error names the spike.
+                    try SpikeBinning.check(time: time, unit: Double(units[spike]), channels: channels, source: source)
+                    continue
+                }
+                // Compared as a Double first, as `place` does: a late spike, not an overflow.
+                let position = time / width
+                guard position < window else { continue }
+                let bin = Int(position) &+ bins, channel = channelOf[unit]
+                guard bin >= 0, bin < steps, channel >= 0 else { continue }
+                inputs[bin &* rowStride &+ first &+ Int(channel)] += 1
             }
         }
     }
