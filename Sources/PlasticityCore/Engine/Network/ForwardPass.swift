@@ -70,9 +70,11 @@ public final class ForwardPass<T: KernelScalar> {
         let outputs = network.outputs
         readoutBias.pointer.update(from: self.parameters[Network.readoutBiasName], count: outputs)
         for source in network.readout.sources {
-            let weights = readoutWeights[source]!, n = network.populations[source].size
-            for j in 0..<n {
-                for c in 0..<outputs { readoutWeightsTransposed[(column + j) * outputs + c] = weights[c * n + j] }
+            let n = network.populations[source].size
+            readoutWeights[source]!.withUnsafeBufferPointer { weights in
+                guard let weights = weights.baseAddress else { return }
+                LinearAlgebra.transpose(weights, rows: outputs, columns: n, sourceStride: n,
+                                        into: readoutWeightsTransposed.pointer + column * outputs, outStride: outputs)
             }
             column += n
         }

@@ -84,9 +84,10 @@ public final class PopulationPass<T: KernelScalar> {
         let n = population.size
         func transpose(_ blocks: [PopulationLayout.Block], into out: ScalarBuffer<T>) {
             for block in blocks {
-                let weights = parameters[network.projections[block.projection].name]
-                for j in 0..<n {
-                    for i in 0..<block.width { out[(block.offset + i) * n + j] = weights[j * block.width + i] }
+                parameters[network.projections[block.projection].name].withUnsafeBufferPointer { weights in
+                    guard let weights = weights.baseAddress else { return }
+                    LinearAlgebra.transpose(weights, rows: n, columns: block.width, sourceStride: block.width,
+                                            into: out.pointer + block.offset * n, outStride: n)
                 }
             }
         }

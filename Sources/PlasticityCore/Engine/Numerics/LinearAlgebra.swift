@@ -89,19 +89,37 @@ enum LinearAlgebra {
     /// gradient accumulated transposed (so that sparse updates touch contiguous rows) over to
     /// the layout the rules return.
     static func moveTransposed<T: KernelScalar>(_ source: ScalarBuffer<T>, rows: Int, columns: Int, addingInto out: ScalarBuffer<T>) {
-        for r in 0..<rows {
-            for c in 0..<columns { out[c * rows + r] += source[r * columns + c] }
-        }
+        transpose(source.pointer, rows: rows, columns: columns, sourceStride: columns, into: out.pointer, outStride: rows, adding: true)
         source.zero()
     }
 
     /// The R×C matrix `source` as a C×R array.
     static func transposed<T: KernelScalar>(_ source: UnsafePointer<T>, rows: Int, columns: Int) -> [T] {
         [T](unsafeUninitializedCapacity: rows * columns) { buffer, count in
-            for r in 0..<rows {
-                for c in 0..<columns { buffer[c * rows + r] = source[r * columns + c] }
-            }
+            if let out = buffer.baseAddress { transpose(source, rows: rows, columns: columns, sourceStride: columns, into: out, outStride: rows) }
             count = rows * columns
+        }
+    }
+
+    /// out[c·outStride + r] = source[r·sourceStride + c] (or += with `adding`) for the R×C
+    /// block at `source`, in square tiles: a plain loop strides through one of the two a cache
+    /// line per value, and every worker copies the weights this way after each update, every
+    /// shard its gradients.
+    @inline(__always)
+    static func transpose<T: KernelScalar>(_ source: UnsafePointer<T>, rows: Int, columns: Int, sourceStride: Int,
+                                           into out: UnsafeMutablePointer<T>, outStride: Int, adding: Bool = false) {
+        let tile = 16
+        for firstRow in stride(from: 0, to: rows, by: tile) {
+            let rowEnd = Swift.min(firstRow + tile, rows)
+            for firstColumn in stride(from: 0, to: columns, by: tile) {
+                let columnEnd = Swift.min(firstColumn + tile, columns)
+                for r in firstRow..<rowEnd {
+                    let row = source + r * sourceStride
+                    for c in firstColumn..<columnEnd {
+                        if adding { out[c * outStride + r] += row[c] } else { out[c * outStride + r] = row[c] }
+                    }
+                }
+            }
         }
     }
 
