@@ -59,13 +59,15 @@ struct LearningRuleTests {
     /// with spikes and inputs, the rows added per spike or input (e-prop's traces, the readout's
     /// gradient, BPTT's adjoints and its adjoint through W_recᵀ) and the neuron step's exact
     /// operations run in C kernels cloned per vector width, in blocks of 64, 16, 4 and 1 columns;
-    /// Double runs the Swift loops. Sizes that use every block and leave remainders everywhere (7
-    /// sequences, 101 neurons, 7 classes), with and without W_rec, the same spikes in both
-    /// precisions: the same gradients to Float's precision, for both rules.
+    /// Double runs the Swift loops; so do e-prop's products over the elements and per-synapse
+    /// traces (ALIF with a leaky readout keeps two components per synapse). Sizes that use every
+    /// block and leave remainders everywhere (7 sequences, 101 neurons, 7 classes), with and
+    /// without W_rec, the same spikes in both precisions: the same gradients to Float's
+    /// precision, for both rules.
     @Test("Float's C kernels give Double's gradients to 1e-4 for e-prop and BPTT (sizes with remainders, the same spikes)")
     func floatKernelsAgreeWithDouble() throws {
-        for (recurrent, decay) in [(false, 0.0), (false, 0.5), (true, 0.0)] {
-            let fixture = try RuleFixture(model: "LIF", recurrent: recurrent, readoutDecay: decay, hidden: 101, inputs: 23, outputs: 7, steps: 20, batch: 7,
+        for (model, recurrent, decay) in [("LIF", false, 0.0), ("LIF", false, 0.5), ("LIF", true, 0.0), ("ALIF", true, 0.5)] {
+            let fixture = try RuleFixture(model: model, recurrent: recurrent, readoutDecay: decay, hidden: 101, inputs: 23, outputs: 7, steps: 20, batch: 7,
                                           seed: 5, spikeInputDensity: 0.3)
             let parameters = ParameterSet<Float>(fixture.parameters.names.map { (name: $0, values: fixture.parameters[$0].map(Float.init)) })
             // The fixture's loss (labels and mask at every step, time-major) in Float.
@@ -80,7 +82,7 @@ struct LearningRuleTests {
                 #expect(single.spikeCount > 0 && single.neuronSpikes == double.neuronSpikes, "the premise: the same spikes")
                 let (a, b) = (double.gradients.flattened, single.gradients.flattened.map(Double.init))
                 let error = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot() / a.map { $0 * $0 }.reduce(0, +).squareRoot()
-                #expect(error < 1e-4, "\(rule), W_rec \(recurrent), κ=\(decay): relative error \(error)")
+                #expect(error < 1e-4, "\(model) \(rule), W_rec \(recurrent), κ=\(decay): relative error \(error)")
             }
         }
     }

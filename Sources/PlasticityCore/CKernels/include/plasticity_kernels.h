@@ -22,6 +22,9 @@ void plasticity_add_scaled_rows_float(float *target, const float *row, long n, c
 /// inputs (LinearAlgebra.accumulateSparseProduct for Float, in the same order of operations).
 void plasticity_sparse_product_float(float *out, const float *weights, long n, const float *values, const int32_t *positions, long count);
 
+/// out[i] += a[i] · b[i] for i < n: LinearAlgebra.accumulateProducts for Float.
+void plasticity_multiply_add_float(float *out, const float *a, const float *b, long n);
+
 /// The exact element-wise operations of a neuron's step program (BuiltinOp), for Float.
 enum plasticity_elementwise_op {
     PLASTICITY_ADD, PLASTICITY_SUBTRACT, PLASTICITY_MULTIPLY, PLASTICITY_DIVIDE, PLASTICITY_MINIMUM, PLASTICITY_MAXIMUM,

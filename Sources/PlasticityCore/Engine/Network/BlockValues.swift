@@ -42,7 +42,7 @@ public enum EntryValue<T: KernelScalar> {
             for e in 0..<count { out[e] += product }
         case (.constant, .varying(let values)): accumulateProduct(into: out, with: values, count: count)
         case (.varying(let values), .constant): other.accumulateProduct(into: out, with: values, count: count)
-        case (.varying(let a), .varying(let b)): for e in 0..<count { out[e] += a[e] * b[e] }
+        case (.varying(let a), .varying(let b)): LinearAlgebra.accumulateProducts(into: out, a, b, count: count)
         }
     }
 
@@ -52,7 +52,7 @@ public enum EntryValue<T: KernelScalar> {
         switch self {
         case .zero: return
         case .constant(let value): for e in 0..<count { out[e] += value * x[e] }
-        case .varying(let values): for e in 0..<count { out[e] += values[e] * x[e] }
+        case .varying(let values): LinearAlgebra.accumulateProducts(into: out, values, x, count: count)
         }
     }
 }

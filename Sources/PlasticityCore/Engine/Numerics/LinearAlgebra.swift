@@ -29,6 +29,17 @@ enum LinearAlgebra {
         }
     }
 
+    /// out[i] += a[i] · b[i] for i < count: e-prop's recursions over the B×N elements and its
+    /// per-synapse pass; Float runs in C at the CPU's full vector width, the same bits.
+    @inline(__always)
+    static func accumulateProducts<T: KernelScalar>(into out: UnsafeMutablePointer<T>, _ a: UnsafePointer<T>, _ b: UnsafePointer<T>, count: Int) {
+        if T.self == Float.self {
+            plasticity_multiply_add_float(out.floats, a.floats, b.floats, count)
+            return
+        }
+        for i in 0..<count { out[i] += a[i] * b[i] }
+    }
+
     /// outᵀ[k][m] += Σ_b right[b][k] · left[b][m]: the rank-B update out += leftᵀ·right kept
     /// transposed (K×M), skipping zero values of `right`. For `right` holding spikes or spiking
     /// inputs, mostly zero, each non-zero value costs one contiguous row of M operations

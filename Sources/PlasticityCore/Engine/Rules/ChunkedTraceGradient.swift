@@ -205,7 +205,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
             let l = signal + b * n
             for i in 0..<p {
                 let row = transposedGradient.pointer + i * n, total = synapticTraces.pointer + (slot * bp + b * p + i) * n
-                for j in 0..<n { row[j] += l[j] * total[j] }
+                LinearAlgebra.accumulateProducts(into: row, l, total, count: n)
             }
         }
     }
@@ -296,7 +296,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
                 } else {
                     for m in 0..<s {
                         let trace = traceRow(m, b, i), mu = startCoefficients.pointer + synapticSlots[m] * e + b * n
-                        for j in 0..<n { gradientRow[j] += mu[j] * trace[j] }
+                        LinearAlgebra.accumulateProducts(into: gradientRow, mu, trace, count: n)
                     }
                     // Each new component mixes the old ones, so they go through scratch rows.
                     for m in 0..<s {
@@ -304,7 +304,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
                         out.update(repeating: 0, count: n)
                         for (k, slot) in synapticSlots.enumerated() {
                             let coefficient = phi + slot * e, trace = traceRow(k, b, i)
-                            for j in 0..<n { out[j] += coefficient[j] * trace[j] }
+                            LinearAlgebra.accumulateProducts(into: out, coefficient, trace, count: n)
                         }
                     }
                 }
@@ -346,6 +346,6 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     /// out += a ⊙ b over the B×N elements.
     @inline(__always)
     private func accumulate(_ a: UnsafePointer<T>, _ b: UnsafePointer<T>, into out: UnsafeMutablePointer<T>) {
-        for index in 0..<elements { out[index] += a[index] * b[index] }
+        LinearAlgebra.accumulateProducts(into: out, a, b, count: elements)
     }
 }
