@@ -2,9 +2,7 @@
 #include "wide_clones.h"
 
 // target[i·n + k…] += values[i] · row[k…] for `width` columns from k, for every position i: the
-// row's block is loaded once for all positions. `width` is a constant wherever this is inlined,
-// so short rows (a readout's 20 classes) run as whole vectors rather than the remainder of a
-// loop unrolled for long ones.
+// row's block is loaded once for all positions (`PLASTICITY_IN_BLOCKS` gives a constant `width`).
 static inline __attribute__((always_inline)) void add_block(float *restrict target, const float *restrict row, long n, long k, long width,
                                                            const float *values, const int32_t *positions, long count) {
     float block[64];
@@ -20,9 +18,7 @@ static inline __attribute__((always_inline)) void add_block(float *restrict targ
 PLASTICITY_WIDE_CLONES
 void plasticity_add_scaled_rows_float(float *restrict target, const float *restrict row, long n, const float *values, const int32_t *positions,
                                       long count) {
-    long k = 0;
-    for (; k + 64 <= n; k += 64) add_block(target, row, n, k, 64, values, positions, count);
-    for (; k + 16 <= n; k += 16) add_block(target, row, n, k, 16, values, positions, count);
-    for (; k + 4 <= n; k += 4) add_block(target, row, n, k, 4, values, positions, count);
-    for (; k < n; k++) add_block(target, row, n, k, 1, values, positions, count);
+#define ADD_BLOCK(k, width) add_block(target, row, n, k, width, values, positions, count)
+    PLASTICITY_IN_BLOCKS(n, ADD_BLOCK);
+#undef ADD_BLOCK
 }

@@ -5,7 +5,8 @@
 // from the first position to the last: every position adds to the same row of `out`, and
 // storing and reloading it per position chains each addition to the last one through memory
 // (a readout of 20 classes took twice as long that way). Each value still sums the positions in
-// order. `width` is a constant wherever this is inlined, so `sum` lives in vector registers.
+// order. `width` is a constant wherever this is inlined (`PLASTICITY_IN_BLOCKS`), so `sum`
+// lives in vector registers.
 static inline __attribute__((always_inline)) void add_rows_in_registers(float *restrict out, const float *restrict weights, long n, long k,
                                                                        long width, const float *values, const int32_t *positions,
                                                                        long count) {
@@ -23,9 +24,7 @@ static inline __attribute__((always_inline)) void add_rows_in_registers(float *r
 PLASTICITY_WIDE_CLONES
 void plasticity_sparse_product_float(float *restrict out, const float *restrict weights, long n, const float *values, const int32_t *positions,
                                      long count) {
-    long k = 0;
-    for (; k + 64 <= n; k += 64) add_rows_in_registers(out, weights, n, k, 64, values, positions, count);
-    for (; k + 16 <= n; k += 16) add_rows_in_registers(out, weights, n, k, 16, values, positions, count);
-    for (; k + 4 <= n; k += 4) add_rows_in_registers(out, weights, n, k, 4, values, positions, count);
-    for (; k < n; k++) add_rows_in_registers(out, weights, n, k, 1, values, positions, count);
+#define ADD_ROWS(k, width) add_rows_in_registers(out, weights, n, k, width, values, positions, count)
+    PLASTICITY_IN_BLOCKS(n, ADD_ROWS);
+#undef ADD_ROWS
 }

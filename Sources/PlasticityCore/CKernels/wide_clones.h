@@ -19,4 +19,17 @@
 #define PLASTICITY_WIDE_CLONES
 #endif
 
+// Runs BLOCK(k, width) over the columns 0..<n in blocks of 64, 16, 4 and 1: `width` is a
+// constant in each call, so the block's values stay in vector registers, and short rows (a
+// readout's 20 classes) run as whole vectors rather than the remainder of a loop unrolled for
+// long ones.
+#define PLASTICITY_IN_BLOCKS(n, BLOCK)                                                                                     \
+    do {                                                                                                                   \
+        long column_ = 0;                                                                                                  \
+        for (; column_ + 64 <= (n); column_ += 64) BLOCK(column_, 64);                                                     \
+        for (; column_ + 16 <= (n); column_ += 16) BLOCK(column_, 16);                                                     \
+        for (; column_ + 4 <= (n); column_ += 4) BLOCK(column_, 4);                                                        \
+        for (; column_ < (n); column_++) BLOCK(column_, 1);                                                                \
+    } while (0)
+
 #endif
