@@ -136,9 +136,9 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
             + activeInputs.map(\.bytes).reduce(0, +)
     }
 
-    /// Records one step: x̂ (B×P) and where it is non-zero, the step's blocks, L and R (B×N), and w_s (deferred sums).
-    /// `previousShared(m)` is the shared trace ε̃_{t−1} of component m ([b][i]), read when a
-    /// chunk starts.
+    /// Records one step: x̂ (B×P) and where it is non-zero, the step's blocks, L and R (B×N),
+    /// and w_s (deferred sums). `previousShared(m)` is the shared trace ε̃_{t−1} of component m
+    /// ([b][i]), read when a chunk starts.
     func record(presynaptic x: UnsafePointer<T>, nonZero: NonZeroEntries<T>, blocks: BlockValues<T>, signal: UnsafePointer<T>, spikeError: UnsafePointer<T>?,
                 deferredWeight: T, previousShared: (Int) -> UnsafePointer<T>) {
         let e = elements, bp = batch * presynapticCount

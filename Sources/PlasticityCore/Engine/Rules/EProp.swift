@@ -43,8 +43,10 @@ final class EProp<T: KernelScalar>: OnlineRule {
         learningSignals.compute(delta: delta, forward: forward)
         for (p, population) in forward.populations.enumerated() {
             let signal = UnsafePointer(learningSignals.values[p].pointer), direct = spikeErrors.map { UnsafePointer($0[p].pointer) }
-            withinTraces[p]?.step(presynaptic: population.presynaptic.pointer, nonZero: population.activePresynaptic, blocks: population.blocks, signal: signal, spikeError: direct)
-            delayedTraces[p]?.step(presynaptic: population.delayedPresynaptic, nonZero: population.activeDelayed, blocks: population.blocks, signal: signal, spikeError: direct)
+            withinTraces[p]?.step(presynaptic: population.presynaptic.pointer, nonZero: population.activePresynaptic, blocks: population.blocks,
+                                  signal: signal, spikeError: direct)
+            delayedTraces[p]?.step(presynaptic: population.delayedPresynaptic, nonZero: population.activeDelayed, blocks: population.blocks,
+                                   signal: signal, spikeError: direct)
             parameterTraces[p]?.step(blocks: population.blocks, signal: signal, spikeError: direct)
         }
         readoutGradient.learn(spikes: forward.readSpikes, activeSpikes: forward.activeReadSpikes, delta: delta)

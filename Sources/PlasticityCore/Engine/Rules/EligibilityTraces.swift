@@ -68,8 +68,9 @@ final class EligibilityTraces<T: KernelScalar> {
         (shared + sharedPrevious + [gradient]).map(\.bytes).reduce(0, +) + (chunked?.bytes ?? 0)
     }
 
-    /// One step: x̂ (B×P) and where it is non-zero, the step's blocks, the learning signal L (B×N) that reaches the
-    /// readout (filtered by κ), and an optional error R (B×N) directly on the spikes (not filtered).
+    /// One step: x̂ (B×P) and where it is non-zero, the step's blocks, the learning signal L
+    /// (B×N) that reaches the readout (filtered by κ), and an optional error R (B×N) directly on
+    /// the spikes (not filtered).
     func step(presynaptic x: UnsafePointer<T>, nonZero: NonZeroEntries<T>, blocks: BlockValues<T>, signal: UnsafePointer<T>, spikeError: UnsafePointer<T>?) {
         updateSharedTraces(x, blocks)
         stepsTaken += 1
