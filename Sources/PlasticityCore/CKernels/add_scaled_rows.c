@@ -16,9 +16,14 @@ static inline __attribute__((always_inline)) void add_block(float *restrict targ
 }
 
 PLASTICITY_WIDE_CLONES
-void plasticity_add_scaled_rows_float(float *restrict target, const float *restrict row, long n, const float *values, const int32_t *positions,
-                                      long count) {
+static void add_scaled_rows(float *restrict target, const float *restrict row, long n, const float *values, const int32_t *positions,
+                            long count) {
 #define ADD_BLOCK(k, width) add_block(target, row, n, k, width, values, positions, count)
     PLASTICITY_IN_BLOCKS(n, ADD_BLOCK);
 #undef ADD_BLOCK
+}
+
+// Exported without clones: wide_clones.h says why.
+void plasticity_add_scaled_rows_float(float *target, const float *row, long n, const float *values, const int32_t *positions, long count) {
+    add_scaled_rows(target, row, n, values, positions, count);
 }

@@ -4,7 +4,7 @@
 // Each case is the expression BuiltinOp.evaluate gives for Float, so every clone gives its bits
 // (min and max as Swift.min and Swift.max choose: y < x ? y : x and y >= x ? y : x).
 PLASTICITY_WIDE_CLONES
-void plasticity_elementwise_float(int op, float *o, const float *a, const float *b, const float *c, long n) {
+static void elementwise(int op, float *o, const float *a, const float *b, const float *c, long n) {
     switch (op) {
     case PLASTICITY_ADD: for (long i = 0; i < n; i++) o[i] = a[i] + b[i]; break;
     case PLASTICITY_SUBTRACT: for (long i = 0; i < n; i++) o[i] = a[i] - b[i]; break;
@@ -22,4 +22,9 @@ void plasticity_elementwise_float(int op, float *o, const float *a, const float 
     case PLASTICITY_COPY: for (long i = 0; i < n; i++) o[i] = a[i]; break;
     case PLASTICITY_SELECT: for (long i = 0; i < n; i++) o[i] = a[i] != 0 ? b[i] : c[i]; break;
     }
+}
+
+// Exported without clones: wide_clones.h says why.
+void plasticity_elementwise_float(int op, float *o, const float *a, const float *b, const float *c, long n) {
+    elementwise(op, o, a, b, c, n);
 }

@@ -22,9 +22,14 @@ static inline __attribute__((always_inline)) void add_rows_in_registers(float *r
 }
 
 PLASTICITY_WIDE_CLONES
-void plasticity_sparse_product_float(float *restrict out, const float *restrict weights, long n, const float *values, const int32_t *positions,
-                                     long count) {
+static void sparse_product(float *restrict out, const float *restrict weights, long n, const float *values, const int32_t *positions,
+                           long count) {
 #define ADD_ROWS(k, width) add_rows_in_registers(out, weights, n, k, width, values, positions, count)
     PLASTICITY_IN_BLOCKS(n, ADD_ROWS);
 #undef ADD_ROWS
+}
+
+// Exported without clones: wide_clones.h says why.
+void plasticity_sparse_product_float(float *out, const float *weights, long n, const float *values, const int32_t *positions, long count) {
+    sparse_product(out, weights, n, values, positions, count);
 }

@@ -45,8 +45,8 @@ static inline __attribute__((always_inline)) void tile(float *restrict out, cons
 }
 
 PLASTICITY_WIDE_CLONES
-void plasticity_transposed_product_float(float *restrict out, const float *restrict weights, const float *restrict input, long batch, long rows,
-                                         long columns) {
+static void transposed_product(float *restrict out, const float *restrict weights, const float *restrict input, long batch, long rows,
+                               long columns) {
     for (long b = 0; b < batch; b += 4) {
         long sequences = batch - b < 4 ? batch - b : 4;
         float *block = out + b * columns;
@@ -55,4 +55,9 @@ void plasticity_transposed_product_float(float *restrict out, const float *restr
         for (; first + 16 <= columns; first += 16) tile(block, weights, x, sequences, rows, columns, first, 16);
         if (first < columns) tile(block, weights, x, sequences, rows, columns, first, columns - first);
     }
+}
+
+// Exported without clones: wide_clones.h says why.
+void plasticity_transposed_product_float(float *out, const float *weights, const float *input, long batch, long rows, long columns) {
+    transposed_product(out, weights, input, batch, rows, columns);
 }

@@ -19,6 +19,12 @@
 #define PLASTICITY_WIDE_CLONES
 #endif
 
+// A kernel with clones is static, and the library exports a plain function that calls it, so
+// that the exported function's address is an ordinary one: the Swift optimiser merges look-alike
+// callers into one that takes the callee as a pointer, and the address it was handed for a
+// function with clones (an ifunc) of this same library was null — the release build crashed
+// where a caller's scratch went on the heap (LIF, N = 1024, BPTT).
+
 // Runs BLOCK(k, width) over the columns 0..<n in blocks of 64, 16, 4 and 1: `width` is a
 // constant in each call, so the block's values stay in vector registers, and short rows (a
 // readout's 20 classes) run as whole vectors rather than the remainder of a loop unrolled for
