@@ -2,7 +2,8 @@
 #include "wide_clones.h"
 
 // target[i·n + k…] += values[i] · row[k…] for `width` columns from k, for every position i: the
-// row's block is loaded once for all positions (`PLASTICITY_IN_BLOCKS` gives a constant `width`).
+// row's block is loaded once for all positions (`PLASTICITY_BLOCKED_ROWS_KERNEL` gives a constant
+// `width`).
 static inline __attribute__((always_inline)) void add_block(float *restrict target, const float *restrict row, long n, long k, long width,
                                                            const float *values, const int32_t *positions, long count) {
     float block[64];
@@ -15,15 +16,4 @@ static inline __attribute__((always_inline)) void add_block(float *restrict targ
     }
 }
 
-PLASTICITY_WIDE_CLONES
-static void add_scaled_rows(float *restrict target, const float *restrict row, long n, const float *values, const int32_t *positions,
-                            long count) {
-#define ADD_BLOCK(k, width) add_block(target, row, n, k, width, values, positions, count)
-    PLASTICITY_IN_BLOCKS(n, ADD_BLOCK);
-#undef ADD_BLOCK
-}
-
-// Exported without clones: wide_clones.h says why.
-void plasticity_add_scaled_rows_float(float *target, const float *row, long n, const float *values, const int32_t *positions, long count) {
-    add_scaled_rows(target, row, n, values, positions, count);
-}
+PLASTICITY_BLOCKED_ROWS_KERNEL(plasticity_add_scaled_rows_float, add_block)

@@ -5,8 +5,8 @@
 // from the first position to the last: every position adds to the same row of `out`, and
 // storing and reloading it per position chains each addition to the last one through memory
 // (a readout of 20 classes took twice as long that way). Each value still sums the positions in
-// order. `width` is a constant wherever this is inlined (`PLASTICITY_IN_BLOCKS`), so `sum`
-// lives in vector registers.
+// order. `width` is a constant wherever this is inlined (`PLASTICITY_BLOCKED_ROWS_KERNEL`), so
+// `sum` lives in vector registers.
 static inline __attribute__((always_inline)) void add_rows_in_registers(float *restrict out, const float *restrict weights, long n, long k,
                                                                        long width, const float *values, const int32_t *positions,
                                                                        long count) {
@@ -21,15 +21,4 @@ static inline __attribute__((always_inline)) void add_rows_in_registers(float *r
     for (long j = 0; j < width; j++) out[k + j] = sum[j];
 }
 
-PLASTICITY_WIDE_CLONES
-static void sparse_product(float *restrict out, const float *restrict weights, long n, const float *values, const int32_t *positions,
-                           long count) {
-#define ADD_ROWS(k, width) add_rows_in_registers(out, weights, n, k, width, values, positions, count)
-    PLASTICITY_IN_BLOCKS(n, ADD_ROWS);
-#undef ADD_ROWS
-}
-
-// Exported without clones: wide_clones.h says why.
-void plasticity_sparse_product_float(float *out, const float *weights, long n, const float *values, const int32_t *positions, long count) {
-    sparse_product(out, weights, n, values, positions, count);
-}
+PLASTICITY_BLOCKED_ROWS_KERNEL(plasticity_sparse_product_float, add_rows_in_registers)

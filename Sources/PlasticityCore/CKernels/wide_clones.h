@@ -25,17 +25,23 @@
 // function with clones (an ifunc) of this same library was null — the release build crashed
 // where a caller's scratch went on the heap (LIF, N = 1024, BPTT).
 
-// Runs BLOCK(k, width) over the columns 0..<n in blocks of 64, 16, 4 and 1: `width` is a
-// constant in each call, so the block's values stay in vector registers, and short rows (a
-// readout's 20 classes) run as whole vectors rather than the remainder of a loop unrolled for
-// long ones.
-#define PLASTICITY_IN_BLOCKS(n, BLOCK)                                                                                     \
-    do {                                                                                                                   \
-        long column_ = 0;                                                                                                  \
-        for (; column_ + 64 <= (n); column_ += 64) BLOCK(column_, 64);                                                     \
-        for (; column_ + 16 <= (n); column_ += 16) BLOCK(column_, 16);                                                     \
-        for (; column_ + 4 <= (n); column_ += 4) BLOCK(column_, 4);                                                        \
-        for (; column_ < (n); column_++) BLOCK(column_, 1);                                                                \
-    } while (0)
+// Defines `exported`(out, matrix, n, values, positions, count), cloned behind a plain exported
+// function (as above): BLOCK(out, matrix, n, k, width, values, positions, count) over the columns
+// 0..<n in blocks of 64, 16, 4 and 1. `width` is a constant in each call, so a block's values
+// stay in vector registers, and short rows (a readout's 20 classes) run as whole vectors rather
+// than the remainder of a loop unrolled for long ones. `out` and `matrix` do not overlap.
+#define PLASTICITY_BLOCKED_ROWS_KERNEL(exported, BLOCK)                                                                    \
+    PLASTICITY_WIDE_CLONES                                                                                                 \
+    static void exported##_clones(float *restrict out, const float *restrict matrix, long n, const float *values,          \
+                                  const int32_t *positions, long count) {                                                  \
+        long k = 0;                                                                                                        \
+        for (; k + 64 <= n; k += 64) BLOCK(out, matrix, n, k, 64, values, positions, count);                              \
+        for (; k + 16 <= n; k += 16) BLOCK(out, matrix, n, k, 16, values, positions, count);                              \
+        for (; k + 4 <= n; k += 4) BLOCK(out, matrix, n, k, 4, values, positions, count);                                 \
+        for (; k < n; k++) BLOCK(out, matrix, n, k, 1, values, positions, count);                                          \
+    }                                                                                                                      \
+    void exported(float *out, const float *matrix, long n, const float *values, const int32_t *positions, long count) {    \
+        exported##_clones(out, matrix, n, values, positions, count);                                                       \
+    }
 
 #endif
