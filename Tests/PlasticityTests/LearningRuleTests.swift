@@ -57,12 +57,12 @@ struct LearningRuleTests {
 
     /// In Float, δ·W (the learning signal, BPTT's readout adjoint), the products of weights
     /// with spikes and inputs, the rows added per spike or input (e-prop's traces, the readout's
-    /// gradient, BPTT's adjoints and its adjoint through W_recᵀ) and the neuron step's exact
-    /// operations run in C kernels cloned per vector width, in blocks of 64, 16, 4 and 1 columns;
-    /// Double runs the Swift loops; so do e-prop's products over the elements and per-synapse
-    /// traces (ALIF with a leaky readout keeps two components per synapse). Sizes that use every
-    /// block and leave remainders everywhere (7 sequences, 101 neurons, 7 classes), with and
-    /// without W_rec, the same spikes in both precisions: the same gradients to Float's
+    /// gradient, BPTT's adjoints and its adjoint through W_recᵀ), the neuron step's exact
+    /// operations and e-prop's element-wise products (its recursions and per-synapse pass: ALIF
+    /// with a leaky readout keeps two components per synapse) run in C kernels cloned per vector
+    /// width, rows in blocks of 64, 16, 4 and 1 columns; Double runs the Swift loops. Sizes that
+    /// use every block and leave remainders everywhere (7 sequences, 101 neurons, 7 classes),
+    /// with and without W_rec, the same spikes in both precisions: the same gradients to Float's
     /// precision, for both rules.
     @Test("Float's C kernels give Double's gradients to 1e-4 for e-prop and BPTT (sizes with remainders, the same spikes)")
     func floatKernelsAgreeWithDouble() throws {
