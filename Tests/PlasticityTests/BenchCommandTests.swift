@@ -41,6 +41,22 @@ struct BenchCommandTests {
         #expect(storage("bptt").count == 2 && storage("bptt")[1] > storage("bptt")[0])
     }
 
+    /// Sharded, every worker holds its own buffers for its shard: the prediction must price the
+    /// shards on their workers, not the batch whole (which under-predicted BPTT by a third).
+    @Test("scaling with threads and shards predicts each rule's storage as it runs, within 10%")
+    func shardedStoragePredicted() throws {
+        for (threads, shards) in [("1", "1"), ("2", "2")] {
+            let report = try Self.json(["scaling", "--model", "ALIF", "--sizes", "8,32", "--steps", "5", "--recurrent", "--threads", threads, "--shards", shards])
+            let points = try #require(report["points"] as? [[String: Any]])
+            #expect(points.count == 2 * LearningRuleKind.allCases.count)
+            for point in points {
+                let measured = try #require(point["storageBytes"] as? Int), predicted = try #require(point["predictedBytes"] as? Int)
+                #expect(abs(Double(predicted) / Double(measured) - 1) < 0.1,
+                        "\(point["rule"] ?? "") N=\(point["hidden"] ?? ""), \(threads) threads, \(shards) shards: predicted \(predicted) B, measured \(measured) B")
+            }
+        }
+    }
+
     @Test("threads reports a row per rule and thread count, the first at 1.00×, from interleaved repetitions")
     func threads() throws {
         let result = try runTool(["bench", "threads", "--hidden", "6", "--steps", "4", "--batch", "4", "--inputs", "5", "--outputs", "3",

@@ -45,6 +45,12 @@ public struct Parallelism: Sendable, Codable, Equatable {
                         checkpointInterval: shard.checkpointInterval)
     }
 
+    /// A process's cost of `rule` on `workload`, its shards priced by the cost model: what
+    /// `bench scaling --threads --shards` measures.
+    public func processCost(of rule: LearningRuleKind, network: Network, workload: Workload) -> RuleCost {
+        processCost(CostModel(network: network, workload: shard(of: workload)).cost(of: rule), batch: workload.batch)
+    }
+
     /// A workload's shard: its largest.
     public func shard(of workload: Workload) -> Workload {
         var shard = workload

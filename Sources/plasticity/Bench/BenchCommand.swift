@@ -248,7 +248,8 @@ struct BenchScaling: ParsableCommand {
         for rule in options.selectedRules() {
             for hidden in sizes {
                 let network = try runner.network(hidden: hidden)
-                let predicted = CostModel(network: network, workload: runner.workload(steps: steps)).cost(of: rule)
+                // Priced as it runs: each shard by the model, on the workers that run them.
+                let predicted = sharding.parallelism.processCost(of: rule, network: network, workload: runner.workload(steps: steps))
                 // Per-step time does not depend on T: run fewer steps when T would exceed the limit.
                 let affordable = Int(options.maxSeconds / Swift.max(predicted.secondsPerStep, 1e-9))
                 let budget = try MemorySize.parse(figure.memory)
