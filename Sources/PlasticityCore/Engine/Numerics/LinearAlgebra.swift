@@ -49,18 +49,7 @@ enum LinearAlgebra {
                                                                right: UnsafePointer<T>, batch: Int, rows: Int, columns: Int) {
         for b in 0..<batch {
             let l = left + b * rows, r = right + b * columns
-            if T.self == Float.self {
-                withNonZeroPositions(of: r, count: columns) { positions in
-                    plasticity_add_scaled_rows_float(out.floats, l.floats, rows, r.floats, positions.baseAddress, positions.count)
-                }
-                continue
-            }
-            for k in 0..<columns {
-                let scale = r[k]
-                if scale == 0 { continue }
-                let o = out + k * rows
-                for m in 0..<rows { o[m] += scale * l[m] }
-            }
+            withNonZeroPositions(of: r, count: columns) { addScaledRows(into: out, left: l, right: r, positions: $0, rows: rows) }
         }
     }
 
@@ -71,27 +60,47 @@ enum LinearAlgebra {
                                                                right: UnsafePointer<T>, nonZero: NonZeroEntries<T>, rows: Int, columns: Int,
                                                                batchStride: Int = 0) {
         for b in 0..<nonZero.batch {
-            let l = left + b * rows, r = right + b * columns, target = out + b * batchStride
-            if T.self == Float.self {
-                // The same loop in C, cloned for the CPU's vector width (this build's is SSE2's).
-                let positions = nonZero.positions(inRow: b)
-                plasticity_add_scaled_rows_float(target.floats, l.floats, rows, r.floats, positions.baseAddress, positions.count)
-                continue
-            }
-            for k in nonZero.positions(inRow: b) {
-                let scale = r[Int(k)], o = target + Int(k) * rows
-                for m in 0..<rows { o[m] += scale * l[m] }
-            }
+            addScaledRows(into: out + b * batchStride, left: left + b * rows, right: right + b * columns, positions: nonZero.positions(inRow: b),
+                          rows: rows)
         }
     }
 
-    /// The positions of the non-zero values of `row` (Float), found by the C kernel into
-    /// scratch on the stack: the Float loops that skip zeros hand them to the C kernels cloned
-    /// per vector width, which visit the same values in the same order.
+    /// One sequence's share of the outer products: out[k·rows + m] += right[k] · left[m] for each
+    /// position k, in order.
+    @inline(__always)
+    private static func addScaledRows<T: KernelScalar>(into out: UnsafeMutablePointer<T>, left: UnsafePointer<T>, right: UnsafePointer<T>,
+                                                       positions: UnsafeBufferPointer<Int32>, rows: Int) {
+        if T.self == Float.self {
+            // The same loop in C, cloned for the CPU's vector width (this build's is SSE2's).
+            return plasticity_add_scaled_rows_float(out.floats, left.floats, rows, right.floats, positions.baseAddress, positions.count)
+        }
+        for k in positions {
+            let scale = right[Int(k)], o = out + Int(k) * rows
+            for m in 0..<rows { o[m] += scale * left[m] }
+        }
+    }
+
+    /// One sequence's share of a product with weights: out[k] += input[m] · weights[m·columns + k]
+    /// for each position m, in order.
+    @inline(__always)
+    private static func addWeightRows<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
+                                                       positions: UnsafeBufferPointer<Int32>, columns: Int) {
+        if T.self == Float.self {
+            // The same loop in C, cloned for the CPU's vector width (this build's is SSE2's).
+            return plasticity_sparse_product_float(out.floats, weights.floats, columns, input.floats, positions.baseAddress, positions.count)
+        }
+        for m in positions {
+            let scale = input[Int(m)], w = weights + Int(m) * columns
+            for k in 0..<columns { out[k] += scale * w[k] }
+        }
+    }
+
+    /// The positions of the non-zero values of `row`, found by the C kernel into scratch on the
+    /// stack: the loops that skip zeros visit the same values in the same order as a scan.
     private static func withNonZeroPositions<T: KernelScalar>(of row: UnsafePointer<T>, count: Int, _ body: (UnsafeBufferPointer<Int32>) -> Void) {
         guard count > 0 else { return }
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: count) { positions in
-            let found = plasticity_find_nonzero_float(row.floats, count, positions.baseAddress!)
+            let found = NonZeroEntries<T>.find(in: row, count: count, into: positions.baseAddress!)
             body(UnsafeBufferPointer(rebasing: positions[..<found]))
         }
     }
@@ -141,18 +150,7 @@ enum LinearAlgebra {
                                                          batch: Int, rows: Int, columns: Int) {
         for b in 0..<batch {
             let o = out + b * columns, x = input + b * rows
-            if T.self == Float.self {
-                withNonZeroPositions(of: x, count: rows) { positions in
-                    plasticity_sparse_product_float(o.floats, weights.floats, columns, x.floats, positions.baseAddress, positions.count)
-                }
-                continue
-            }
-            for m in 0..<rows {
-                let scale = x[m]
-                if scale == 0 { continue }
-                let w = weights + m * columns
-                for k in 0..<columns { o[k] += scale * w[k] }
-            }
+            withNonZeroPositions(of: x, count: rows) { addWeightRows(into: o, weights: weights, input: x, positions: $0, columns: columns) }
         }
     }
 
@@ -165,17 +163,7 @@ enum LinearAlgebra {
             return
         }
         for b in 0..<nonZero.batch {
-            let o = out + b * columns
-            if T.self == Float.self {
-                // The same loop in C, cloned for the CPU's vector width (this build's is SSE2's).
-                let positions = nonZero.positions(inRow: b)
-                plasticity_sparse_product_float(o.floats, weights.floats, columns, (input + b * rows).floats, positions.baseAddress, positions.count)
-                continue
-            }
-            for m in nonZero.positions(inRow: b) {
-                let scale = input[b * rows + Int(m)], w = weights + Int(m) * columns
-                for k in 0..<columns { o[k] += scale * w[k] }
-            }
+            addWeightRows(into: out + b * columns, weights: weights, input: input + b * rows, positions: nonZero.positions(inRow: b), columns: columns)
         }
     }
 

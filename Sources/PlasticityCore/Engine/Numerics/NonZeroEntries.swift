@@ -27,17 +27,18 @@ public final class NonZeroEntries<T: KernelScalar> {
 
     /// Finds the non-zero values of `values` (B×W).
     public func find(in values: UnsafePointer<T>) {
-        for b in 0..<batch {
-            let row = UnsafeRawPointer(values + b * width), out = positions + b * width
-            // Resolved at specialisation: KernelScalar is Float or Double.
-            if T.self == Float.self {
-                counts[b] = plasticity_find_nonzero_float(row.assumingMemoryBound(to: Float.self), width, out)
-            } else if T.self == Double.self {
-                counts[b] = plasticity_find_nonzero_double(row.assumingMemoryBound(to: Double.self), width, out)
-            } else {
-                fatalError("no kernel for \(T.self)")
-            }
-        }
+        for b in 0..<batch { counts[b] = Self.find(in: values + b * width, count: width, into: positions + b * width) }
+    }
+
+    /// Writes the positions of the non-zero values of `row[0..<count]` to `positions`
+    /// (ascending) and returns how many there are.
+    @inline(__always)
+    static func find(in row: UnsafePointer<T>, count: Int, into positions: UnsafeMutablePointer<Int32>) -> Int {
+        let raw = UnsafeRawPointer(row)
+        // Resolved at specialisation: KernelScalar is Float or Double.
+        if T.self == Float.self { return plasticity_find_nonzero_float(raw.assumingMemoryBound(to: Float.self), count, positions) }
+        if T.self == Double.self { return plasticity_find_nonzero_double(raw.assumingMemoryBound(to: Double.self), count, positions) }
+        fatalError("no kernel for \(T.self)")
     }
 
     /// Takes the positions `other` found (same batch and width), for a copy of the values it
