@@ -34,11 +34,17 @@ struct SpikeBinning {
     /// `place` for a spike already checked: a finite non-negative time, a unit in range.
     @inline(__always)
     func place(checkedTime time: Double, unit: Int) -> (bin: Int, channel: Int)? {
+        bin(ofCheckedTime: time).map { ($0, pooled[unit]) }
+    }
+
+    /// The bin of a finite non-negative time, nil if it falls after the window.
+    @inline(__always)
+    func bin(ofCheckedTime time: Double) -> Int? {
         // Compared as a Double first: a time of 1e30 s, or a tiny bin width, is a late spike,
         // not an overflow.
         let position = time / binWidth
         guard position < Double(steps) else { return nil }
-        return (Int(position), pooled[unit])
+        return Int(position)
     }
 
     /// Each channel's input after pooling and `shift` (−1 where the shift moves it out of the
@@ -220,11 +226,11 @@ struct StoredSpikes<T: KernelScalar> {
         }
     }
 
-    /// `SpikeBinning.place` and `index` for every spike, written out with what they look up
-    /// hoisted and each unit's shifted channel taken from a table: this loop is most of making
-    /// a batch of SHD, which the workers share with training.
+    /// `SpikeBinning.place` and `index` for every spike, with each unit's shifted channel taken
+    /// from a table and the row's offsets worked out once: this loop is most of making a batch
+    /// of SHD, which the workers share with training.
     private func add<Time: BinaryFloatingPoint, Unit: BinaryInteger>(times: UnsafeBufferPointer<Time>, units: UnsafeBufferPointer<Unit>) throws {
-        let channels = binning.channels, steps = binning.steps, window = Double(steps), width = binning.binWidth
+        let binning = binning, channels = binning.channels, steps = binning.steps
         let rowStride = batch * binning.pooledChannels, first = sequence * binning.pooledChannels, bins = shift.bins
         try binning.withShiftedChannels(shift) { channelOf in
             for spike in times.indices {
@@ -234,10 +240,8 @@ struct StoredSpikes<T: KernelScalar> {
                     try SpikeBinning.check(time: time, unit: Double(units[spike]), channels: channels, source: source)
                     continue
                 }
-                // Compared as a Double first, as `place` does: a late spike, not an overflow.
-                let position = time / width
-                guard position < window else { continue }
-                let bin = Int(position) &+ bins, channel = channelOf[unit]
+                guard let unshifted = binning.bin(ofCheckedTime: time) else { continue }
+                let bin = unshifted &+ bins, channel = channelOf[unit]
                 guard bin >= 0, bin < steps, channel >= 0 else { continue }
                 inputs[bin &* rowStride &+ first &+ Int(channel)] += 1
             }
