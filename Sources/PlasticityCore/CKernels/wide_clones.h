@@ -25,23 +25,25 @@
 // function with clones (an ifunc) of this same library was null — the release build crashed
 // where a caller's scratch went on the heap (LIF, N = 1024, BPTT).
 
-// Defines `exported`(out, matrix, n, values, positions, count), cloned behind a plain exported
-// function (as above): BLOCK(out, matrix, n, k, width, values, positions, count) over the columns
-// 0..<n in blocks of 64, 16, 4 and 1. `width` is a constant in each call, so a block's values
+// Defines `exported`(out, matrix, n, stride, values, positions, count), cloned behind a plain
+// exported function (as above): BLOCK(out, matrix, n, stride, k, width, values, positions, count)
+// over the columns 0..<n in blocks of 64, 16, 4 and 1, the strided rows (of `matrix` or of `out`,
+// as the kernel says) `stride` apart. `width` is a constant in each call, so a block's values
 // stay in vector registers, and short rows (a readout's 20 classes) run as whole vectors rather
 // than the remainder of a loop unrolled for long ones. `out` and `matrix` do not overlap.
 #define PLASTICITY_BLOCKED_ROWS_KERNEL(exported, BLOCK)                                                                    \
     PLASTICITY_WIDE_CLONES                                                                                                 \
-    static void exported##_clones(float *restrict out, const float *restrict matrix, long n, const float *values,          \
-                                  const int32_t *positions, long count) {                                                  \
+    static void exported##_clones(float *restrict out, const float *restrict matrix, long n, long stride,                  \
+                                  const float *values, const int32_t *positions, long count) {                             \
         long k = 0;                                                                                                        \
-        for (; k + 64 <= n; k += 64) BLOCK(out, matrix, n, k, 64, values, positions, count);                              \
-        for (; k + 16 <= n; k += 16) BLOCK(out, matrix, n, k, 16, values, positions, count);                              \
-        for (; k + 4 <= n; k += 4) BLOCK(out, matrix, n, k, 4, values, positions, count);                                 \
-        for (; k < n; k++) BLOCK(out, matrix, n, k, 1, values, positions, count);                                          \
+        for (; k + 64 <= n; k += 64) BLOCK(out, matrix, n, stride, k, 64, values, positions, count);                      \
+        for (; k + 16 <= n; k += 16) BLOCK(out, matrix, n, stride, k, 16, values, positions, count);                      \
+        for (; k + 4 <= n; k += 4) BLOCK(out, matrix, n, stride, k, 4, values, positions, count);                         \
+        for (; k < n; k++) BLOCK(out, matrix, n, stride, k, 1, values, positions, count);                                  \
     }                                                                                                                      \
-    void exported(float *out, const float *matrix, long n, const float *values, const int32_t *positions, long count) {    \
-        exported##_clones(out, matrix, n, values, positions, count);                                                       \
+    void exported(float *out, const float *matrix, long n, long stride, const float *values, const int32_t *positions,     \
+                  long count) {                                                                                            \
+        exported##_clones(out, matrix, n, stride, values, positions, count);                                               \
     }
 
 #endif

@@ -13,14 +13,17 @@ long plasticity_find_nonzero_double(const double *row, long count, int32_t *posi
 /// LinearAlgebra.transposedProduct for Float, in the same order of operations.
 void plasticity_transposed_product_float(float *out, const float *weights, const float *input, long batch, long rows, long columns);
 
-/// For each of the `count` positions i: target[i·n + j] += values[i] · row[j] for j < n (rows of
-/// target are n apart and do not overlap `row`): e-prop's chunked traces for Float.
-void plasticity_add_scaled_rows_float(float *target, const float *row, long n, const float *values, const int32_t *positions, long count);
+/// For each of the `count` positions i: target[i·stride + j] += values[i] · row[j] for j < n (the
+/// rows of target do not overlap `row`): e-prop's chunked traces for Float.
+void plasticity_add_scaled_rows_float(float *target, const float *row, long n, long stride, const float *values, const int32_t *positions,
+                                      long count);
 
-/// For each of the `count` positions m: out[k] += values[m] · weights[m·n + k] for k < n (`out`
-/// does not overlap `weights`): one sequence's share of a product of weights with mostly-zero
-/// inputs (LinearAlgebra.accumulateSparseProduct for Float, in the same order of operations).
-void plasticity_sparse_product_float(float *out, const float *weights, long n, const float *values, const int32_t *positions, long count);
+/// For each of the `count` positions m: out[k] += values[m] · weights[m·stride + k] for k < n
+/// (`out` does not overlap `weights`): one sequence's share of a product of weights with
+/// mostly-zero inputs (LinearAlgebra.accumulateSparseProduct for Float, in the same order of
+/// operations).
+void plasticity_sparse_product_float(float *out, const float *weights, long n, long stride, const float *values, const int32_t *positions,
+                                     long count);
 
 /// out[i] += a[i] · b[i] for i < n: LinearAlgebra.accumulateProducts for Float.
 void plasticity_multiply_add_float(float *out, const float *a, const float *b, long n);

@@ -53,15 +53,12 @@ enum LinearAlgebra {
         }
     }
 
-    /// The same with the non-zero values of `right` found beforehand; with a `batchStride`, each
-    /// sequence b has a K×M matrix of its own at out + b·batchStride (e-prop's per-synapse traces).
+    /// The same with the non-zero values of `right` found beforehand.
     @inline(__always)
     static func accumulateSparseOuterProducts<T: KernelScalar>(intoTransposed out: UnsafeMutablePointer<T>, left: UnsafePointer<T>,
-                                                               right: UnsafePointer<T>, nonZero: NonZeroEntries<T>, rows: Int, columns: Int,
-                                                               batchStride: Int = 0) {
+                                                               right: UnsafePointer<T>, nonZero: NonZeroEntries<T>, rows: Int, columns: Int) {
         for b in 0..<nonZero.batch {
-            addScaledRows(into: out + b * batchStride, left: left + b * rows, right: right + b * columns, positions: nonZero.positions(inRow: b),
-                          rows: rows)
+            addScaledRows(into: out, left: left + b * rows, right: right + b * columns, positions: nonZero.positions(inRow: b), rows: rows)
         }
     }
 
@@ -72,7 +69,7 @@ enum LinearAlgebra {
                                                        positions: UnsafeBufferPointer<Int32>, rows: Int) {
         if T.self == Float.self {
             // The same loop in C, cloned for the CPU's vector width (this build's is SSE2's).
-            return plasticity_add_scaled_rows_float(out.floats, left.floats, rows, right.floats, positions.baseAddress, positions.count)
+            return plasticity_add_scaled_rows_float(out.floats, left.floats, rows, rows, right.floats, positions.baseAddress, positions.count)
         }
         for k in positions {
             let scale = right[Int(k)], o = out + Int(k) * rows
@@ -80,17 +77,18 @@ enum LinearAlgebra {
         }
     }
 
-    /// One sequence's share of a product with weights: out[k] += input[m] · weights[m·columns + k]
-    /// for each position m, in order.
+    /// One sequence's share of a product with weights: out[k] += input[m] · weights[m·rowStride + k]
+    /// for k < columns and each position m, in order.
     @inline(__always)
     private static func addWeightRows<T: KernelScalar>(into out: UnsafeMutablePointer<T>, weights: UnsafePointer<T>, input: UnsafePointer<T>,
-                                                       positions: UnsafeBufferPointer<Int32>, columns: Int) {
+                                                       positions: UnsafeBufferPointer<Int32>, columns: Int, rowStride: Int) {
         if T.self == Float.self {
             // The same loop in C, cloned for the CPU's vector width (this build's is SSE2's).
-            return plasticity_sparse_product_float(out.floats, weights.floats, columns, input.floats, positions.baseAddress, positions.count)
+            return plasticity_sparse_product_float(out.floats, weights.floats, columns, rowStride, input.floats, positions.baseAddress,
+                                                   positions.count)
         }
         for m in positions {
-            let scale = input[Int(m)], w = weights + Int(m) * columns
+            let scale = input[Int(m)], w = weights + Int(m) * rowStride
             for k in 0..<columns { out[k] += scale * w[k] }
         }
     }
@@ -150,7 +148,9 @@ enum LinearAlgebra {
                                                          batch: Int, rows: Int, columns: Int) {
         for b in 0..<batch {
             let o = out + b * columns, x = input + b * rows
-            withNonZeroPositions(of: x, count: rows) { addWeightRows(into: o, weights: weights, input: x, positions: $0, columns: columns) }
+            withNonZeroPositions(of: x, count: rows) {
+                addWeightRows(into: o, weights: weights, input: x, positions: $0, columns: columns, rowStride: columns)
+            }
         }
     }
 
@@ -163,8 +163,19 @@ enum LinearAlgebra {
             return
         }
         for b in 0..<nonZero.batch {
-            addWeightRows(into: out + b * columns, weights: weights, input: input + b * rows, positions: nonZero.positions(inRow: b), columns: columns)
+            addWeightRows(into: out + b * columns, weights: weights, input: input + b * rows, positions: nonZero.positions(inRow: b), columns: columns,
+                          rowStride: columns)
         }
+    }
+
+    /// out[k] += Σ_m values[m] · rows[m·rowStride + k] for k < width, over the given positions m
+    /// in order: one row's additions gathered from rows anywhere in a buffer, the row kept in
+    /// registers from the first to the last (e-prop's per-synapse traces take a chunk's steps
+    /// this way).
+    @inline(__always)
+    static func accumulateSparseProduct<T: KernelScalar>(into out: UnsafeMutablePointer<T>, rows: UnsafePointer<T>, rowStride: Int,
+                                                         values: UnsafePointer<T>, positions: UnsafeBufferPointer<Int32>, width: Int) {
+        addWeightRows(into: out, weights: rows, input: values, positions: positions, columns: width, rowStride: rowStride)
     }
 
     /// out[b][k] = Σ_m input[b][m] · weights[m][k]   (weights M×K: a transposed product), for

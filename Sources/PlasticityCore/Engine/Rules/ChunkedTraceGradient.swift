@@ -64,6 +64,8 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     private let signals: ScalarBuffer<T>
     private let inputs: ScalarBuffer<T>
     private let activeInputs: [NonZeroEntries<T>]
+    /// One sequence's x̂ over the chunk by presynaptic value, for the per-synapse pass.
+    private let activeSteps: ActiveSteps<T>
     /// Shared traces at the chunk's start, [h][b][i].
     private let sharedStart: ScalarBuffer<T>
     /// λ [r][e]; R = M_{n−1}⋯M_{σ+1} restricted to per-synapse rows [s][c][e]; w_σ [τ][s][e].
@@ -94,7 +96,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     package static func scalars(traced: Int, synaptic: Int, batch: Int, hidden: Int, presynapticCount: Int, chunk: Int) -> Int {
         let e = batch * hidden, bp = batch * presynapticCount
         return presynapticCount * hidden + synaptic * bp * hidden
-            + chunk * ((traced * traced + 2 * traced + synaptic) * e + 2 * bp)
+            + chunk * ((traced * traced + 2 * traced + synaptic) * e + 2 * bp + 2 * presynapticCount)
             + (traced - synaptic) * bp + 2 * traced * e + 2 * synaptic * traced * e + e + traced * e + synaptic * hidden
     }
 
@@ -119,6 +121,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         signals = ScalarBuffer(count: chunkLength * d * e)
         inputs = ScalarBuffer(count: chunkLength * bp)
         activeInputs = (0..<chunkLength).map { _ in NonZeroEntries(batch: batch, width: presynapticCount) }
+        activeSteps = ActiveSteps(width: presynapticCount, capacity: chunkLength)
         sharedStart = ScalarBuffer(count: sharedSlots.count * bp)
         adjoint = ScalarBuffer(count: d * e)
         nextAdjoint = ScalarBuffer(count: d * e)
@@ -133,7 +136,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     var bytes: Int {
         [transposedGradient, synapticTraces, recurrences, gains, signals, inputs, sharedStart, adjoint, nextAdjoint, propagator,
          nextPropagator, inputPropagation, inputCoefficient, startCoefficients, rowScratch].map(\.bytes).reduce(0, +)
-            + activeInputs.map(\.bytes).reduce(0, +)
+            + activeInputs.map(\.bytes).reduce(0, +) + activeSteps.bytes
     }
 
     /// Records one step: x̂ (B×P) and where it is non-zero, the step's blocks, L and R (B×N),
@@ -222,7 +225,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
             updateAdjoint(step: step)
             // gᵀλ_σ: one row of N per non-zero x̂_σ^{bi}.
             combine(adjoint.pointer, with: gains.pointer + step * d * e, into: inputCoefficient.pointer)
-            addRows(of: inputCoefficient.pointer, for: step, into: transposedGradient.pointer, batchStride: 0)
+            addGradientRows(of: inputCoefficient.pointer, for: step)
             if s > 0 { advancePropagator(step: step) }
         }
         // μ = M_0ᵀ λ_0.
@@ -273,13 +276,17 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         swap(&propagator, &nextPropagator)
     }
 
-    /// The per-synapse pass, once per chunk: the gradient's μ·ε_{−1} term, ε ← Φ ε_{−1} + Φ ε̃_{−1}
-    /// (Φ = R over the whole chunk), then Σ_σ w_σ x̂_σ row by row.
+    /// The per-synapse pass, once per chunk, row by row: the gradient's μ·ε_{−1} term,
+    /// ε ← Φ ε_{−1} + Φ ε̃_{−1} (Φ = R over the whole chunk), then Σ_σ w_σ x̂_σ — each row's
+    /// steps in order while the row is at hand, so that it is loaded and stored once per chunk
+    /// rather than once more per step its input is non-zero (every value sees the same
+    /// operations in the same order either way).
     private func advanceSynapticTraces() {
         let e = elements, d = dimension, s = synapticSlots.count, n = hidden, p = presynapticCount, bp = batch * p
         let gradient = transposedGradient.pointer, newRows = rowScratch.pointer
         func traceRow(_ m: Int, _ b: Int, _ i: Int) -> UnsafeMutablePointer<T> { synapticTraces.pointer + (m * bp + b * p + i) * n }
         for b in 0..<batch {
+            activeSteps.collect(sequence: b, stepCount: pendingSteps, entries: activeInputs, inputs: inputs.pointer, stepStride: bp)
             for i in 0..<p {
                 let gradientRow = gradient + i * n
                 if s == 1 {
@@ -320,20 +327,22 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
                 if s > 1 {
                     for m in 0..<s { traceRow(m, b, i).update(from: newRows + m * n, count: n) }
                 }
-            }
-        }
-        for step in 0..<pendingSteps {
-            for m in 0..<s {
-                addRows(of: inputPropagation.pointer + (step * s + m) * e, for: step, into: synapticTraces.pointer + m * bp * n, batchStride: p * n)
+                // w_σ^{mb} are rows of inputPropagation s·e apart, σ = 0, 1, …
+                let steps = activeSteps.steps(of: i)
+                if steps.isEmpty { continue }
+                for m in 0..<s {
+                    LinearAlgebra.accumulateSparseProduct(into: traceRow(m, b, i), rows: inputPropagation.pointer + m * e + b * n, rowStride: s * e,
+                                                          values: activeSteps.values(of: i), positions: steps, width: n)
+                }
             }
         }
     }
 
-    /// For each non-zero x̂_step^{bi}: target[b·batchStride + i·N + j] += x̂ · coefficient[b][j]
-    /// (batchStride 0: one P×N target for the whole batch, the gradient).
-    private func addRows(of coefficient: UnsafePointer<T>, for step: Int, into target: UnsafeMutablePointer<T>, batchStride: Int) {
-        LinearAlgebra.accumulateSparseOuterProducts(intoTransposed: target, left: coefficient, right: inputs.pointer + step * batch * presynapticCount,
-                                                    nonZero: activeInputs[step], rows: hidden, columns: presynapticCount, batchStride: batchStride)
+    /// For each non-zero x̂_step^{bi}: gradient[i·N + j] += x̂ · coefficient[b][j].
+    private func addGradientRows(of coefficient: UnsafePointer<T>, for step: Int) {
+        LinearAlgebra.accumulateSparseOuterProducts(intoTransposed: transposedGradient.pointer, left: coefficient,
+                                                    right: inputs.pointer + step * batch * presynapticCount, nonZero: activeInputs[step],
+                                                    rows: hidden, columns: presynapticCount)
     }
 
     /// out = Σ_r weights[r] ⊙ values[r] over the traced components ([r][e] each).
