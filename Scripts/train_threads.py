@@ -10,9 +10,13 @@ neighbouring runs. Prints every run's epoch time and the median and range of the
 Arguments after `--` go to `plasticity train` (with --epochs 1, a checkpoint in a temporary
 directory and the thread count added). With `--one-core`, runs with the first thread count are
 held to one core (Linux affinity): `--threads 1` alone makes the next batch on a free core, so
-this is the speed-up against training on one core, as before data parallelism. Every run must print the same losses and accuracies
-(the result does not depend on the thread count); the script stops if they differ.
-Only the standard library is needed.
+this is the speed-up against training on one core, as before data parallelism. With `--pair`
+(and `--one-core`), each round also runs two one-thread trainings at once, each held to a core of
+its own: they share nothing but the machine, so 2 × (one core's epoch) / (the pair's slower
+epoch) is the most that any way of using the second core could gain in that round — on a virtual
+machine whose second core is not always a core's worth, the ceiling to read the speed-up against.
+Every run must print the same losses and accuracies (the result does not depend on the thread
+count); the script stops if they differ. Only the standard library is needed.
 """
 import argparse
 import os
@@ -25,16 +29,34 @@ import tempfile
 EPOCH = re.compile(r"^epoch 1: (?P<result>.*), (?P<seconds>[0-9.]+) s$", re.MULTILINE)
 
 
-def run(binary, threads, arguments, directory, one_core=False):
+def start(binary, threads, arguments, directory, core=None, name=None):
+    """A `train` run of one epoch, held to `core` if given."""
     command = [binary, "train", "--epochs", "1", "--threads", str(threads), "--overwrite",
-               "--checkpoint", os.path.join(directory, f"checkpoint-{threads}.json")] + arguments
-    core = min(os.sched_getaffinity(0))
-    pin = (lambda: os.sched_setaffinity(0, {core})) if one_core else None
-    output = subprocess.run(command, check=True, capture_output=True, text=True, preexec_fn=pin).stdout
+               "--checkpoint", os.path.join(directory, f"checkpoint-{name or threads}.json")] + arguments
+    pin = (lambda: os.sched_setaffinity(0, {core})) if core is not None else None
+    return command, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=pin)
+
+
+def finish(command, process):
+    """The run's epoch time and printed result."""
+    output = process.communicate()[0]
+    if process.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed with status {process.returncode}")
     match = EPOCH.search(output)
     if match is None:
         sys.exit(f"no epoch line in the output of {' '.join(command)}:\n{output}")
     return float(match["seconds"]), match["result"]
+
+
+def run(binary, threads, arguments, directory, core=None):
+    return finish(*start(binary, threads, arguments, directory, core=core))
+
+
+def run_pair(binary, arguments, directory, cores):
+    """Two one-thread runs at once, one per core: the slower one's epoch time."""
+    runs = [start(binary, 1, arguments, directory, core=core, name=f"pair-{core}") for core in cores]
+    finished = [finish(*run) for run in runs]
+    return max(time for time, _ in finished), {result for _, result in finished}
 
 
 def main():
@@ -43,30 +65,48 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts; ratios are against the first")
     parser.add_argument("--one-core", action="store_true", help="hold the runs with the first thread count to one core")
+    parser.add_argument("--pair", action="store_true", help="with --one-core: also two one-core runs at once each round, the machine's ceiling")
     own, arguments = (sys.argv[1:sys.argv.index("--")], sys.argv[sys.argv.index("--") + 1:]) if "--" in sys.argv else (sys.argv[1:], [])
     options = parser.parse_args(own)
     counts = [int(value) for value in options.threads.split(",")]
     if len(counts) < 2 or min(counts) < 1:
         sys.exit("--threads needs at least two positive counts")
+    cores = sorted(os.sched_getaffinity(0))
+    if options.pair and (not options.one_core or len(cores) < 2):
+        sys.exit("--pair needs --one-core and two cores")
     seconds = {count: [] for count in counts}
+    pairs = []
     results = set()
     with tempfile.TemporaryDirectory() as directory:
         for round_index in range(options.rounds):
             order = counts if round_index % 2 == 0 else list(reversed(counts))
             for count in order:
-                time, result = run(options.tool, count, arguments, directory, one_core=options.one_core and count == counts[0])
+                time, result = run(options.tool, count, arguments, directory, core=cores[0] if options.one_core and count == counts[0] else None)
                 seconds[count].append(time)
                 results.add(result)
                 if len(results) > 1:
                     sys.exit(f"runs disagree: {sorted(results)}")
                 pinned = " on one core" if options.one_core and count == counts[0] else ""
                 print(f"round {round_index + 1}, {count} thread(s){pinned}: {time:.1f} s", flush=True)
+            if options.pair:
+                time, pair_results = run_pair(options.tool, arguments, directory, cores[:2])
+                pairs.append(time)
+                results |= pair_results
+                if len(results) > 1:
+                    sys.exit(f"runs disagree: {sorted(results)}")
+                print(f"round {round_index + 1}, two one-core runs at once: {time:.1f} s (the slower)", flush=True)
     print(f"every run: {results.pop()}")
     base = counts[0]
     for count in counts[1:]:
         ratios = [one / other for one, other in zip(seconds[base], seconds[count])]
         print(f"{count} threads against {base}: median {statistics.median(ratios):.2f}×, range {min(ratios):.2f}–{max(ratios):.2f}× over {len(ratios)} rounds; "
               f"epochs {statistics.median(seconds[base]):.1f} s and {statistics.median(seconds[count]):.1f} s (medians)")
+        if pairs:
+            ceilings = [2 * one / pair for one, pair in zip(seconds[base], pairs)]
+            shares = [ratio / ceiling for ratio, ceiling in zip(ratios, ceilings)]
+            print(f"  the machine's ceiling (two one-core runs at once): median {statistics.median(ceilings):.2f}×, "
+                  f"range {min(ceilings):.2f}–{max(ceilings):.2f}×; {count} threads reach a median {statistics.median(shares):.0%} of it "
+                  f"(range {min(shares):.0%}–{max(shares):.0%})")
 
 
 if __name__ == "__main__":
