@@ -49,6 +49,16 @@ public final class NonZeroEntries<T: KernelScalar> {
         for b in 0..<batch { (positions + b * width).update(from: other.positions + b * width, count: counts[b]) }
     }
 
+    /// Empties every row, for positions to be `append`ed.
+    func removeAll() { counts.update(repeating: 0, count: batch) }
+
+    /// Adds `position` to row `b`, past the ones it holds: callers append in ascending order.
+    @inline(__always)
+    func append(_ position: Int32, toRow b: Int) {
+        positions[b * width + counts[b]] = position
+        counts[b] += 1
+    }
+
     /// Positions of the non-zero values of row `b`, ascending.
     @inline(__always)
     public func positions(inRow b: Int) -> UnsafeBufferPointer<Int32> {

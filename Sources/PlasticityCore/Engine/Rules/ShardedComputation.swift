@@ -119,10 +119,12 @@ public enum ShardedComputation {
     /// lowest failing index is thrown. Taken, not dealt out in advance: a worker that the system
     /// interrupts (another process, the thread making the next batch) leaves its remaining
     /// shards to the others instead of making every one wait for it. Which worker ran a shard
-    /// changes nothing in its result. `alongside` are more jobs taken the same way (first),
-    /// whose work the results do not depend on: the next batch being made, a checkpoint written.
+    /// changes nothing in its result. `alongside` are more jobs taken the same way, after the
+    /// shards, whose work the results do not depend on: the next batch being made (in parts), a
+    /// checkpoint written. Taken last, they fill the time a worker that finished its shards early
+    /// would otherwise wait for the others' (shards of equal size take unequal times).
     static func perform<R>(_ count: Int, threads: Int, alongside: [() -> Void] = [], _ body: (_ index: Int, _ worker: Int) throws -> R) throws -> [R] {
-        let jobs = count + alongside.count, first = alongside.count
+        let jobs = count + alongside.count
         let workers = workerCount(jobs, threads: threads)
         var results = [Result<R, Error>?](repeating: nil, count: count)
         if workers == 1 {
@@ -138,12 +140,12 @@ public enum ShardedComputation {
                         return next
                     }
                     guard job < jobs else { return }
-                    guard job >= first else {
-                        alongside[job]()
+                    guard job < count else {
+                        alongside[job - count]()
                         continue
                     }
-                    let result = Result { try body(job - first, worker) }
-                    lock.withLock { results[job - first] = result }
+                    let result = Result { try body(job, worker) }
+                    lock.withLock { results[job] = result }
                 }
             }
         }
