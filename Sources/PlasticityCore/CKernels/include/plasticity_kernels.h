@@ -14,7 +14,8 @@ long plasticity_find_nonzero_double(const double *row, long count, int32_t *posi
 void plasticity_transposed_product_float(float *out, const float *weights, const float *input, long batch, long rows, long columns);
 
 /// For each of the `count` positions i: target[i·stride + j] += values[i] · row[j] for j < n (the
-/// rows of target do not overlap `row`): e-prop's chunked traces for Float.
+/// rows of target do not overlap `row`): rows added per non-zero value for Float
+/// (LinearAlgebra.accumulateSparseOuterProducts: e-prop's and the readout's gradients, BPTT's).
 void plasticity_add_scaled_rows_float(float *target, const float *row, long n, long stride, const float *values, const int32_t *positions,
                                       long count);
 

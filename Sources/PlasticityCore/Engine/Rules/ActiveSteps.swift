@@ -7,27 +7,27 @@ import PlasticityBase
 /// to a row that the steps between have pushed out of the cache.
 final class ActiveSteps<T: KernelScalar> {
     /// Per input (a row each), the steps at which it is non-zero.
-    private let steps: NonZeroEntries<T>
+    private let stepLists: NonZeroEntries<T>
     /// x̂ [i][τ], set where τ is listed for i.
     private let values: ScalarBuffer<T>
 
     /// For `width` presynaptic values and chunks of at most `capacity` steps.
     init(width: Int, capacity: Int) {
-        steps = NonZeroEntries(batch: width, width: capacity)
+        stepLists = NonZeroEntries(batch: width, width: capacity)
         values = ScalarBuffer(count: width * capacity)
     }
 
     /// Lists sequence b's non-zero values over the first `stepCount` steps of a chunk, where
     /// `entries[τ]` found them in the B×width values at `inputs + τ·stepStride`.
     func collect(sequence b: Int, stepCount: Int, entries: [NonZeroEntries<T>], inputs: UnsafePointer<T>, stepStride: Int) {
-        let width = steps.batch, capacity = steps.width
+        let width = stepLists.batch, capacity = stepLists.width
         precondition(stepCount <= capacity && stepCount <= entries.count, "more steps than the chunk holds")
-        steps.removeAll()
+        stepLists.removeAll()
         for step in 0..<stepCount {
             let row = inputs + step * stepStride + b * width
             for position in entries[step].positions(inRow: b) {
                 let i = Int(position)
-                steps.append(Int32(step), toRow: i)
+                stepLists.append(Int32(step), toRow: i)
                 values[i * capacity + step] = row[i]
             }
         }
@@ -35,11 +35,11 @@ final class ActiveSteps<T: KernelScalar> {
 
     /// The steps at which input i is non-zero, ascending.
     @inline(__always)
-    func steps(of i: Int) -> UnsafeBufferPointer<Int32> { steps.positions(inRow: i) }
+    func steps(of i: Int) -> UnsafeBufferPointer<Int32> { stepLists.positions(inRow: i) }
 
     /// Input i's values by step (read only at its listed steps).
     @inline(__always)
-    func values(of i: Int) -> UnsafePointer<T> { UnsafePointer(values.pointer + i * steps.width) }
+    func values(of i: Int) -> UnsafePointer<T> { UnsafePointer(values.pointer + i * stepLists.width) }
 
-    var bytes: Int { steps.bytes + values.bytes }
+    var bytes: Int { stepLists.bytes + values.bytes }
 }
