@@ -88,13 +88,21 @@ func runProgram(_ program: String, _ arguments: [String], environment: [String: 
     process.standardError = error
     try process.run()
     // Read both pipes while the program runs, so neither fills up and blocks it.
-    var errorData = Data()
-    let errorReader = Thread { errorData = error.fileHandleForReading.readDataToEndOfFile() }
-    errorReader.start()
+    let errorData = ReadData(), errorReader = DispatchGroup(), errorHandle = error.fileHandleForReading
+    DispatchQueue.global().async(group: errorReader) { errorData.store(errorHandle.readDataToEndOfFile()) }
     let outputData = output.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    while !errorReader.isFinished { usleep(1_000) }
-    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+    errorReader.wait()
+    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData.value, as: UTF8.self))
+}
+
+/// Bytes one thread reads for another, handed over under a lock.
+private final class ReadData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+
+    func store(_ read: Data) { lock.withLock { data = read } }
+    var value: Data { lock.withLock { data } }
 }
 
 /// Builds a shared library from C source with the toolchain's clang, for plugins that must
