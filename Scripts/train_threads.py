@@ -34,18 +34,25 @@ def start(binary, threads, arguments, directory, core=None, name=None):
     command = [binary, "train", "--epochs", "1", "--threads", str(threads), "--overwrite",
                "--checkpoint", os.path.join(directory, f"checkpoint-{name or threads}.json")] + arguments
     pin = (lambda: os.sched_setaffinity(0, {core})) if core is not None else None
-    return command, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, preexec_fn=pin)
+    return command, subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=pin)
 
 
 def finish(command, process):
     """The run's epoch time and printed result."""
-    output = process.communicate()[0]
+    output, errors = process.communicate()
     if process.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed with status {process.returncode}")
+        sys.exit(f"{' '.join(command)} failed with status {process.returncode}:\n{errors[-2000:]}")
     match = EPOCH.search(output)
     if match is None:
         sys.exit(f"no epoch line in the output of {' '.join(command)}:\n{output}")
     return float(match["seconds"]), match["result"]
+
+
+def agree(results, new):
+    """Adds `new` (printed results) to `results`; stops if runs disagree."""
+    results |= new
+    if len(results) > 1:
+        sys.exit(f"runs disagree: {sorted(results)}")
 
 
 def run(binary, threads, arguments, directory, core=None):
@@ -81,21 +88,19 @@ def main():
         for round_index in range(options.rounds):
             order = counts if round_index % 2 == 0 else list(reversed(counts))
             for count in order:
-                time, result = run(options.tool, count, arguments, directory, core=cores[0] if options.one_core and count == counts[0] else None)
+                pinned = options.one_core and count == counts[0]
+                time, result = run(options.tool, count, arguments, directory, core=cores[0] if pinned else None)
                 seconds[count].append(time)
-                results.add(result)
-                if len(results) > 1:
-                    sys.exit(f"runs disagree: {sorted(results)}")
-                pinned = " on one core" if options.one_core and count == counts[0] else ""
-                print(f"round {round_index + 1}, {count} thread(s){pinned}: {time:.1f} s", flush=True)
+                agree(results, {result})
+                print(f"round {round_index + 1}, {count} thread(s){' on one core' if pinned else ''}: {time:.1f} s", flush=True)
             if options.pair:
                 time, pair_results = run_pair(options.tool, arguments, directory, cores[:2])
                 pairs.append(time)
-                results |= pair_results
-                if len(results) > 1:
-                    sys.exit(f"runs disagree: {sorted(results)}")
+                agree(results, pair_results)
                 print(f"round {round_index + 1}, two one-core runs at once: {time:.1f} s (the slower)", flush=True)
     print(f"every run: {results.pop()}")
+    if min(min(times) for times in seconds.values()) <= 0 or (pairs and min(pairs) <= 0):
+        sys.exit("an epoch printed 0.0 s: too short to time; train on more data")
     base = counts[0]
     for count in counts[1:]:
         ratios = [one / other for one, other in zip(seconds[base], seconds[count])]
