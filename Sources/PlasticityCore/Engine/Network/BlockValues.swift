@@ -80,6 +80,11 @@ public struct BlockValues<T: KernelScalar> {
         ownSpikeGain[i].accumulateProduct(into: out, with: previousSpikeGradient[j], count: count)
     }
 
+    /// Whether D[i][j] is zero by the model's structure: A[i][j] zero, and r[i] or c_prev[j] too.
+    func totalIsZero(_ i: Int, _ j: Int) -> Bool {
+        stateJacobian[i][j].isZero && (ownSpikeGain[i].isZero || previousSpikeGradient[j].isZero)
+    }
+
     /// D[i][j] = A[i][j] + r[i]·c_prev[j] for element `index`: the total recurrence.
     @inline(__always)
     public func total(_ i: Int, _ j: Int, _ index: Int) -> T {

@@ -76,6 +76,11 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     private let inputCoefficient: ScalarBuffer<T>
     private let startCoefficients: ScalarBuffer<T>
     private let rowScratch: ScalarBuffer<T>
+    /// Which of a step's M and g blocks are zero (a model's zero entries and the sum's column:
+    /// never written), and which of R's blocks are zero (R starts as the identity and mixes only
+    /// through non-zero blocks): their products are skipped rather than multiplied out.
+    private var recurrenceIsZero: [Bool], gainIsZero: [Bool]
+    private var propagatorIsZero: [Bool], nextPropagatorIsZero: [Bool]
 
     private var elements: Int { batch * hidden }
 
@@ -131,6 +136,10 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         inputCoefficient = ScalarBuffer(count: e)
         startCoefficients = ScalarBuffer(count: d * e)
         rowScratch = ScalarBuffer(count: s * hidden)
+        recurrenceIsZero = Array(repeating: false, count: chunkLength * d * d)
+        gainIsZero = Array(repeating: false, count: chunkLength * d)
+        propagatorIsZero = Array(repeating: false, count: s * d)
+        nextPropagatorIsZero = propagatorIsZero
     }
 
     var bytes: Int {
@@ -154,8 +163,14 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         (inputs.pointer + step * bp).update(from: x, count: bp)
         activeInputs[step].copy(from: nonZero)
         for (r, m) in components.enumerated() {
-            for (c, n) in components.enumerated() { blocks.writeTotal(m, n, into: recurrence(step, r, c), count: e) }
-            blocks.currentGain[m].write(into: gain(step, r), count: e)
+            for (c, n) in components.enumerated() {
+                let zero = blocks.totalIsZero(m, n)
+                recurrenceIsZero[(step * dimension + r) * dimension + c] = zero
+                if !zero { blocks.writeTotal(m, n, into: recurrence(step, r, c), count: e) }
+            }
+            let gainZero = blocks.currentGain[m].isZero
+            gainIsZero[step * dimension + r] = gainZero
+            if !gainZero { blocks.currentGain[m].write(into: gain(step, r), count: e) }
             // h: L·c when e goes straight in; the direct error R·c always.
             let h = signalRow(step, r), spikeGradient = blocks.spikeGradient[m]
             h.update(repeating: 0, count: e)
@@ -176,19 +191,38 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         case .filtered(let decay): (own, scale, signalOnSum) = (decay, 1, true)
         case .deferred, .none: (own, scale, signalOnSum) = (1, deferredWeight, false)
         }
+        let d = dimension
         for c in 0..<sum {
             let out = recurrence(step, sum, c)
-            out.update(repeating: 0, count: e)
-            for (r, m) in components.enumerated() { blocks.spikeGradient[m].accumulateProduct(into: out, with: recurrence(step, r, c), count: e) }
-            if scale != 1 { for index in 0..<e { out[index] *= scale } }
-            recurrence(step, c, sum).update(repeating: 0, count: e)
+            let zero = addTerms(into: out, over: sum, where: { r in !recurrenceIsZero[(step * d + r) * d + c] && !blocks.spikeGradient[components[r]].isZero }) { r in
+                blocks.spikeGradient[components[r]].accumulateProduct(into: out, with: recurrence(step, r, c), count: e)
+            }
+            if !zero, scale != 1 { for index in 0..<e { out[index] *= scale } }
+            recurrenceIsZero[(step * d + sum) * d + c] = zero
+            // The sum feeds back into no component.
+            recurrenceIsZero[(step * d + c) * d + sum] = true
         }
+        recurrenceIsZero[(step * d + sum) * d + sum] = false
         recurrence(step, sum, sum).update(repeating: own, count: e)
         let sumGain = gain(step, sum)
-        sumGain.update(repeating: 0, count: e)
-        for (r, m) in components.enumerated() { blocks.spikeGradient[m].accumulateProduct(into: sumGain, with: gain(step, r), count: e) }
-        if scale != 1 { for index in 0..<e { sumGain[index] *= scale } }
+        let zero = addTerms(into: sumGain, over: sum, where: { r in !gainIsZero[step * d + r] && !blocks.spikeGradient[components[r]].isZero }) { r in
+            blocks.spikeGradient[components[r]].accumulateProduct(into: sumGain, with: gain(step, r), count: e)
+        }
+        if !zero, scale != 1 { for index in 0..<e { sumGain[index] *= scale } }
+        gainIsZero[step * d + sum] = zero
         if signalOnSum { signalRow(step, sum).update(from: signal, count: e) } else { signalRow(step, sum).update(repeating: 0, count: e) }
+    }
+
+    /// out = the sum of the terms 0..<count that `include` (each added by `add`, in order), left
+    /// unwritten if there are none: returns whether out is zero.
+    private func addTerms(into out: UnsafeMutablePointer<T>, over count: Int, where include: (Int) -> Bool, add: (Int) -> Void) -> Bool {
+        var zero = true
+        for term in 0..<count where include(term) {
+            if zero { out.update(repeating: 0, count: elements) }
+            zero = false
+            add(term)
+        }
+        return zero
     }
 
     /// Rows of the chunk's records: M[r][c], g[r] and h[r] of a step (B×N each).
@@ -219,21 +253,25 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         guard pendingSteps > 0 else { return }
         let e = elements, d = dimension, s = synapticSlots.count
         for m in 0..<s {
-            for c in 0..<d { (propagator.pointer + (m * d + c) * e).update(repeating: synapticSlots[m] == c ? 1 : 0, count: e) }
+            for c in 0..<d { propagatorIsZero[m * d + c] = synapticSlots[m] != c }
+            (propagator.pointer + (m * d + synapticSlots[m]) * e).update(repeating: 1, count: e)
         }
         for step in (0..<pendingSteps).reversed() {
             updateAdjoint(step: step)
             // gᵀλ_σ: one row of N per non-zero x̂_σ^{bi}.
-            combine(adjoint.pointer, with: gains.pointer + step * d * e, into: inputCoefficient.pointer)
+            combine(adjoint.pointer, with: step, into: inputCoefficient.pointer) { _ in true }
             addGradientRows(of: inputCoefficient.pointer, for: step)
             if s > 0 { advancePropagator(step: step) }
         }
         // μ = M_0ᵀ λ_0.
         for c in 0..<d {
             let out = startCoefficients.pointer + c * e
-            out.update(repeating: 0, count: e)
-            for r in 0..<d { accumulate(recurrence(0, r, c), adjoint.pointer + r * e, into: out) }
+            if addTerms(into: out, over: d, where: { r in !recurrenceIsZero[r * d + c] }, add: { r in accumulate(recurrence(0, r, c), adjoint.pointer + r * e, into: out) }) {
+                out.update(repeating: 0, count: e)
+            }
         }
+        // The per-synapse pass reads R's blocks whole.
+        for (index, zero) in propagatorIsZero.enumerated() where zero { (propagator.pointer + index * e).update(repeating: 0, count: e) }
         for (index, slot) in sharedSlots.enumerated() {
             LinearAlgebra.accumulateOuterProducts(into: transposedGradient.pointer, left: sharedStart.pointer + index * batch * presynapticCount,
                                                   right: startCoefficients.pointer + slot * e, batch: batch, rows: presynapticCount, columns: hidden)
@@ -257,7 +295,9 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         }
         nextAdjoint.pointer.update(from: h, count: d * e)
         for c in 0..<d {
-            for r in 0..<d { accumulate(recurrence(step + 1, r, c), adjoint.pointer + r * e, into: nextAdjoint.pointer + c * e) }
+            for r in 0..<d where !recurrenceIsZero[((step + 1) * d + r) * d + c] {
+                accumulate(recurrence(step + 1, r, c), adjoint.pointer + r * e, into: nextAdjoint.pointer + c * e)
+            }
         }
         swap(&adjoint, &nextAdjoint)
     }
@@ -266,14 +306,16 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     private func advancePropagator(step: Int) {
         let e = elements, d = dimension, s = synapticSlots.count
         for m in 0..<s {
-            combine(propagator.pointer + m * d * e, with: gains.pointer + step * d * e, into: inputPropagation.pointer + (step * s + m) * e)
+            combine(propagator.pointer + m * d * e, with: step, into: inputPropagation.pointer + (step * s + m) * e) { r in !propagatorIsZero[m * d + r] }
             for c in 0..<d {
                 let out = nextPropagator.pointer + (m * d + c) * e
-                out.update(repeating: 0, count: e)
-                for k in 0..<d { accumulate(recurrence(step, k, c), propagator.pointer + (m * d + k) * e, into: out) }
+                nextPropagatorIsZero[m * d + c] = addTerms(into: out, over: d, where: { k in !recurrenceIsZero[(step * d + k) * d + c] && !propagatorIsZero[m * d + k] }) { k in
+                    accumulate(recurrence(step, k, c), propagator.pointer + (m * d + k) * e, into: out)
+                }
             }
         }
         swap(&propagator, &nextPropagator)
+        swap(&propagatorIsZero, &nextPropagatorIsZero)
     }
 
     /// The per-synapse pass, once per chunk, row by row: the gradient's μ·ε_{−1} term,
@@ -285,6 +327,9 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         let e = elements, d = dimension, s = synapticSlots.count, n = hidden, p = presynapticCount, bp = batch * p
         let gradient = transposedGradient.pointer, newRows = rowScratch.pointer
         func traceRow(_ m: Int, _ b: Int, _ i: Int) -> UnsafeMutablePointer<T> { synapticTraces.pointer + (m * bp + b * p + i) * n }
+        // Which per-synapse (and shared) values each new per-synapse value reads: R's non-zero blocks.
+        let mixed = (0..<s).map { m in synapticSlots.indices.filter { !propagatorIsZero[m * d + synapticSlots[$0]] } }
+        let mixedShared = (0..<s).map { m in sharedSlots.indices.filter { !propagatorIsZero[m * d + sharedSlots[$0]] } }
         for b in 0..<batch {
             activeSteps.collect(sequence: b, stepCount: pendingSteps, entries: activeInputs, inputs: inputs.pointer, stepStride: bp)
             for i in 0..<p {
@@ -309,18 +354,18 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
                     for m in 0..<s {
                         let out = newRows + m * n, phi = propagator.pointer + m * d * e + b * n   // R[m][c] at c·e
                         out.update(repeating: 0, count: n)
-                        for (k, slot) in synapticSlots.enumerated() {
-                            let coefficient = phi + slot * e, trace = traceRow(k, b, i)
+                        for k in mixed[m] {
+                            let coefficient = phi + synapticSlots[k] * e, trace = traceRow(k, b, i)
                             LinearAlgebra.accumulateProducts(into: out, coefficient, trace, count: n)
                         }
                     }
                 }
                 for m in 0..<s {
                     let out = s == 1 ? traceRow(0, b, i) : newRows + m * n, phi = propagator.pointer + m * d * e + b * n
-                    for (index, slot) in sharedSlots.enumerated() {
+                    for index in mixedShared[m] {
                         let value = sharedStart[(index * batch + b) * p + i]
                         if value == 0 { continue }
-                        let coefficient = phi + slot * e
+                        let coefficient = phi + sharedSlots[index] * e
                         for j in 0..<n { out[j] += value * coefficient[j] }
                     }
                 }
@@ -345,11 +390,13 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
                                                     rows: hidden, columns: presynapticCount)
     }
 
-    /// out = Σ_r weights[r] ⊙ values[r] over the traced components ([r][e] each).
-    private func combine(_ values: UnsafePointer<T>, with weights: UnsafePointer<T>, into out: UnsafeMutablePointer<T>) {
-        let e = elements
-        out.update(repeating: 0, count: e)
-        for r in 0..<dimension { accumulate(weights + r * e, values + r * e, into: out) }
+    /// out = Σ_r g_r ⊙ values[r] over the components with a non-zero gain at `step` whose values
+    /// are `nonZero` ([r][e] each).
+    private func combine(_ values: UnsafePointer<T>, with step: Int, into out: UnsafeMutablePointer<T>, nonZero: (Int) -> Bool) {
+        let e = elements, d = dimension
+        if addTerms(into: out, over: d, where: { r in !gainIsZero[step * d + r] && nonZero(r) }, add: { r in accumulate(gain(step, r), values + r * e, into: out) }) {
+            out.update(repeating: 0, count: e)
+        }
     }
 
     /// out += a ⊙ b over the B×N elements.
