@@ -79,8 +79,12 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     /// Which of a step's M and g blocks are zero (a model's zero entries and the sum's column:
     /// never written), and which of R's blocks are zero (R starts as the identity and mixes only
     /// through non-zero blocks): their products are skipped rather than multiplied out.
-    private var recurrenceIsZero: [Bool], gainIsZero: [Bool]
-    private var propagatorIsZero: [Bool], nextPropagatorIsZero: [Bool]
+    /// Raw flags rather than arrays: an array in a class is retained at every read, and they are
+    /// read per block and step.
+    private let recurrenceIsZero: UnsafeMutablePointer<Bool>, gainIsZero: UnsafeMutablePointer<Bool>
+    private var propagatorIsZero: UnsafeMutablePointer<Bool>, nextPropagatorIsZero: UnsafeMutablePointer<Bool>
+    /// The one allocation that holds those flags.
+    private let zeroFlags: UnsafeMutableBufferPointer<Bool>
 
     private var elements: Int { batch * hidden }
 
@@ -136,11 +140,15 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         inputCoefficient = ScalarBuffer(count: e)
         startCoefficients = ScalarBuffer(count: d * e)
         rowScratch = ScalarBuffer(count: s * hidden)
-        recurrenceIsZero = Array(repeating: false, count: chunkLength * d * d)
-        gainIsZero = Array(repeating: false, count: chunkLength * d)
-        propagatorIsZero = Array(repeating: false, count: s * d)
-        nextPropagatorIsZero = propagatorIsZero
+        zeroFlags = .allocate(capacity: chunkLength * d * (d + 1) + 2 * s * d)
+        zeroFlags.initialize(repeating: false)
+        recurrenceIsZero = zeroFlags.baseAddress!
+        gainIsZero = recurrenceIsZero + chunkLength * d * d
+        propagatorIsZero = gainIsZero + chunkLength * d
+        nextPropagatorIsZero = propagatorIsZero + s * d
     }
+
+    deinit { zeroFlags.deallocate() }
 
     var bytes: Int {
         [transposedGradient, synapticTraces, recurrences, gains, signals, inputs, sharedStart, adjoint, nextAdjoint, propagator,
@@ -271,7 +279,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
             }
         }
         // The per-synapse pass reads R's blocks whole.
-        for (index, zero) in propagatorIsZero.enumerated() where zero { (propagator.pointer + index * e).update(repeating: 0, count: e) }
+        for index in 0..<s * d where propagatorIsZero[index] { (propagator.pointer + index * e).update(repeating: 0, count: e) }
         for (index, slot) in sharedSlots.enumerated() {
             LinearAlgebra.accumulateOuterProducts(into: transposedGradient.pointer, left: sharedStart.pointer + index * batch * presynapticCount,
                                                   right: startCoefficients.pointer + slot * e, batch: batch, rows: presynapticCount, columns: hidden)
@@ -327,9 +335,9 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         let e = elements, d = dimension, s = synapticSlots.count, n = hidden, p = presynapticCount, bp = batch * p
         let gradient = transposedGradient.pointer, newRows = rowScratch.pointer
         func traceRow(_ m: Int, _ b: Int, _ i: Int) -> UnsafeMutablePointer<T> { synapticTraces.pointer + (m * bp + b * p + i) * n }
-        // Which per-synapse (and shared) values each new per-synapse value reads: R's non-zero blocks.
-        let mixed = (0..<s).map { m in synapticSlots.indices.filter { !propagatorIsZero[m * d + synapticSlots[$0]] } }
-        let mixedShared = (0..<s).map { m in sharedSlots.indices.filter { !propagatorIsZero[m * d + sharedSlots[$0]] } }
+        // A new per-synapse value reads the old values (per synapse and shared) through R's
+        // non-zero blocks only.
+        let propagatorIsZero = propagatorIsZero
         for b in 0..<batch {
             activeSteps.collect(sequence: b, stepCount: pendingSteps, entries: activeInputs, inputs: inputs.pointer, stepStride: bp)
             for i in 0..<p {
@@ -354,18 +362,18 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
                     for m in 0..<s {
                         let out = newRows + m * n, phi = propagator.pointer + m * d * e + b * n   // R[m][c] at c·e
                         out.update(repeating: 0, count: n)
-                        for k in mixed[m] {
-                            let coefficient = phi + synapticSlots[k] * e, trace = traceRow(k, b, i)
+                        for (k, slot) in synapticSlots.enumerated() where !propagatorIsZero[m * d + slot] {
+                            let coefficient = phi + slot * e, trace = traceRow(k, b, i)
                             LinearAlgebra.accumulateProducts(into: out, coefficient, trace, count: n)
                         }
                     }
                 }
                 for m in 0..<s {
                     let out = s == 1 ? traceRow(0, b, i) : newRows + m * n, phi = propagator.pointer + m * d * e + b * n
-                    for index in mixedShared[m] {
+                    for (index, slot) in sharedSlots.enumerated() where !propagatorIsZero[m * d + slot] {
                         let value = sharedStart[(index * batch + b) * p + i]
                         if value == 0 { continue }
-                        let coefficient = phi + sharedSlots[index] * e
+                        let coefficient = phi + slot * e
                         for j in 0..<n { out[j] += value * coefficient[j] }
                     }
                 }
