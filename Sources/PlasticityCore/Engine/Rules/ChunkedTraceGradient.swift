@@ -58,6 +58,9 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     let transposedGradient: ScalarBuffer<T>
     /// Per-synapse values (traces, and the sum) at the chunk's start, [s][b][i][j].
     private let synapticTraces: ScalarBuffer<T>
+    /// Whether they are zero (new sequences) and not yet written: the pass then writes them
+    /// rather than reading zeros back from beyond the cache.
+    private var tracesAreZero = true
     /// Per step of the chunk: M [τ][r][c][e], g and h [τ][r][e], x̂ [τ][b][i] and where it is non-zero.
     private let recurrences: ScalarBuffer<T>
     private let gains: ScalarBuffer<T>
@@ -68,8 +71,8 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     private let activeSteps: ActiveSteps<T>
     /// Shared traces at the chunk's start, [h][b][i].
     private let sharedStart: ScalarBuffer<T>
-    /// λ [r][e]; R = M_{n−1}⋯M_{σ+1} restricted to per-synapse rows [s][c][e]; w_σ [τ][s][e].
-    private var adjoint: ScalarBuffer<T>, nextAdjoint: ScalarBuffer<T>
+    /// R = M_{n−1}⋯M_{σ+1} restricted to per-synapse rows [s][c][e]; w_σ [τ][s][e]. (λ_σ takes
+    /// the place of h_σ in `signals`.)
     private var propagator: ScalarBuffer<T>, nextPropagator: ScalarBuffer<T>
     private let inputPropagation: ScalarBuffer<T>
     /// gᵀλ, then μ [r][e].
@@ -106,7 +109,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         let e = batch * hidden, bp = batch * presynapticCount
         return presynapticCount * hidden + synaptic * bp * hidden
             + chunk * ((traced * traced + 2 * traced + synaptic) * e + 2 * bp + 2 * presynapticCount)
-            + (traced - synaptic) * bp + 2 * traced * e + 2 * synaptic * traced * e + e + traced * e + synaptic * hidden
+            + (traced - synaptic) * bp + 2 * synaptic * traced * e + e + traced * e + synaptic * hidden
     }
 
     init(storage: [TraceStorage], summation: Summation, batch: Int, hidden: Int, presynapticCount: Int) {
@@ -132,8 +135,6 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         activeInputs = (0..<chunkLength).map { _ in NonZeroEntries(batch: batch, width: presynapticCount) }
         activeSteps = ActiveSteps(width: presynapticCount, capacity: chunkLength)
         sharedStart = ScalarBuffer(count: sharedSlots.count * bp)
-        adjoint = ScalarBuffer(count: d * e)
-        nextAdjoint = ScalarBuffer(count: d * e)
         propagator = ScalarBuffer(count: s * d * e)
         nextPropagator = ScalarBuffer(count: s * d * e)
         inputPropagation = ScalarBuffer(count: chunkLength * s * e)
@@ -151,7 +152,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     deinit { zeroFlags.deallocate() }
 
     var bytes: Int {
-        [transposedGradient, synapticTraces, recurrences, gains, signals, inputs, sharedStart, adjoint, nextAdjoint, propagator,
+        [transposedGradient, synapticTraces, recurrences, gains, signals, inputs, sharedStart, propagator,
          nextPropagator, inputPropagation, inputCoefficient, startCoefficients, rowScratch].map(\.bytes).reduce(0, +)
             + activeInputs.map(\.bytes).reduce(0, +) + activeSteps.bytes
     }
@@ -244,6 +245,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     func addDeferredGradient(signal: UnsafePointer<T>) {
         guard let sum = sumSlot, case .deferred = summation else { return }
         flush()
+        if tracesAreZero { return }
         let n = hidden, p = presynapticCount, bp = batch * p
         let slot = synapticSlots.firstIndex(of: sum)!
         for b in 0..<batch {
@@ -267,14 +269,14 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         for step in (0..<pendingSteps).reversed() {
             updateAdjoint(step: step)
             // gᵀλ_σ: one row of N per non-zero x̂_σ^{bi}.
-            combine(adjoint.pointer, with: step, into: inputCoefficient.pointer) { _ in true }
+            combine(adjoint(step), with: step, into: inputCoefficient.pointer) { _ in true }
             addGradientRows(of: inputCoefficient.pointer, for: step)
             if s > 0 { advancePropagator(step: step) }
         }
         // μ = M_0ᵀ λ_0.
         for c in 0..<d {
             let out = startCoefficients.pointer + c * e
-            if addTerms(into: out, over: d, where: { r in !recurrenceIsZero[r * d + c] }, add: { r in accumulate(recurrence(0, r, c), adjoint.pointer + r * e, into: out) }) {
+            if addTerms(into: out, over: d, where: { r in !recurrenceIsZero[r * d + c] }, add: { r in accumulate(recurrence(0, r, c), adjoint(0) + r * e, into: out) }) {
                 out.update(repeating: 0, count: e)
             }
         }
@@ -288,27 +290,25 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         pendingSteps = 0
     }
 
-    /// Zeroes the per-synapse traces for new sequences (after a `flush`).
+    /// Sets the per-synapse traces to zero for new sequences (after a `flush`): marked, and written by the next pass.
     func resetTraces() {
-        synapticTraces.zero()
+        tracesAreZero = true
     }
 
-    /// λ_σ = h_σ + M_{σ+1}ᵀ λ_{σ+1}, with λ zero past the chunk's last step.
+    /// λ_σ = h_σ + M_{σ+1}ᵀ λ_{σ+1}, with λ zero past the chunk's last step: added into h_σ,
+    /// which nothing reads after (so λ_σ needs no storage or copy of its own).
     private func updateAdjoint(step: Int) {
-        let e = elements, d = dimension
-        let h = signals.pointer + step * d * e
-        guard step < pendingSteps - 1 else {
-            adjoint.pointer.update(from: h, count: d * e)
-            return
-        }
-        nextAdjoint.pointer.update(from: h, count: d * e)
+        guard step < pendingSteps - 1 else { return }
+        let e = elements, d = dimension, lambda = adjoint(step), next = adjoint(step + 1)
         for c in 0..<d {
             for r in 0..<d where !recurrenceIsZero[((step + 1) * d + r) * d + c] {
-                accumulate(recurrence(step + 1, r, c), adjoint.pointer + r * e, into: nextAdjoint.pointer + c * e)
+                accumulate(recurrence(step + 1, r, c), next + r * e, into: lambda + c * e)
             }
         }
-        swap(&adjoint, &nextAdjoint)
     }
+
+    /// λ_σ [r][e], once `updateAdjoint(step: σ)` has run.
+    private func adjoint(_ step: Int) -> UnsafeMutablePointer<T> { signals.pointer + step * dimension * elements }
 
     /// w_σ = R g_σ (per-synapse rows), then R ← R·M_σ.
     private func advancePropagator(step: Int) {
@@ -338,11 +338,16 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         // A new per-synapse value reads the old values (per synapse and shared) through R's
         // non-zero blocks only.
         let propagatorIsZero = propagatorIsZero
+        // New sequences (ε_{−1} = 0): neither μ·ε_{−1} nor Φ ε_{−1} adds anything, and each new
+        // value is built in place.
+        let fresh = tracesAreZero, inPlace = fresh || s == 1
         for b in 0..<batch {
             activeSteps.collect(sequence: b, stepCount: pendingSteps, entries: activeInputs, inputs: inputs.pointer, stepStride: bp)
             for i in 0..<p {
                 let gradientRow = gradient + i * n
-                if s == 1 {
+                if fresh {
+                    for m in 0..<s { traceRow(m, b, i).update(repeating: 0, count: n) }
+                } else if s == 1 {
                     // One per-synapse component (the common case: ALIF's adaptation, or the sum
                     // alone): its share of the gradient and its advance in one pass, so the row
                     // comes from memory once.
@@ -369,7 +374,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
                     }
                 }
                 for m in 0..<s {
-                    let out = s == 1 ? traceRow(0, b, i) : newRows + m * n, phi = propagator.pointer + m * d * e + b * n
+                    let out = inPlace ? traceRow(m, b, i) : newRows + m * n, phi = propagator.pointer + m * d * e + b * n
                     for (index, slot) in sharedSlots.enumerated() where !propagatorIsZero[m * d + slot] {
                         let value = sharedStart[(index * batch + b) * p + i]
                         if value == 0 { continue }
@@ -377,7 +382,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
                         for j in 0..<n { out[j] += value * coefficient[j] }
                     }
                 }
-                if s > 1 {
+                if !inPlace {
                     for m in 0..<s { traceRow(m, b, i).update(from: newRows + m * n, count: n) }
                 }
                 // w_σ^{mb} are rows of inputPropagation s·e apart, σ = 0, 1, …
@@ -389,6 +394,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
                 }
             }
         }
+        tracesAreZero = false
     }
 
     /// For each non-zero x̂_step^{bi}: gradient[i·N + j] += x̂ · coefficient[b][j].
