@@ -7,7 +7,7 @@ struct ThreadOptions: ParsableArguments {
     @Option(help: "Worker threads for a batch's shards (default: every core); at most --shards of them are busy. Every thread count gives the same numbers.")
     var threads: Int = ShardedComputation.availableThreads
 
-    @Option(help: "Fixed shards each batch is cut into (contiguous runs of sequences, reduced in order). More shards let more threads work but give each a smaller batch; the results depend on this, not on --threads.")
+    @Option(help: "Fixed shards each batch is cut into (contiguous runs of sequences, reduced in order). More shards let more threads work but give each a smaller batch; the results depend on this, not on --threads. e-prop gains from small shards (its per-synapse values stay in cache), BPTT pays a fixed cost per shard: Documentation/Scaling.md.")
     var shards: Int = ShardedComputation.defaultShards
 
     /// These options for a job of `ranks` processes, as the planner prices them.
