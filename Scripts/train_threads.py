@@ -88,11 +88,13 @@ def main():
         for round_index in range(options.rounds):
             order = counts if round_index % 2 == 0 else list(reversed(counts))
             for count in order:
-                pinned = options.one_core and count == counts[0]
-                time, result = run(options.tool, count, arguments, directory, core=cores[0] if pinned else None)
+                # The pinned run takes each core in turn: on a virtual machine one core can be
+                # slower (it takes the interrupts), which would flatter the speed-up.
+                core = cores[round_index % len(cores)] if options.one_core and count == counts[0] else None
+                time, result = run(options.tool, count, arguments, directory, core=core)
                 seconds[count].append(time)
                 agree(results, {result})
-                print(f"round {round_index + 1}, {count} thread(s){' on one core' if pinned else ''}: {time:.1f} s", flush=True)
+                print(f"round {round_index + 1}, {count} thread(s){'' if core is None else f' on core {core}'}: {time:.1f} s", flush=True)
             if options.pair:
                 time, pair_results = run_pair(options.tool, arguments, directory, cores[:2])
                 pairs.append(time)

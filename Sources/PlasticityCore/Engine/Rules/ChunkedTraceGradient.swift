@@ -269,7 +269,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         for step in (0..<pendingSteps).reversed() {
             updateAdjoint(step: step)
             // gᵀλ_σ: one row of N per non-zero x̂_σ^{bi}.
-            combine(adjoint(step), with: step, into: inputCoefficient.pointer) { _ in true }
+            combine(adjoint(step), gainsOf: step, into: inputCoefficient.pointer) { _ in true }
             addGradientRows(of: inputCoefficient.pointer, for: step)
             if s > 0 { advancePropagator(step: step) }
         }
@@ -314,7 +314,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     private func advancePropagator(step: Int) {
         let e = elements, d = dimension, s = synapticSlots.count
         for m in 0..<s {
-            combine(propagator.pointer + m * d * e, with: step, into: inputPropagation.pointer + (step * s + m) * e) { r in !propagatorIsZero[m * d + r] }
+            combine(propagator.pointer + m * d * e, gainsOf: step, into: inputPropagation.pointer + (step * s + m) * e) { r in !propagatorIsZero[m * d + r] }
             for c in 0..<d {
                 let out = nextPropagator.pointer + (m * d + c) * e
                 nextPropagatorIsZero[m * d + c] = addTerms(into: out, over: d, where: { k in !recurrenceIsZero[(step * d + k) * d + c] && !propagatorIsZero[m * d + k] }) { k in
@@ -406,7 +406,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
 
     /// out = Σ_r g_r ⊙ values[r] over the components with a non-zero gain at `step` whose values
     /// are `nonZero` ([r][e] each).
-    private func combine(_ values: UnsafePointer<T>, with step: Int, into out: UnsafeMutablePointer<T>, nonZero: (Int) -> Bool) {
+    private func combine(_ values: UnsafePointer<T>, gainsOf step: Int, into out: UnsafeMutablePointer<T>, nonZero: (Int) -> Bool) {
         let e = elements, d = dimension
         if addTerms(into: out, over: d, where: { r in !gainIsZero[step * d + r] && nonZero(r) }, add: { r in accumulate(gain(step, r), values + r * e, into: out) }) {
             out.update(repeating: 0, count: e)
