@@ -9,7 +9,7 @@ neighbouring runs. Prints every run's epoch time and the median and range of the
 
 Arguments after `--` go to `plasticity train` (with --epochs 1, a checkpoint in a temporary
 directory and the thread count added). With `--one-core`, runs with the first thread count are
-held to one core (Linux affinity): `--threads 1` alone makes the next batch on a free core, so
+held to one core, each core in turn (Linux affinity): `--threads 1` alone makes the next batch on a free core, so
 this is the speed-up against training on one core, as before data parallelism. With `--pair`
 (and `--one-core`), each round also runs two one-thread trainings at once, each held to a core of
 its own: they share nothing but the machine, so 2 × (one core's epoch) / (the pair's slower
