@@ -84,7 +84,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     /// through non-zero blocks): their products are skipped rather than multiplied out.
     /// Raw flags rather than arrays: an array in a class is retained at every read, and they are
     /// read per block and step.
-    private let recurrenceIsZero: UnsafeMutablePointer<Bool>, gainIsZero: UnsafeMutablePointer<Bool>
+    private let recurrenceFlags: UnsafeMutablePointer<Bool>, gainFlags: UnsafeMutablePointer<Bool>
     private var propagatorIsZero: UnsafeMutablePointer<Bool>, nextPropagatorIsZero: UnsafeMutablePointer<Bool>
     /// The one allocation that holds those flags.
     private let zeroFlags: UnsafeMutableBufferPointer<Bool>
@@ -143,9 +143,9 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         rowScratch = ScalarBuffer(count: s * hidden)
         zeroFlags = .allocate(capacity: chunkLength * d * (d + 1) + 2 * s * d)
         zeroFlags.initialize(repeating: false)
-        recurrenceIsZero = zeroFlags.baseAddress!
-        gainIsZero = recurrenceIsZero + chunkLength * d * d
-        propagatorIsZero = gainIsZero + chunkLength * d
+        recurrenceFlags = zeroFlags.baseAddress!
+        gainFlags = recurrenceFlags + chunkLength * d * d
+        propagatorIsZero = gainFlags + chunkLength * d
         nextPropagatorIsZero = propagatorIsZero + s * d
     }
 
@@ -174,11 +174,11 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         for (r, m) in components.enumerated() {
             for (c, n) in components.enumerated() {
                 let zero = blocks.totalIsZero(m, n)
-                recurrenceIsZero[(step * dimension + r) * dimension + c] = zero
+                recurrenceIsZero(step, r, c).pointee = zero
                 if !zero { blocks.writeTotal(m, n, into: recurrence(step, r, c), count: e) }
             }
             let gainZero = blocks.currentGain[m].isZero
-            gainIsZero[step * dimension + r] = gainZero
+            gainIsZero(step, r).pointee = gainZero
             if !gainZero { blocks.currentGain[m].write(into: gain(step, r), count: e) }
             // h: L·c when e goes straight in; the direct error R·c always.
             let h = signalRow(step, r), spikeGradient = blocks.spikeGradient[m]
@@ -200,25 +200,24 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         case .filtered(let decay): (own, scale, signalOnSum) = (decay, 1, true)
         case .deferred, .none: (own, scale, signalOnSum) = (1, deferredWeight, false)
         }
-        let d = dimension
         for c in 0..<sum {
             let out = recurrence(step, sum, c)
-            let zero = addTerms(into: out, over: sum, where: { r in !recurrenceIsZero[(step * d + r) * d + c] && !blocks.spikeGradient[components[r]].isZero }) { r in
+            let zero = addTerms(into: out, over: sum, where: { r in !recurrenceIsZero(step, r, c).pointee && !blocks.spikeGradient[components[r]].isZero }) { r in
                 blocks.spikeGradient[components[r]].accumulateProduct(into: out, with: recurrence(step, r, c), count: e)
             }
             if !zero, scale != 1 { for index in 0..<e { out[index] *= scale } }
-            recurrenceIsZero[(step * d + sum) * d + c] = zero
+            recurrenceIsZero(step, sum, c).pointee = zero
             // The sum feeds back into no component.
-            recurrenceIsZero[(step * d + c) * d + sum] = true
+            recurrenceIsZero(step, c, sum).pointee = true
         }
-        recurrenceIsZero[(step * d + sum) * d + sum] = false
+        recurrenceIsZero(step, sum, sum).pointee = false
         recurrence(step, sum, sum).update(repeating: own, count: e)
         let sumGain = gain(step, sum)
-        let zero = addTerms(into: sumGain, over: sum, where: { r in !gainIsZero[step * d + r] && !blocks.spikeGradient[components[r]].isZero }) { r in
+        let zero = addTerms(into: sumGain, over: sum, where: { r in !gainIsZero(step, r).pointee && !blocks.spikeGradient[components[r]].isZero }) { r in
             blocks.spikeGradient[components[r]].accumulateProduct(into: sumGain, with: gain(step, r), count: e)
         }
         if !zero, scale != 1 { for index in 0..<e { sumGain[index] *= scale } }
-        gainIsZero[step * d + sum] = zero
+        gainIsZero(step, sum).pointee = zero
         if signalOnSum { signalRow(step, sum).update(from: signal, count: e) } else { signalRow(step, sum).update(repeating: 0, count: e) }
     }
 
@@ -234,12 +233,20 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         return zero
     }
 
+    /// `addTerms`, with out written as zero when no term is included (it is read whole).
+    private func writeTerms(into out: UnsafeMutablePointer<T>, over count: Int, where include: (Int) -> Bool, add: (Int) -> Void) {
+        if addTerms(into: out, over: count, where: include, add: add) { out.update(repeating: 0, count: elements) }
+    }
+
     /// Rows of the chunk's records: M[r][c], g[r] and h[r] of a step (B×N each).
     private func recurrence(_ step: Int, _ r: Int, _ c: Int) -> UnsafeMutablePointer<T> {
         recurrences.pointer + ((step * dimension + r) * dimension + c) * elements
     }
     private func gain(_ step: Int, _ r: Int) -> UnsafeMutablePointer<T> { gains.pointer + (step * dimension + r) * elements }
     private func signalRow(_ step: Int, _ r: Int) -> UnsafeMutablePointer<T> { signals.pointer + (step * dimension + r) * elements }
+    /// Whether M[r][c] and g[r] of a step are zero (and unwritten).
+    private func recurrenceIsZero(_ step: Int, _ r: Int, _ c: Int) -> UnsafeMutablePointer<Bool> { recurrenceFlags + (step * dimension + r) * dimension + c }
+    private func gainIsZero(_ step: Int, _ r: Int) -> UnsafeMutablePointer<Bool> { gainFlags + step * dimension + r }
 
     /// A deferred loss's gradient once L is known: Σ_b L^{bj} (Σ_s w_s e_s)^{bji}.
     func addDeferredGradient(signal: UnsafePointer<T>) {
@@ -276,9 +283,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         // μ = M_0ᵀ λ_0.
         for c in 0..<d {
             let out = startCoefficients.pointer + c * e
-            if addTerms(into: out, over: d, where: { r in !recurrenceIsZero[r * d + c] }, add: { r in accumulate(recurrence(0, r, c), adjoint(0) + r * e, into: out) }) {
-                out.update(repeating: 0, count: e)
-            }
+            writeTerms(into: out, over: d, where: { r in !recurrenceIsZero(0, r, c).pointee }) { r in accumulate(recurrence(0, r, c), adjoint(0) + r * e, into: out) }
         }
         // The per-synapse pass reads R's blocks whole.
         for index in 0..<s * d where propagatorIsZero[index] { (propagator.pointer + index * e).update(repeating: 0, count: e) }
@@ -301,7 +306,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
         guard step < pendingSteps - 1 else { return }
         let e = elements, d = dimension, lambda = adjoint(step), next = adjoint(step + 1)
         for c in 0..<d {
-            for r in 0..<d where !recurrenceIsZero[((step + 1) * d + r) * d + c] {
+            for r in 0..<d where !recurrenceIsZero(step + 1, r, c).pointee {
                 accumulate(recurrence(step + 1, r, c), next + r * e, into: lambda + c * e)
             }
         }
@@ -317,7 +322,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
             combine(propagator.pointer + m * d * e, gainsOf: step, into: inputPropagation.pointer + (step * s + m) * e) { r in !propagatorIsZero[m * d + r] }
             for c in 0..<d {
                 let out = nextPropagator.pointer + (m * d + c) * e
-                nextPropagatorIsZero[m * d + c] = addTerms(into: out, over: d, where: { k in !recurrenceIsZero[(step * d + k) * d + c] && !propagatorIsZero[m * d + k] }) { k in
+                nextPropagatorIsZero[m * d + c] = addTerms(into: out, over: d, where: { k in !recurrenceIsZero(step, k, c).pointee && !propagatorIsZero[m * d + k] }) { k in
                     accumulate(recurrence(step, k, c), propagator.pointer + (m * d + k) * e, into: out)
                 }
             }
@@ -408,9 +413,7 @@ package final class ChunkedTraceGradient<T: KernelScalar> {
     /// are `nonZero` ([r][e] each).
     private func combine(_ values: UnsafePointer<T>, gainsOf step: Int, into out: UnsafeMutablePointer<T>, nonZero: (Int) -> Bool) {
         let e = elements, d = dimension
-        if addTerms(into: out, over: d, where: { r in !gainIsZero[step * d + r] && nonZero(r) }, add: { r in accumulate(gain(step, r), values + r * e, into: out) }) {
-            out.update(repeating: 0, count: e)
-        }
+        writeTerms(into: out, over: d, where: { r in !gainIsZero(step, r).pointee && nonZero(r) }) { r in accumulate(gain(step, r), values + r * e, into: out) }
     }
 
     /// out += a ⊙ b over the B×N elements.
