@@ -54,13 +54,28 @@ struct TrainingTests {
         }
     }
 
-    @Test("an interrupted run resumed from its checkpoint ends with the same weights")
+    @Test("an interrupted run resumed from its checkpoint ends with the same weights, also from an epoch's last batch saved before its evaluation")
     func resume() throws {
         let task = try Self.smallEvidence()
         let directory = try temporaryDirectory()
         let configure: (inout TrainingConfiguration) -> Void = { $0.epochs = 2; $0.checkpointEvery = 1; $0.rateRegularization = 0.1; $0.optimizer = .adamw; $0.weightDecay = 0.01 }
         let uninterrupted = try Self.trainer("ALIF", task, configure: configure, checkpoint: directory.appendingPathComponent("a.json"))
-        try uninterrupted.run()
+        // A run killed while it evaluates an epoch leaves the save of the epoch's last batch: keep a copy of it.
+        let lastBatch = directory.appendingPathComponent("last-batch.json")
+        var batchesPerEpoch = 0
+        try uninterrupted.run { event in
+            if case .batch(_, _, let batches, _, _, _, _) = event { batchesPerEpoch = batches }
+            guard case .checkpoint(let url) = event, let saved = try? TrainingCheckpoint.read(from: url), saved.epoch == 0 else { return }
+            try? FileManager.default.removeItem(at: lastBatch)
+            try? FileManager.default.copyItem(at: url, to: lastBatch)
+        }
+        let beforeEvaluation = try TrainingCheckpoint.read(from: lastBatch)
+        #expect(batchesPerEpoch > 1 && beforeEvaluation.batchInEpoch == batchesPerEpoch && beforeEvaluation.history.isEmpty,
+                "saved after the epoch's last batch, before its evaluation: batch \(beforeEvaluation.batchInEpoch) of \(batchesPerEpoch)")
+        let fromLastBatch = try Self.trainer("ALIF", task, configure: configure, checkpoint: lastBatch, resume: true)
+        try fromLastBatch.run()
+        #expect(fromLastBatch.parameters == uninterrupted.parameters)
+        #expect(fromLastBatch.state.history.map(\.testLoss) == uninterrupted.state.history.map(\.testLoss))
 
         let path = directory.appendingPathComponent("b.json")
         try Self.trainer("ALIF", task, configure: configure, checkpoint: path).run(stopAfterUpdates: 5)
@@ -89,7 +104,7 @@ struct TrainingTests {
     }
 
     @Test("a checkpoint with impossible progress or a misfit optimiser state is refused naming the field; a directory is not 'missing'",
-          arguments: [("epoch", "-1", "has epoch -1"), ("epoch", "1000000", "has epoch 1000000"), ("batchInEpoch", "-3", "has batchInEpoch -3"),
+          arguments: [("epoch", "-1", "has epoch -1"), ("epoch", "1000000", "has epoch 1000000"), ("batchInEpoch", "-3", "has batchInEpoch -3"), ("batchInEpoch", "5", "has batchInEpoch 5"),
                       ("updates", "9223372036854775807", "has updates 9223372036854775807"), ("history", "[]", "epochs of history"),
                       ("firingRates", "[0.5]", "firing rates"), ("moment", "", "optimiser state")])
     func damagedProgress(field: String, value: String, expected: String) throws {

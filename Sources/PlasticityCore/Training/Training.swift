@@ -176,7 +176,12 @@ public struct TrainingCheckpoint: Codable {
             .invalidCheckpoint(path: path, reason: "has \(field) \(value), but \(expected)")
         }
         guard (0...configuration.epochs).contains(epoch) else { throw refuse("epoch", epoch, "the run has \(configuration.epochs) epochs") }
-        guard (0..<Swift.max(1, batchesPerEpoch)).contains(batchInEpoch) else { throw refuse("batchInEpoch", batchInEpoch, "an epoch has \(batchesPerEpoch) batches") }
+        // An epoch's last batch is saved before the epoch is evaluated: its position is the
+        // epoch's batch count until the epoch ends, and 0 once the last epoch has ended.
+        let positions = epoch < configuration.epochs ? 0...Swift.max(0, batchesPerEpoch) : 0...0
+        guard positions.contains(batchInEpoch) else {
+            throw refuse("batchInEpoch", batchInEpoch, "an epoch has \(batchesPerEpoch) batches and the run \(configuration.epochs) epochs")
+        }
         let (reached, overflow) = epoch.multipliedReportingOverflow(by: batchesPerEpoch)
         guard !overflow, updates == reached + batchInEpoch else {
             throw refuse("updates", updates, "epoch \(epoch) and batch \(batchInEpoch) of \(batchesPerEpoch) make \(overflow ? "more than any run" : "\(reached + batchInEpoch)")")
