@@ -137,7 +137,7 @@ struct Grad: ParsableCommand {
         let (rule, options) = try ruleSettings.resolve(network: network, workload: workload, parallelism: threadOptions.parallelism(ranks: 1))
         let result = try ShardedComputation.gradients(rule: rule, network: network, parameters: parameters,
                                                       batch: SequenceBatch(inputs: batch.inputs, steps: batch.steps, batch: batch.batch, loss: batch.loss),
-                                                      options: options, shards: threadOptions.shards, threads: threadOptions.threads)
+                                                      options: options, shards: threadOptions.shards(rule: rule, batch: batch.batch), threads: threadOptions.threads)
         // Nothing is written for a batch whose loss or gradients are not numbers (NaN in the
         // mask or targets, weights that overflow the state).
         try result.checkFinite(location: "the batch in \(inputs)")

@@ -107,17 +107,19 @@ struct PlanReport {
     var text: String {
         let workload = plan.workload, parallel = plan.parallelism
         var lines = ["\(plan.network.description)",
-                     "B=\(workload.batch) T=\(workload.steps) in \(min(workload.batch, parallel.shards)) shards of up to \(parallel.shardBatch(workload.batch)) sequences, "
-                        + "\(parallel.workers(workload.batch)) busy workers per process" + (parallel.ranks > 1 ? ", \(parallel.ranks) processes" : "")
+                     "B=\(workload.batch) T=\(workload.steps) cut into the shards listed, "
+                        + "\(parallel.threads) threads per process" + (parallel.ranks > 1 ? ", \(parallel.ranks) processes" : "")
                         + "; budget \(MemorySize.format(plan.memoryBudget)) per process, policy \(plan.policy.rawValue)", ""]
-        let header = ["rule", "GFLOP/step", "MB moved/step", "time/step", "per worker", "per process", "exact", "verdict"]
+        let header = ["rule", "shards", "GFLOP/step", "MB moved/step", "time/step", "per worker", "per process", "exact", "verdict"]
         var rows = [header]
         for assessment in plan.assessments {
             let cost = assessment.cost
             var name = cost.rule.rawValue
             if let interval = cost.checkpointInterval { name += " (ckpt \(interval))" }
+            let shardBatch = Parallelism(shards: assessment.shards, threads: parallel.threads).shardBatch(workload.batch)
             rows.append([
                 name,
+                "\(assessment.shards) × ≤\(shardBatch)",
                 String(format: "%.4f", cost.flopsPerStep / 1e9),
                 String(format: "%.2f", cost.bytesPerStep / 1e6),
                 formatDuration(cost.secondsPerStep),

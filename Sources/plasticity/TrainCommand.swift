@@ -178,7 +178,6 @@ struct Train: ParsableCommand {
         let shape = NetworkShape(inputs: dataset.inputCount, hidden: hidden, outputs: dataset.outputCount, recurrent: recurrent, bias: true, readoutDecay: readoutDecay)
         let network = try graph.build(model: model, settings: try settings.settings(), registry: try pluginOptions.loadRegistry(), shape: shape)
         var configuration = optimization.configuration()
-        configuration.shards = threadOptions.shards
         if let job, exchangeOption.exchange == .sum {
             job.exchange = .sum
             configuration.exchange = .sum
@@ -190,11 +189,17 @@ struct Train: ParsableCommand {
         let workload = try Workload.measured(network: network, parameters: configuration.initialParameters(for: network), batch: first)
         let (rule, options) = try ruleSettings.resolve(network: network, workload: workload, parallelism: threadOptions.parallelism(ranks: job?.size ?? 1, exchange: exchangeOption.exchange))
         (configuration.rule, configuration.feedback, configuration.deepFeedback) = (rule, options.feedback, options.deepFeedback)
+        // The shards are part of the run: a resume without --shards keeps the checkpoint's (an
+        // unreadable checkpoint is the Trainer's to report).
+        let saved = resume && threadOptions.shards == nil ? (try? TrainingCheckpoint.read(from: URL(fileURLWithPath: checkpoint)))?.configuration.shards : nil
+        configuration.shards = saved ?? threadOptions.shards(rule: rule, batch: configuration.batchSize)
         let trainer = try Trainer(network: network, dataset: dataset, configuration: configuration,
                                   checkpoint: URL(fileURLWithPath: checkpoint), resume: resume, threads: threadOptions.threads, distribution: job)
+        let threads = threadOptions.threads == 1 ? "1 thread" : "\(threadOptions.threads) threads"
         print("training \(NetworkSummary(network).description) on \(dataset.name) with \(rule.rawValue): "
             + "\(dataset.count(.training)) training / \(dataset.count(.test)) test sequences of \(dataset.steps) steps"
-            + (job.map { ", each batch's \(configuration.shards) shards shared by \($0.size) MPI ranks (\($0.library))" } ?? ""))
+            + ", batches of \(configuration.batchSize) in \(configuration.shards) shards"
+            + (job.map { " shared by \($0.size) MPI ranks (\($0.library)) of \(threads) each" } ?? " on \(threads)"))
         let progress = leader ? ProgressReporter(label: "") : nil
         let metricsLog = leader ? metrics.map { MetricsLog(url: URL(fileURLWithPath: $0), run: trainer.state.runID ?? "") } : nil
         if resume, let metricsLog { try metricsLog.reconcile(with: trainer.state.history) }

@@ -90,6 +90,32 @@ struct PlannerTests {
         #expect(limited.assessments.first { $0.cost.rule == .eprop }!.fitsBudget == false)
     }
 
+    @Test("without --shards each rule is priced at its own shard count: the forward rules at most 4 sequences a shard in a multiple of 4, BPTT 4")
+    func shardsByRule() throws {
+        let expected: [(batch: Int, forward: Int)] = [(1, 1), (3, 3), (4, 4), (16, 4), (17, 8), (20, 8), (32, 8), (33, 12), (64, 16), (256, 64)]
+        for (batch, forward) in expected {
+            for rule in LearningRuleKind.allCases {
+                let count = ShardedComputation.defaultShards(rule: rule, batch: batch)
+                #expect(count == (rule == .bptt ? ShardedComputation.defaultShards : forward), "\(rule), B = \(batch)")
+                #expect(rule == .bptt || ShardedComputation.shards(batch: batch, count: count).allSatisfy { $0.count <= ShardedComputation.forwardShardSequences })
+            }
+        }
+        let network = try Network(shape: Self.shape(hidden: 32, recurrent: true), neuron: TestPlugins.compile("ALIF"))
+        let workload = Workload(batch: 32, steps: 50)
+        let byRule = try Planner.plan(network: network, workload: workload, memoryBudget: 1 << 40, policy: .fastest,
+                                      parallelism: Parallelism(shards: 4, threads: 2, shardsByRule: true))
+        for assessment in byRule.assessments {
+            let rule = assessment.cost.rule, shards = rule == .bptt ? 4 : 8
+            let given = try Planner.plan(network: network, workload: workload, memoryBudget: 1 << 40, policy: .fastest,
+                                         parallelism: Parallelism(shards: shards, threads: 2))
+            let same = given.assessments.first { $0.cost.rule == rule }!
+            #expect(assessment.shards == shards && same.shards == shards, "\(rule)")
+            #expect(assessment.workerBytes == same.workerBytes && assessment.processBytes == same.processBytes, "\(rule)")
+            #expect(Parallelism(shards: 4, threads: 2, shardsByRule: true).processCost(of: rule, network: network, workload: workload).peakBytes
+                    == Parallelism(shards: shards, threads: 2).processCost(of: rule, network: network, workload: workload).peakBytes)
+        }
+    }
+
     /// Gathering, a rank holds every shard's result; summing, one vector each way of the
     /// gradients, the batch's readouts and the spike counts, whatever the shards.
     @Test("the summed exchange's buffers do not grow with the shards; the gathering one's do")

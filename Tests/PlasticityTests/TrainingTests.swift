@@ -198,4 +198,27 @@ extension TrainingTests {
         let shards = try runTool(common + ["--resume", "--shards", "2"])
         #expect(shards.status != 0 && shards.error.contains("shards 4 → 2"), "\(shards.error)")
     }
+
+    @Test("without --shards train cuts e-prop's batch into shards of at most 4 sequences and BPTT's into 4; a resume keeps the checkpoint's count")
+    func shardsByRule() throws {
+        let directory = try temporaryDirectory()
+        func arguments(_ name: String, rule: String, epochs: Int) -> [String] {
+            ["train", "--model", "LIF", "--task", "evidence", "--train-examples", "64", "--test-examples", "16", "--hidden", "8", "--epochs", "\(epochs)",
+             "--batch-size", "32", "--checkpoint", directory.appendingPathComponent(name).path, "--threads", "2", "--rule", rule]
+        }
+        for (rule, shards) in [("eprop", 8), ("bptt", 4)] {
+            let run = try runTool(arguments(rule, rule: rule, epochs: 1))
+            #expect(run.status == 0 && run.output.contains("batches of 32 in \(shards) shards on 2 threads"), "\(run.output) \(run.error)")
+            #expect(try TrainingCheckpoint.read(from: directory.appendingPathComponent(rule)).configuration.shards == shards)
+        }
+        // A run saved with another count (as before the rule chose it) resumes with that count
+        // instead of being refused as another run; with --shards another count is refused.
+        #expect(try runTool(arguments("given", rule: "eprop", epochs: 1) + ["--shards", "4"]).status == 0)
+        let saved = try TrainingCheckpoint.read(from: directory.appendingPathComponent("given"))
+        let resumed = try runTool(arguments("given", rule: "eprop", epochs: 1) + ["--resume"])
+        #expect(resumed.status == 0 && resumed.output.contains("in 4 shards"), "\(resumed.error)")
+        #expect(try TrainingCheckpoint.read(from: directory.appendingPathComponent("given")).parameters == saved.parameters)
+        let other = try runTool(arguments("given", rule: "eprop", epochs: 1) + ["--resume", "--shards", "8"])
+        #expect(other.status != 0 && other.error.contains("shards 4 → 8"), "\(other.error)")
+    }
 }

@@ -9,15 +9,26 @@ public struct Parallelism: Sendable, Codable, Equatable {
     public var ranks: Int
     /// How the ranks combine their shards' results.
     public var exchange: ShardExchange
+    /// Whether each rule runs at its own default shard count
+    /// (`ShardedComputation.defaultShards(rule:batch:)`) instead of `shards`: see `of(_:batch:)`.
+    public var shardsByRule: Bool
 
     /// One worker, one process, the batch whole.
     public static let single = Parallelism(shards: 1, threads: 1, ranks: 1)
 
-    public init(shards: Int, threads: Int, ranks: Int = 1, exchange: ShardExchange = .gather) {
+    public init(shards: Int, threads: Int, ranks: Int = 1, exchange: ShardExchange = .gather, shardsByRule: Bool = false) {
         self.shards = Swift.max(1, shards)
         self.threads = Swift.max(1, threads)
         self.ranks = Swift.max(1, ranks)
         self.exchange = exchange
+        self.shardsByRule = shardsByRule
+    }
+
+    /// How `rule` runs a batch of `batch`: with `shardsByRule`, in its default shard count;
+    /// otherwise as given.
+    public func of(_ rule: LearningRuleKind, batch: Int) -> Parallelism {
+        guard shardsByRule else { return self }
+        return Parallelism(shards: ShardedComputation.defaultShards(rule: rule, batch: batch), threads: threads, ranks: ranks, exchange: exchange)
     }
 
     /// Sequences in the largest shard of a batch of `batch` (shards differ by at most one).
@@ -48,7 +59,8 @@ public struct Parallelism: Sendable, Codable, Equatable {
     /// A process's cost of `rule` on `workload`, its shards priced by the cost model: what
     /// `bench scaling --threads --shards` measures.
     public func processCost(of rule: LearningRuleKind, network: Network, workload: Workload) -> RuleCost {
-        processCost(CostModel(network: network, workload: shard(of: workload)).cost(of: rule), batch: workload.batch)
+        let parallelism = of(rule, batch: workload.batch)
+        return parallelism.processCost(CostModel(network: network, workload: parallelism.shard(of: workload)).cost(of: rule), batch: workload.batch)
     }
 
     /// A workload's shard: its largest.

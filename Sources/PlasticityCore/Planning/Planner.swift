@@ -19,6 +19,8 @@ public struct RuleAssessment: Sendable, Codable {
     /// ranks (`processBytes`). With one worker and one process, the rule's own cost.
     public let cost: RuleCost
     public let exactness: Exactness
+    /// The shards the batch is cut into for this rule (`Parallelism.of(_:batch:)`).
+    public let shards: Int
     /// Bytes one worker holds: the rule on one shard.
     public let workerBytes: Int
     /// Bytes one process holds: its busy workers and, between ranks, the exchange.
@@ -50,18 +52,20 @@ public enum Planner {
     public static func plan(network: Network, workload: Workload, memoryBudget: Int, policy: PlanningPolicy,
                             feedback: Feedback = .symmetric, deepFeedback: DeepFeedback = .standard, machine: MachineModel = .reference,
                             parallelism: Parallelism = .single) throws -> Plan {
-        // Each worker runs the rule on one shard at a time.
-        let model = CostModel(network: network, workload: parallelism.shard(of: workload), machine: machine, deepFeedback: deepFeedback)
-        let workers = parallelism.workers(workload.batch)
-        let exchange = parallelism.exchangeBytes(network: network, workload: workload)
         var assessments = LearningRuleKind.allCases.map { rule -> RuleAssessment in
+            // Each worker runs the rule on one shard at a time.
+            let parallelism = parallelism.of(rule, batch: workload.batch)
+            let model = CostModel(network: network, workload: parallelism.shard(of: workload), machine: machine, deepFeedback: deepFeedback)
+            let workers = parallelism.workers(workload.batch)
+            let exchange = parallelism.exchangeBytes(network: network, workload: workload)
             var cost = model.cost(of: rule)
             if rule == .bptt, cost.peakBytes * workers + exchange > memoryBudget {
                 cost = model.bpttCheckpointing(within: Swift.max(0, memoryBudget - exchange) / workers)
             }
             let batchCost = parallelism.processCost(cost, batch: workload.batch, exchangeBytes: exchange)
             return RuleAssessment(cost: batchCost, exactness: .of(rule, network: network, feedback: feedback, deepFeedback: deepFeedback),
-                                  workerBytes: cost.peakBytes, processBytes: batchCost.peakBytes, fitsBudget: batchCost.peakBytes <= memoryBudget, ruledOut: nil)
+                                  shards: Swift.min(workload.batch, parallelism.shards), workerBytes: cost.peakBytes, processBytes: batchCost.peakBytes,
+                                  fitsBudget: batchCost.peakBytes <= memoryBudget, ruledOut: nil)
         }
         func admissible(_ a: RuleAssessment) -> String? {
             if !a.fitsBudget { return "needs \(MemorySize.format(a.cost.peakBytes)), over the \(MemorySize.format(memoryBudget)) budget" }

@@ -14,6 +14,28 @@ public enum ShardedComputation {
     /// small cost per sequence.
     public static let defaultShards = 4
 
+    /// Sequences per shard at most under the forward rules' default (`defaultShards(rule:batch:)`).
+    public static let forwardShardSequences = 4
+
+    /// The shard count `rule` runs a batch of `batch` with unless one is chosen. BPTT pays a
+    /// fixed cost per shard (its weight gradients are transposed and reduced per shard), so
+    /// it keeps `defaultShards`. The forward rules (e-prop, dense e-prop, RTRL) carry state per
+    /// synapse and sequence through every step and pay almost nothing per shard, so their
+    /// shards hold at most `forwardShardSequences` sequences, in a multiple of
+    /// `defaultShards` so that 2 or 4 workers share them evenly: at SHD's shape (ALIF 256
+    /// with W_rec, B = 32) e-prop's per-synapse values of four sequences stay in a core's L2
+    /// cache where eight do not (Documentation/Scaling.md). It depends on the rule and the
+    /// batch only, never on the machine, so a run gives the same numbers everywhere.
+    public static func defaultShards(rule: LearningRuleKind, batch: Int) -> Int {
+        switch rule {
+        case .bptt:
+            return defaultShards
+        case .eprop, .denseEprop, .rtrl:
+            let perGroup = defaultShards * forwardShardSequences
+            return Swift.min(Swift.max(1, batch), defaultShards * Swift.max(1, (batch + perGroup - 1) / perGroup))
+        }
+    }
+
     /// The fixed partition of `batch` sequences: min(batch, `count`) contiguous ranges whose
     /// sizes differ by at most one.
     public static func shards(batch: Int, count: Int) -> [Range<Int>] {
