@@ -46,7 +46,8 @@ public struct TrainingConfiguration: Sendable, Codable, Equatable {
     /// Stop after this many epochs without a better validation score (nil: never).
     public var patience: Int?
     /// The fixed shards each batch is cut into (`ShardedComputation`): at most this many
-    /// threads work on a batch; the results depend on it, not on the threads.
+    /// threads work on a batch; the results depend on it, not on the threads. `train` sets it
+    /// by rule unless `--shards` is given (`ShardedComputation.defaultShards(rule:batch:)`).
     public var shards = ShardedComputation.defaultShards
     /// How MPI ranks combine their shards (nil: one process, or `.gather`, bit-identical to it).
     public var exchange: ShardExchange?
