@@ -102,6 +102,16 @@ struct MPITests {
         #expect(resumed.status != 0 && (resumed.error + resumed.output).contains("exchange"), "\(resumed.error)")
     }
 
+    @Test("more ranks than shards is refused before training, naming the count to give")
+    func tooFewShards() throws {
+        guard Self.mpirunPresent() else { return }
+        var arguments = Self.arguments(checkpoint: try temporaryDirectory().appendingPathComponent("c.json"), epochs: 1)
+        arguments[try #require(arguments.firstIndex(of: "--shards")) + 1] = "2"
+        let run = try Self.mpi(3, arguments)
+        #expect(run.status != 0 && run.error.contains("3 ranks need at least 3 shards per batch (each rank computes its own), got 2: give --shards 3 or more"),
+                "\(run.error)")
+    }
+
     @Test("a rank killed mid-run ends the job with an error, never a hang; every rank resumes from the intact checkpoint and ends with one process's weights")
     func killedRank() throws {
         guard Self.mpirunPresent(), let mpirun = Self.mpirun else { return }

@@ -298,7 +298,8 @@ public final class Trainer {
             throw PlasticityError.invalidConfiguration("threads and shards must be at least 1, got \(threads) and \(configuration.shards)")
         }
         if let distribution, configuration.shards < distribution.size {
-            throw PlasticityError.invalidConfiguration("\(distribution.size) ranks need at least as many shards per batch (each rank computes its own), got --shards \(configuration.shards)")
+            throw PlasticityError.invalidConfiguration("\(distribution.size) ranks need at least \(distribution.size) shards per batch (each rank computes its own), "
+                                                       + "got \(configuration.shards): give --shards \(distribution.size) or more")
         }
         self.threads = threads
         self.distribution = distribution
